@@ -1,0 +1,49 @@
+# Every target sets up its own virtual environment first; nothing else needs installing by hand.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+# The course budget: 10 trials of up to 100 epochs.
+MAX_TRIALS ?= 10
+MAX_EPOCHS ?= 100
+ARGS ?=
+# The smoke budget: a complete real search, kept to a few minutes on 2 cores.
+SMOKE := --max-trials 2 --max-epochs 1 --train-limit 2000 --top-n 2 --results-dir results/smoke
+
+.PHONY: help install tune-mnist tune-fashion test smoke lint clean
+
+help:
+	@echo "make tune-mnist | tune-fashion  [MAX_TRIALS=10] [MAX_EPOCHS=100] [ARGS='--set dropout=0.5 ...']"
+	@echo "make test | smoke | lint | clean"
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+tune-mnist: $(STAMP)
+	$(PY) -m tuning tune --dataset mnist --max-trials $(MAX_TRIALS) --max-epochs $(MAX_EPOCHS) $(ARGS)
+
+tune-fashion: $(STAMP)
+	$(PY) -m tuning tune --dataset fashion-mnist --max-trials $(MAX_TRIALS) --max-epochs $(MAX_EPOCHS) $(ARGS)
+
+test: $(STAMP)
+	$(PY) -m ruff check tuning hypermodels tests
+	$(PY) -m ruff format --check tuning hypermodels tests
+	$(PY) -m pytest
+
+smoke: $(STAMP)
+	$(PY) -m tuning tune --dataset mnist $(SMOKE)/mnist --overwrite $(ARGS)
+	$(PY) -m tuning tune --dataset fashion-mnist $(SMOKE)/fashion-mnist --overwrite $(ARGS)
+
+lint: $(STAMP)
+	$(PY) -m ruff check --fix tuning hypermodels tests
+	$(PY) -m ruff format tuning hypermodels tests
+
+clean:
+	# Real search results are work, not build output: clean leaves results/<dataset>/ alone.
+	rm -rf $(VENV) results/smoke .pytest_cache .ruff_cache *.egg-info

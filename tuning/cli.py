@@ -1,0 +1,207 @@
+"""Command line: parse arguments, call the command, turn known errors into exit status 2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from hypermodels import HYPERMODELS, space
+from tuning.config import TuneConfig
+from tuning.data import DATA_DIR_ENV, DATASETS
+from tuning.errors import TuningError
+
+EXIT_USAGE = 2
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors become one `error: ...` line instead of usage text."""
+
+    def error(self, message: str):  # noqa: D102 - argparse's contract
+        raise TuningError(message)
+
+
+def positive_int(text: str) -> int:
+    """Argparse type: an integer of 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+def seed_int(text: str) -> int:
+    """Argparse type: a seed numpy accepts, 0 to 2**31 - 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if not 0 <= value < 2**31:
+        raise argparse.ArgumentTypeError(f"must be between 0 and {2**31 - 1}, got {value}")
+    return value
+
+
+def build_parser() -> Parser:
+    """The `tuning` argument parser with its `tune` and `report` commands."""
+    defaults = TuneConfig(dataset=DATASETS[0])
+    parser = Parser(
+        prog="tuning",
+        description="Bayesian search over augmentation, dropout, L1/L2, learning rate and batch "
+        "size for Keras image classifiers, with test-set evaluation and CSV reports.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    tune = commands.add_parser(
+        "tune",
+        help="run or resume a Bayesian search, evaluate the best trials on test, write reports",
+        description="Run (or resume: the default) a Bayesian search, then evaluate the best "
+        "trials on the test set and write trials.csv, test_results.csv and run.json.",
+    )
+    tune.add_argument("--dataset", required=True, choices=DATASETS, help="dataset to tune on")
+    tune.add_argument(
+        "--hypermodel",
+        choices=sorted(HYPERMODELS),
+        default=defaults.hypermodel,
+        help="network: cnn (Conv64-Conv128-Dense800) or mlp (Dense800); default %(default)s",
+    )
+    tune.add_argument(
+        "--max-trials",
+        type=positive_int,
+        default=defaults.max_trials,
+        help="trials in the search; more extends a finished search (default %(default)s)",
+    )
+    tune.add_argument(
+        "--initial-points",
+        type=positive_int,
+        help="random trials before the Gaussian process takes over "
+        "(default: a third of --max-trials, at least 2; a resume keeps the saved number)",
+    )
+    tune.add_argument(
+        "--max-epochs",
+        type=positive_int,
+        default=defaults.max_epochs,
+        help="epoch limit per trial; EarlyStopping usually ends sooner (default %(default)s)",
+    )
+    tune.add_argument(
+        "--executions-per-trial",
+        type=positive_int,
+        default=defaults.executions_per_trial,
+        help="trainings per trial, val_accuracy averaged over them (default %(default)s)",
+    )
+    tune.add_argument(
+        "--train-limit",
+        type=positive_int,
+        metavar="N",
+        help="train on the first N training images only, for quick runs (default: all 50,000)",
+    )
+    tune.add_argument(
+        "--top-n",
+        type=positive_int,
+        default=defaults.top_n,
+        help="best trials evaluated on the test set (default %(default)s)",
+    )
+    tune.add_argument(
+        "--seed",
+        type=seed_int,
+        default=defaults.seed,
+        help="seeds the oracle and every trial's training (default %(default)s)",
+    )
+    tune.add_argument(
+        "--results-dir",
+        type=Path,
+        help="where reports and tuner state go (default: results/<dataset>)",
+    )
+    add_data_dir(tune)
+    tune.add_argument(
+        "--set",
+        dest="pins",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help=f"pin a hyperparameter instead of searching it; repeatable. Names: "
+        f"{', '.join(space.NAMES)}. Values outside the searched range are allowed where Keras "
+        "accepts them, e.g. augment_factor=0 switches augmentation off",
+    )
+    tune.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="discard the saved search in the results dir and start afresh",
+    )
+    tune.set_defaults(run=run_tune)
+
+    report = commands.add_parser(
+        "report",
+        help="rebuild the CSV reports of a results dir from its tuner state, without training",
+        description="Rebuild trials.csv and test_results.csv from the tuner state in "
+        "RESULTS_DIR. No training; a best trial whose test evaluation is missing is evaluated.",
+    )
+    report.add_argument("results_dir", type=Path, metavar="RESULTS_DIR")
+    add_data_dir(report, default_text="the one the search used")
+    report.add_argument(
+        "--top-n",
+        type=positive_int,
+        help="best trials evaluated on the test set (default: the search's --top-n)",
+    )
+    report.set_defaults(run=run_report)
+    return parser
+
+
+def add_data_dir(parser: argparse.ArgumentParser, default_text: str | None = None) -> None:
+    """Add the --data-dir option shared by both commands."""
+    default_text = default_text or (
+        f"${DATA_DIR_ENV}, else /usr/share/datasets/<dataset>, else keras.datasets download"
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help=f"folder holding <dataset>/train-images-idx3-ubyte.gz etc. (default: {default_text})",
+    )
+
+
+def run_tune(args: argparse.Namespace) -> str:
+    """Turn parsed `tune` arguments into a configuration and run it."""
+    from tuning.commands import tune
+
+    config = TuneConfig(
+        dataset=args.dataset,
+        hypermodel=args.hypermodel,
+        max_trials=args.max_trials,
+        initial_points=args.initial_points,
+        max_epochs=args.max_epochs,
+        executions_per_trial=args.executions_per_trial,
+        train_limit=args.train_limit,
+        top_n=args.top_n,
+        seed=args.seed,
+        results_dir=args.results_dir,
+        data_dir=args.data_dir,
+        pins=space.parse_pins(args.pins),
+        overwrite=args.overwrite,
+    )
+    return tune(config)
+
+
+def run_report(args: argparse.Namespace) -> str:
+    """Rebuild the reports of a results dir."""
+    from tuning.commands import report
+
+    return report(args.results_dir, data_dir=args.data_dir, top_n=args.top_n)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `python -m tuning` and the `tuning` script; returns the exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+        print(args.run(args))
+    except (TuningError, space.PinError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(
+            "interrupted: finished trials are saved; run the same command to resume",
+            file=sys.stderr,
+        )
+        return 130
+    return 0

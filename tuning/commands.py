@@ -1,0 +1,151 @@
+"""The work behind each CLI command, as plain functions: `tune` and `report`."""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+import time
+from pathlib import Path
+
+from tuning import runinfo
+from tuning.config import TuneConfig, differing_keys, search_settings
+from tuning.data import Dataset, load_dataset, split
+from tuning.errors import TuningError
+from tuning.evaluate import evaluate_best
+from tuning.files import read_json, write_json_atomic
+from tuning.reports import summary, write_reports
+from tuning.search import TUNER_DIR, RecordingTuner, make_tuner, run_search
+
+
+def tune(config: TuneConfig, verbose: int = 2) -> str:
+    """Run or resume a search, evaluate the best trials on test, write the reports.
+
+    Everything that can be refused (data, resume mismatch, unwritable results dir) is checked
+    before anything under the results dir changes.
+
+    Returns:
+        The closing summary.
+    """
+    started, clock = runinfo.now(), time.monotonic()
+    dataset = load_dataset(config.dataset, config.data_dir)
+    data = split(dataset, config.train_limit)
+    results_dir = config.resolve().results_dir
+    saved = None if config.overwrite else saved_run(results_dir)
+    if saved is not None and config.initial_points is None:
+        # The oracle keeps its saved number anyway; adopt it rather than refuse the resume.
+        config = dataclasses.replace(config, initial_points=saved["config"]["initial_points"])
+    config = config.resolve()
+    if saved is not None:
+        check_resumable(saved, config)
+    ensure_writable(results_dir)
+
+    run = {
+        "config": config.to_json(),
+        "data_source": dataset.source,
+        "packages": runinfo.package_versions(),
+        "machine": runinfo.machine(),
+        "first_started_at": (saved or {}).get("first_started_at", started),
+        "started_at": started,
+        "status": "running",
+    }
+    run_path = results_dir / runinfo.RUN_FILE
+    write_json_atomic(run_path, run)
+    tuner = make_tuner(config)
+    run_search(tuner, config, data, verbose=verbose)
+    text = finish_reports(tuner, results_dir, config.top_n, dataset)
+    run.update(status="finished", finished_at=runinfo.now())
+    run["seconds"] = round(time.monotonic() - clock, 1)
+    run["training_seconds"] = training_seconds(tuner)
+    write_json_atomic(run_path, run)
+    return text
+
+
+def report(results_dir: Path, data_dir: Path | None = None, top_n: int | None = None) -> str:
+    """Rebuild the CSVs from the tuner state under `results_dir`, without training.
+
+    Evaluations cached by the search are reused; a best trial without one is evaluated now.
+    """
+    saved = saved_run(results_dir)
+    if saved is None:
+        raise TuningError(f"{results_dir} holds no search (no {TUNER_DIR}/ state and run.json)")
+    fields = {f.name for f in dataclasses.fields(TuneConfig)}
+    config = TuneConfig(**{k: v for k, v in saved["config"].items() if k in fields})
+    config = dataclasses.replace(
+        config,
+        results_dir=results_dir,
+        data_dir=data_dir or config.data_dir,
+        top_n=top_n or config.top_n,
+        overwrite=False,
+    )
+    dataset = load_dataset(config.dataset, config.data_dir)
+    return finish_reports(make_tuner(config), results_dir, config.top_n, dataset)
+
+
+def finish_reports(tuner: RecordingTuner, results_dir: Path, top_n: int, dataset: Dataset) -> str:
+    """Evaluate the best trials on the test set, write both CSVs and return the summary."""
+    evaluated = evaluate_best(tuner, top_n, dataset.x_test, dataset.y_test)
+    return summary(evaluated, write_reports(results_dir, tuner, evaluated))
+
+
+def saved_run(results_dir: Path) -> dict | None:
+    """The run.json of an earlier search in `results_dir`, or None when there is none.
+
+    Raises:
+        TuningError: tuner state exists without a readable run.json to check a resume against.
+    """
+    state = results_dir / TUNER_DIR / "oracle.json"
+    if not state.exists():
+        return None
+    try:
+        saved = read_json(results_dir / runinfo.RUN_FILE)
+    except (OSError, ValueError) as e:
+        raise TuningError(f"cannot read {results_dir / runinfo.RUN_FILE}: {e}") from None
+    if saved is None or "config" not in saved:
+        raise TuningError(
+            f"{results_dir} has tuner state but no run.json to check it against; "
+            "pass --overwrite to start afresh"
+        )
+    return saved
+
+
+def check_resumable(saved: dict, config: TuneConfig) -> None:
+    """Refuse to resume a search whose settings differ from the saved ones.
+
+    KerasTuner would silently keep its saved oracle (its issue #803) and mix trials that
+    cannot be compared.
+    """
+    current = runinfo.normalized(config.to_json())
+    keys = differing_keys(saved["config"], current)
+    if keys:
+        before, after = search_settings(saved["config"]), search_settings(current)
+        changes = "; ".join(f"{k}: {short(before[k])} -> {short(after[k])}" for k in keys)
+        raise TuningError(
+            f"{config.results_dir} holds a search with other settings ({changes}); "
+            "resume with the same settings, or use another --results-dir, or --overwrite"
+        )
+
+
+def short(value: object, limit: int = 60) -> str:
+    """A value for a one-line error; long ones (the declared space) just read `(changed)`."""
+    text = str(value)
+    return text if len(text) <= limit else "(changed)"
+
+
+def ensure_writable(results_dir: Path) -> None:
+    """Create `results_dir` and prove a file can be written there.
+
+    Raises:
+        TuningError: the directory cannot be created or written.
+    """
+    try:
+        results_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=results_dir):
+            pass
+    except OSError as e:
+        raise TuningError(f"results dir {results_dir} is not writable: {e.strerror}") from None
+
+
+def training_seconds(tuner: RecordingTuner) -> float:
+    """Seconds spent training all trials, across every resumed run."""
+    records = (tuner.load_record(trial_id) for trial_id in tuner.oracle.trials)
+    return round(sum(r.get("seconds", 0.0) for r in records), 1)

@@ -1,0 +1,88 @@
+"""One explicit run configuration: defaults in one place, derived values resolved with reasons."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hypermodels import space
+
+# ReduceLROnPlateau factors the course tuned per dataset (0.3787 MNIST, 0.32 Fashion-MNIST).
+LR_FACTORS = {"mnist": 0.3787, "fashion-mnist": 0.32}
+
+# Settings that decide which trials the search runs; a resume must not change any of them,
+# because KerasTuner would silently keep the saved oracle and mix incomparable trials.
+SEARCH_KEYS = (
+    "dataset",
+    "hypermodel",
+    "pins",
+    "search_space",
+    "seed",
+    "initial_points",
+    "executions_per_trial",
+    "max_epochs",
+    "train_limit",
+    "lr_factor",
+    "lr_patience",
+    "lr_min_delta",
+    "min_lr",
+    "early_stop_patience",
+    "early_stop_min_delta",
+)
+
+
+@dataclass
+class TuneConfig:
+    """Everything one `tune` run needs; `resolve()` fills the values derived from others."""
+
+    dataset: str
+    hypermodel: str = "cnn"
+    max_trials: int = 10
+    initial_points: int | None = None  # None: a third of max_trials, at least 2
+    max_epochs: int = 100
+    executions_per_trial: int = 1
+    train_limit: int | None = None
+    top_n: int = 10
+    seed: int = 23
+    results_dir: Path | None = None  # None: results/<dataset>
+    data_dir: Path | None = None
+    pins: dict[str, space.Value] = field(default_factory=dict)
+    overwrite: bool = False
+    lr_factor: float | None = None  # None: the course's factor for the dataset
+    lr_patience: int = 5
+    lr_min_delta: float = 1e-4
+    min_lr: float = 1e-5
+    early_stop_patience: int = 10
+    early_stop_min_delta: float = 1e-5
+
+    def resolve(self) -> TuneConfig:
+        """Return a copy with every derived default filled in."""
+        return dataclasses.replace(
+            self,
+            # KerasTuner's default is 3 random trials per hyperparameter (18 here), which
+            # would leave a 10-trial search random throughout; keep most for the GP.
+            initial_points=self.initial_points or max(2, self.max_trials // 3),
+            results_dir=Path(self.results_dir or Path("results") / self.dataset),
+            lr_factor=self.lr_factor or LR_FACTORS[self.dataset],
+        )
+
+    def to_json(self) -> dict:
+        """The configuration as JSON-ready values, with the declared (unpinned) search space."""
+        values = dataclasses.asdict(self)
+        for key in ("results_dir", "data_dir"):
+            values[key] = None if values[key] is None else str(values[key])
+        # The space as the code declares it, before pins: a change here means the code changed.
+        values["search_space"] = space.search_space().get_config()
+        return values
+
+
+def search_settings(config_json: dict) -> dict:
+    """The part of a saved configuration that a resumed search must match."""
+    return {key: config_json.get(key) for key in SEARCH_KEYS}
+
+
+def differing_keys(saved: dict, current: dict) -> list[str]:
+    """Names of the search settings that differ between two saved configurations."""
+    before, after = search_settings(saved), search_settings(current)
+    return [key for key in SEARCH_KEYS if before[key] != after[key]]

@@ -1,0 +1,197 @@
+"""Load MNIST-style datasets from IDX files or Keras, validate them and split train/validation."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tuning.errors import DataError
+
+DATASETS = ("mnist", "fashion-mnist")
+FILES = {
+    "train_images": "train-images-idx3-ubyte.gz",
+    "train_labels": "train-labels-idx1-ubyte.gz",
+    "test_images": "t10k-images-idx3-ubyte.gz",
+    "test_labels": "t10k-labels-idx1-ubyte.gz",
+}
+# Debian's package dataset-fashion-mnist installs the same four files here.
+SYSTEM_DIRS = {"fashion-mnist": Path("/usr/share/datasets/fashion-mnist")}
+DATA_DIR_ENV = "TUNING_DATA_DIR"
+IMAGE_SHAPE = (28, 28)
+NUM_CLASSES = 10
+SIZES = {"train": 60_000, "test": 10_000}
+VALIDATION_SIZE = 10_000
+IDX_UBYTE = 0x08
+
+
+@dataclass
+class Dataset:
+    """The full train and test arrays of one dataset and where they came from."""
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: dict = field(default_factory=dict)
+
+
+@dataclass
+class Split:
+    """Training and validation arrays, images as float32 (N, 28, 28, 1), labels one-hot."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+
+
+def load_idx(path: Path, ndim: int) -> np.ndarray:
+    """Parse a gzip-compressed IDX file of unsigned bytes with `ndim` dimensions.
+
+    Raises:
+        DataError: the file is missing, not gzip, has a wrong magic number or is truncated.
+    """
+    try:
+        with gzip.open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        raise DataError(f"missing data file {path}") from None
+    except (OSError, EOFError, zlib.error) as e:
+        raise DataError(f"corrupt data file {path}: {e}") from None
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DataError(f"truncated data file {path}: {len(raw)} bytes, header needs {header}")
+    magic = int.from_bytes(raw[:4], "big")
+    if magic != (IDX_UBYTE << 8 | ndim):
+        raise DataError(
+            f"corrupt data file {path}: magic number {magic:#010x}, "
+            f"expected {IDX_UBYTE << 8 | ndim:#010x}"
+        )
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    expected = header + int(np.prod(shape))
+    if len(raw) != expected:
+        raise DataError(
+            f"{'truncated' if len(raw) < expected else 'corrupt'} data file {path}: "
+            f"{len(raw)} bytes, shape {shape} needs {expected}"
+        )
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def check_arrays(name: str, part: str, images: np.ndarray, labels: np.ndarray, where: str) -> None:
+    """Check counts, image shape and label range of one part (train or test).
+
+    Raises:
+        DataError: naming `where` the arrays came from.
+    """
+    if images.shape[1:] != IMAGE_SHAPE:
+        raise DataError(f"{where}: {part} images are {images.shape[1:]}, expected {IMAGE_SHAPE}")
+    if len(images) != len(labels):
+        raise DataError(f"{where}: {len(images)} {part} images but {len(labels)} labels")
+    if len(images) != SIZES[part]:
+        raise DataError(f"{where}: {len(images)} {part} images, {name} has {SIZES[part]}")
+    if labels.size and labels.max() >= NUM_CLASSES:
+        raise DataError(f"{where}: {part} label {labels.max()} outside 0..{NUM_CLASSES - 1}")
+
+
+def load_idx_dir(name: str, folder: Path) -> Dataset:
+    """Load the four IDX files of `name` from `folder` and record their sha256."""
+    arrays = {}
+    for key, filename in FILES.items():
+        path = folder / filename
+        arrays[key] = load_idx(path, ndim=3 if key.endswith("images") else 1)
+    for part in ("train", "test"):
+        where = str(folder / FILES[f"{part}_images"])
+        check_arrays(name, part, arrays[f"{part}_images"], arrays[f"{part}_labels"], where)
+    source = {
+        "kind": "idx",
+        "location": str(folder.resolve()),
+        "sha256": {filename: sha256_file(folder / filename) for filename in FILES.values()},
+    }
+    return Dataset(name, *arrays.values(), source=source)
+
+
+def load_keras(name: str) -> Dataset:
+    """Load through `keras.datasets`, which downloads once and caches under ~/.keras."""
+    import keras
+
+    module = {"mnist": keras.datasets.mnist, "fashion-mnist": keras.datasets.fashion_mnist}[name]
+    try:
+        (x_train, y_train), (x_test, y_test) = module.load_data()
+    except Exception as e:  # noqa: BLE001 - any download failure means the same to the user
+        raise DataError(
+            f"no local copy of {name} and keras.datasets could not download it ({e}); "
+            f"point --data-dir or {DATA_DIR_ENV} at a folder holding {name}/{FILES['train_images']}"
+        ) from None
+    where = f"keras.datasets.{module.__name__.rsplit('.', 1)[-1]}"
+    check_arrays(name, "train", x_train, y_train, where)
+    check_arrays(name, "test", x_test, y_test, where)
+    digest = {
+        key: hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
+        for key, a in zip(FILES, (x_train, y_train, x_test, y_test), strict=True)
+    }
+    source = {"kind": "keras.datasets", "location": where, "sha256": digest}
+    return Dataset(name, x_train, y_train, x_test, y_test, source=source)
+
+
+def load_dataset(name: str, data_dir: Path | str | None = None) -> Dataset:
+    """Load `name` from the first source that has it.
+
+    Order: `data_dir` (or env TUNING_DATA_DIR) holding `<name>/<idx files>`, then a system
+    copy (Debian's dataset-fashion-mnist), then `keras.datasets`. A data dir given explicitly
+    must hold the files: a user who names a folder wants that folder, not a silent download.
+    """
+    if name not in DATASETS:
+        raise DataError(f"unknown dataset {name!r} (known: {', '.join(DATASETS)})")
+    data_dir = data_dir or os.environ.get(DATA_DIR_ENV) or None
+    if data_dir is not None:
+        folder = Path(data_dir) / name
+        if not folder.is_dir():
+            raise DataError(f"data dir {data_dir} has no folder {name}/")
+        return load_idx_dir(name, folder)
+    system = SYSTEM_DIRS.get(name)
+    if system is not None and (system / FILES["train_images"]).exists():
+        return load_idx_dir(name, system)
+    return load_keras(name)
+
+
+def split(dataset: Dataset, train_limit: int | None = None) -> Split:
+    """Hold out the last 10,000 training images for validation; optionally keep the first N.
+
+    Raises:
+        DataError: `train_limit` leaves no training image or asks for more than there are.
+    """
+    n_train = len(dataset.x_train) - VALIDATION_SIZE
+    if train_limit is not None and not 1 <= train_limit <= n_train:
+        raise DataError(f"--train-limit must be between 1 and {n_train}, got {train_limit}")
+    keep = train_limit or n_train
+    return Split(
+        x_train=as_images(dataset.x_train[:keep]),
+        y_train=one_hot(dataset.y_train[:keep]),
+        x_val=as_images(dataset.x_train[n_train:]),
+        y_val=one_hot(dataset.y_train[n_train:]),
+    )
+
+
+def as_images(x: np.ndarray) -> np.ndarray:
+    """uint8 (N, 28, 28) to float32 (N, 28, 28, 1); the model rescales to [0, 1] itself."""
+    return x.astype("float32")[..., np.newaxis]
+
+
+def one_hot(y: np.ndarray) -> np.ndarray:
+    """Integer labels to one-hot float32, as categorical cross-entropy expects."""
+    import keras
+
+    return keras.utils.to_categorical(y, NUM_CLASSES).astype("float32")

@@ -1,0 +1,47 @@
+"""Atomic file writes, so an interrupted run never leaves a half-written report behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write `text` to a temporary file beside `path`, flush it to disk, then rename over it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    """Write `data` as indented JSON, atomically."""
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
+    """Write `frame` as CSV without its index, atomically.
+
+    Floats keep 10 significant digits: enough for every score, and KerasTuner's stepped values
+    read 0.3 rather than 0.30000000000000004.
+    """
+    write_text_atomic(path, frame.to_csv(index=False, float_format="%.10g"))
+
+
+def read_json(path: Path) -> dict | None:
+    """Read a JSON file, or None when it does not exist."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None

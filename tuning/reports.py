@@ -1,0 +1,85 @@
+"""Build trials.csv and test_results.csv from the tuner state, and the closing summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras_tuner as kt
+import pandas as pd
+
+from hypermodels import space
+from tuning.files import write_csv_atomic
+from tuning.search import RecordingTuner
+
+TRIALS_CSV = "trials.csv"
+TEST_RESULTS_CSV = "test_results.csv"
+RECORD_COLUMNS = ["epochs", "best_epoch", "final_lr", "seconds"]
+TRIALS_COLUMNS = ["trial_id", "status", "val_accuracy", *space.NAMES, *RECORD_COLUMNS]
+TEST_COLUMNS = ["rank", "trial_id", "val_accuracy", "test_loss", "test_accuracy", *space.NAMES]
+
+
+def hyperparameter_values(trial: kt.engine.trial.Trial) -> dict:
+    """The trial's value of every searched name; empty where the trial has none."""
+    values = trial.hyperparameters.values
+    return {name: values.get(name) for name in space.NAMES}
+
+
+def trials_frame(tuner: RecordingTuner) -> pd.DataFrame:
+    """One row per trial, in trial order, with its status, score, values and training record."""
+    rows = []
+    for trial in sorted(tuner.oracle.trials.values(), key=lambda t: int(t.trial_id)):
+        record = tuner.load_record(trial.trial_id)
+        rows.append(
+            {
+                "trial_id": trial.trial_id,
+                "status": trial.status,
+                "val_accuracy": trial.score,
+                **hyperparameter_values(trial),
+                **{column: record.get(column) for column in RECORD_COLUMNS},
+            }
+        )
+    return pd.DataFrame(rows, columns=TRIALS_COLUMNS)
+
+
+def test_results_frame(evaluated: list[tuple[kt.engine.trial.Trial, dict]]) -> pd.DataFrame:
+    """One row per evaluated trial, ranked by val_accuracy."""
+    rows = [
+        {
+            "rank": rank,
+            "trial_id": trial.trial_id,
+            "val_accuracy": trial.score,
+            "test_loss": result["test_loss"],
+            "test_accuracy": result["test_accuracy"],
+            **hyperparameter_values(trial),
+        }
+        for rank, (trial, result) in enumerate(evaluated, start=1)
+    ]
+    return pd.DataFrame(rows, columns=TEST_COLUMNS)
+
+
+def write_reports(
+    results_dir: Path, tuner: RecordingTuner, evaluated: list[tuple[kt.engine.trial.Trial, dict]]
+) -> list[Path]:
+    """Write both CSVs atomically; return their paths."""
+    paths = [results_dir / TRIALS_CSV, results_dir / TEST_RESULTS_CSV]
+    write_csv_atomic(trials_frame(tuner), paths[0])
+    write_csv_atomic(test_results_frame(evaluated), paths[1])
+    return paths
+
+
+def summary(evaluated: list[tuple[kt.engine.trial.Trial, dict]], paths: list[Path]) -> str:
+    """A short closing table: the best trial, its values and test accuracy, and the files."""
+    lines = []
+    if evaluated:
+        trial, result = evaluated[0]
+        lines.append(
+            f"best trial {trial.trial_id}: val_accuracy {trial.score:.4f}, "
+            f"test_accuracy {result['test_accuracy']:.4f}, test_loss {result['test_loss']:.4f}"
+        )
+        width = max(len(name) for name in space.NAMES)
+        for name, value in hyperparameter_values(trial).items():
+            lines.append(f"  {name:<{width}}  {value:g}" if value is not None else f"  {name}")
+    else:
+        lines.append("no trial completed: nothing to evaluate")
+    lines += [f"wrote {path}" for path in paths]
+    return "\n".join(lines)

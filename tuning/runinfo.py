@@ -1,0 +1,64 @@
+"""run.json: the resolved configuration, data source, package versions and timings of a run."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+RUN_FILE = "run.json"
+PACKAGES = (
+    "keras",
+    "keras-tuner",
+    "tensorflow",
+    "tensorboard",
+    "numpy",
+    "pandas",
+    "scipy",
+    "scikit-learn",
+)
+
+
+def now() -> str:
+    """The current UTC time, ISO 8601, to the second."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def package_versions() -> dict[str, str | None]:
+    """Installed versions of Python and the packages that shape the results."""
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def machine() -> dict:
+    """What the run ran on, so timings from different machines are not compared."""
+    return {
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": cpu_model(),
+        "cpus": os.cpu_count(),
+    }
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo where there is one."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def normalized(config_json: dict) -> dict:
+    """The configuration as it reads back from JSON (tuples become lists), for comparison."""
+    return json.loads(json.dumps(config_json))
