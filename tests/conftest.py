@@ -1,0 +1,60 @@
+"""Shared fixtures: the offline datasets and one real tiny search reused by many tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tuning.cli import main
+from tuning.data import DATA_DIR_ENV
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The folder holding mnist/ and fashion-mnist/ IDX files (CI: ../shared/datasets)."""
+    folder = Path(os.environ.get(DATA_DIR_ENV) or REPO.parent / "shared" / "datasets")
+    assert (folder / "mnist").is_dir(), f"no datasets at {folder}; set {DATA_DIR_ENV}"
+    return folder.resolve()
+
+
+def tune_args(results_dir: Path, data_dir: Path, *extra: str, dataset: str = "mnist") -> list:
+    """CLI arguments of a tiny real search: few images, few epochs."""
+    return [
+        "tune",
+        "--dataset",
+        dataset,
+        "--results-dir",
+        str(results_dir),
+        "--data-dir",
+        str(data_dir),
+        "--train-limit",
+        "2000",
+        "--top-n",
+        "2",
+        *extra,
+    ]
+
+
+@pytest.fixture(scope="session")
+def tiny_search(tmp_path_factory, data_dir) -> Path:
+    """A finished 2-trial x 2-epoch cnn search on MNIST; copy it before changing anything."""
+    results = tmp_path_factory.mktemp("tiny") / "mnist"
+    status = main(tune_args(results, data_dir, "--max-trials", "2", "--max-epochs", "2"))
+    assert status == 0
+    return results
+
+
+@pytest.fixture
+def search_copy(tiny_search, tmp_path) -> Path:
+    """A private copy of the tiny search that a test may resume, extend or break."""
+    return Path(shutil.copytree(tiny_search, tmp_path / "mnist"))
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder` by relative path, to prove nothing changed."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}

@@ -1,0 +1,119 @@
+"""The command line: every option documented, every bad input one `error:` line and status 2."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import snapshot, tune_args
+
+from tuning.cli import main
+
+TUNE_OPTIONS = [
+    "--dataset",
+    "--hypermodel",
+    "--max-trials",
+    "--initial-points",
+    "--max-epochs",
+    "--executions-per-trial",
+    "--train-limit",
+    "--top-n",
+    "--seed",
+    "--results-dir",
+    "--data-dir",
+    "--set",
+    "--overwrite",
+]
+
+
+def test_tune_help_documents_every_option(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["tune", "--help"])
+    assert exited.value.code == 0
+    text = capsys.readouterr().out
+    for option in TUNE_OPTIONS:
+        assert option in text
+    for name in ("augment_factor", "dropout", "l1", "l2", "learning_rate", "batch_size"):
+        assert name in text
+
+
+def test_module_and_script_reach_the_same_main():
+    script = Path(sys.executable).with_name("tuning")  # installed beside the interpreter
+    for command in ([sys.executable, "-m", "tuning"], [str(script)]):
+        done = subprocess.run([*command, "tune", "--seed", "x"], capture_output=True, text=True)
+        assert done.returncode == 2
+        assert done.stderr.splitlines() == ["error: argument --seed: 'x' is not an integer"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--hypermodel", "resnet"], "invalid choice"),
+        (["--set", "momentum=0.9"], "unknown hyperparameter 'momentum'"),
+        (["--set", "batch_size=big"], "not int"),
+        (["--set", "dropout=1.5"], "outside"),
+        (["--set", "dropout"], "NAME=VALUE"),
+        (["--max-trials", "0"], "must be 1 or more"),
+        (["--top-n", "-1"], "must be 1 or more"),
+        (["--max-epochs", "many"], "not an integer"),
+        (["--seed", "-3"], "between 0 and"),
+        (["--train-limit", "50001"], "--train-limit must be between 1 and 50000"),
+    ],
+)
+def test_bad_input_is_one_error_line_and_leaves_results_alone(
+    search_copy, data_dir, capsys, extra, message
+):
+    before = snapshot(search_copy)
+    assert main([*tune_args(search_copy, data_dir, "--max-epochs", "2"), *extra]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and message in err[0]
+    assert snapshot(search_copy) == before
+
+
+def corrupt_copy(data_dir, tmp_path, dataset="mnist"):
+    broken = tmp_path / "data"
+    shutil.copytree(data_dir / dataset, broken / dataset)
+    return broken
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda f: f.unlink(), "missing data file"),
+        (lambda f: f.write_bytes(f.read_bytes()[:5000]), "corrupt data file"),
+        (lambda f: f.write_bytes(gzip.compress(b"\x00\x00\x08\x01" + b"\x00" * 20)), "magic"),
+    ],
+    ids=["missing", "truncated-gzip", "wrong-magic"],
+)
+def test_damaged_data_names_the_file(search_copy, data_dir, tmp_path, capsys, damage, message):
+    broken = corrupt_copy(data_dir, tmp_path)
+    target = broken / "mnist" / "train-images-idx3-ubyte.gz"
+    damage(target)
+    before = snapshot(search_copy)
+    args = tune_args(search_copy, broken, "--max-trials", "2", "--max-epochs", "2")
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0] and str(target) in err[0]
+    assert snapshot(search_copy) == before
+
+
+def test_data_dir_without_the_dataset_is_an_error(tmp_path, capsys):
+    assert main(["tune", "--dataset", "mnist", "--data-dir", str(tmp_path)]) == 2
+    assert "has no folder mnist/" in capsys.readouterr().err
+
+
+def test_unwritable_results_dir_is_an_error(tmp_path, data_dir, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    assert main(tune_args(blocker / "results", data_dir)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is not writable" in err[0]
+
+
+def test_report_on_a_folder_without_a_search_is_an_error(tmp_path, capsys):
+    assert main(["report", str(tmp_path)]) == 2
+    assert "holds no search" in capsys.readouterr().err

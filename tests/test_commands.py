@@ -1,0 +1,143 @@
+"""End to end through the CLI: real KerasTuner searches on the real datasets, tiny budgets."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pandas as pd
+import pytest
+from conftest import snapshot, tune_args
+
+from hypermodels import space
+from tuning.cli import main
+from tuning.data import FILES
+from tuning.reports import TEST_COLUMNS, TRIALS_COLUMNS
+
+
+def read_csv(path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype={"trial_id": str})
+
+
+def test_search_writes_trials_csv(tiny_search):
+    trials = read_csv(tiny_search / "trials.csv")
+    assert list(trials.columns) == TRIALS_COLUMNS
+    assert list(trials.trial_id) == ["0", "1"]
+    assert set(trials.status) == {"COMPLETED"}
+    assert trials.val_accuracy.between(0.0, 1.0).all()
+    assert trials.epochs.between(1, 2).all()
+    assert (trials.best_epoch <= trials.epochs).all()
+    assert (trials.final_lr > 0).all() and (trials.seconds > 0).all()
+    assert trials.augment_factor.between(0.01, 0.3).all()
+    assert trials.dropout.between(0.0, 0.5).all()
+    assert trials.l1.isin(space.REGULARIZER_STRENGTHS).all()
+    assert trials.learning_rate.between(1e-4, 1e-2).all()
+    assert trials.batch_size.isin(space.BATCH_SIZES).all()
+
+
+def test_search_evaluates_best_trials_on_test(tiny_search):
+    trials = read_csv(tiny_search / "trials.csv")
+    results = read_csv(tiny_search / "test_results.csv")
+    assert list(results.columns) == TEST_COLUMNS
+    assert list(results["rank"]) == [1, 2]
+    assert results.val_accuracy.is_monotonic_decreasing
+    assert results.trial_id.iloc[0] == trials.loc[trials.val_accuracy.idxmax(), "trial_id"]
+    # 2,000 images and 2 epochs already put the best CNN far above chance (0.1).
+    assert results.test_accuracy.iloc[0] > 0.5
+    assert (results.test_loss > 0).all()
+
+
+def test_run_json_records_config_source_and_versions(tiny_search, data_dir):
+    run = json.loads((tiny_search / "run.json").read_text())
+    assert run["status"] == "finished"
+    assert run["config"]["dataset"] == "mnist" and run["config"]["max_trials"] == 2
+    assert run["config"]["initial_points"] == 2
+    assert run["config"]["lr_factor"] == 0.3787
+    assert run["seconds"] > 0 and run["finished_at"] >= run["started_at"]
+    source = run["data_source"]
+    for name in FILES.values():
+        expected = hashlib.sha256((data_dir / "mnist" / name).read_bytes()).hexdigest()
+        assert source["sha256"][name] == expected
+    assert run["packages"]["keras-tuner"] and run["packages"]["keras"].startswith("3.")
+
+
+def test_report_rebuilds_the_same_csvs(search_copy, capsys):
+    before = {
+        name: (search_copy / name).read_bytes() for name in ("trials.csv", "test_results.csv")
+    }
+    for name in before:
+        (search_copy / name).unlink()
+    assert main(["report", str(search_copy)]) == 0
+    for name, content in before.items():
+        assert (search_copy / name).read_bytes() == content
+    assert "best trial" in capsys.readouterr().out
+
+
+def test_resume_with_more_trials_keeps_finished_trials(search_copy, data_dir):
+    before = read_csv(search_copy / "trials.csv")
+    args = tune_args(search_copy, data_dir, "--max-trials", "3", "--max-epochs", "2")
+    assert main(args) == 0
+    after = read_csv(search_copy / "trials.csv")
+    assert list(after.trial_id) == ["0", "1", "2"]
+    pd.testing.assert_frame_equal(after.iloc[:2], before)
+    assert after.status.iloc[2] == "COMPLETED"
+
+
+def test_finished_search_run_again_trains_nothing(search_copy, data_dir):
+    checkpoints = {p: p.stat().st_mtime_ns for p in search_copy.rglob("*.weights.h5")}
+    args = tune_args(search_copy, data_dir, "--max-trials", "2", "--max-epochs", "2")
+    assert main(args) == 0
+    assert {p: p.stat().st_mtime_ns for p in search_copy.rglob("*.weights.h5")} == checkpoints
+    assert len(read_csv(search_copy / "trials.csv")) == 2
+
+
+@pytest.mark.parametrize(
+    ("extra", "key"),
+    [
+        (["--set", "dropout=0.5"], "pins"),
+        (["--max-epochs", "3"], "max_epochs"),
+        (["--hypermodel", "mlp"], "hypermodel"),
+        (["--seed", "7"], "seed"),
+        (["--initial-points", "1"], "initial_points"),
+    ],
+)
+def test_resume_with_other_settings_is_refused(search_copy, data_dir, capsys, extra, key):
+    before = snapshot(search_copy)
+    args = tune_args(search_copy, data_dir, "--max-trials", "2", "--max-epochs", "2")
+    assert main([*args, *extra]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and f"{key}:" in err[0]
+    assert snapshot(search_copy) == before
+
+
+def test_overwrite_starts_afresh(search_copy, data_dir):
+    args = tune_args(search_copy, data_dir, "--max-trials", "1", "--max-epochs", "1")
+    assert main([*args, "--hypermodel", "mlp", "--overwrite"]) == 0
+    trials = read_csv(search_copy / "trials.csv")
+    assert list(trials.trial_id) == ["0"]
+    assert json.loads((search_copy / "run.json").read_text())["config"]["hypermodel"] == "mlp"
+
+
+def test_pinned_values_hold_in_every_trial_on_fashion_mnist(tmp_path, data_dir):
+    pins = ["--set", "augment_factor=0", "--set", "batch_size=512", "--set", "l2=0.0005"]
+    extra = ["--max-trials", "2", "--max-epochs", "1", "--hypermodel", "mlp", *pins]
+    assert main(tune_args(tmp_path, data_dir, *extra, dataset="fashion-mnist")) == 0
+    trials = read_csv(tmp_path / "trials.csv")
+    assert len(trials) == 2
+    assert (trials.augment_factor == 0).all() and (trials.batch_size == 512).all()
+    assert (trials.l2 == 0.0005).all()
+    assert trials.dropout.nunique() == 2  # the unpinned names are still searched
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert run["config"]["lr_factor"] == 0.32
+    results = read_csv(tmp_path / "test_results.csv")
+    assert results.test_accuracy.iloc[0] > 0.3
+
+
+def test_same_seed_reproduces_the_same_trials(tmp_path, data_dir):
+    frames = []
+    for run in ("a", "b"):
+        args = tune_args(tmp_path / run, data_dir, "--max-trials", "2", "--max-epochs", "1")
+        assert main([*args, "--hypermodel", "mlp", "--train-limit", "1000"]) == 0
+        frames.append(read_csv(tmp_path / run / "trials.csv"))
+    pd.testing.assert_frame_equal(frames[0][list(space.NAMES)], frames[1][list(space.NAMES)])
+    assert (frames[0].val_accuracy - frames[1].val_accuracy).abs().max() < 0.01

@@ -1,0 +1,44 @@
+"""Run configuration: derived defaults and the settings a resume must keep."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tuning.config import SEARCH_KEYS, TuneConfig, differing_keys
+
+
+@pytest.mark.parametrize(("max_trials", "initial"), [(2, 2), (5, 2), (10, 3), (30, 10)])
+def test_initial_points_default_leaves_most_trials_to_the_gaussian_process(max_trials, initial):
+    assert TuneConfig("mnist", max_trials=max_trials).resolve().initial_points == initial
+
+
+def test_explicit_values_win_over_derived_defaults():
+    config = TuneConfig(
+        "mnist", initial_points=7, results_dir=Path("/tmp/x"), lr_factor=0.5
+    ).resolve()
+    assert (config.initial_points, config.results_dir, config.lr_factor) == (7, Path("/tmp/x"), 0.5)
+
+
+@pytest.mark.parametrize(("dataset", "factor"), [("mnist", 0.3787), ("fashion-mnist", 0.32)])
+def test_dataset_decides_default_results_dir_and_lr_factor(dataset, factor):
+    config = TuneConfig(dataset).resolve()
+    assert config.results_dir == Path("results") / dataset
+    assert config.lr_factor == factor
+
+
+def test_to_json_holds_pins_and_the_declared_space():
+    values = TuneConfig("mnist", pins={"dropout": 0.5}).resolve().to_json()
+    assert values["pins"] == {"dropout": 0.5}
+    names = [hp["config"]["name"] for hp in values["search_space"]["space"]]
+    assert names == ["augment_factor", "dropout", "l1", "l2", "learning_rate", "batch_size"]
+    assert set(SEARCH_KEYS) <= set(values)
+
+
+def test_differing_keys_ignores_budget_and_paths():
+    base = TuneConfig("mnist").resolve().to_json()
+    same_search = TuneConfig("mnist", max_trials=30, top_n=3, results_dir=Path("/elsewhere"))
+    assert differing_keys(base, same_search.resolve().to_json()) == ["initial_points"]
+    other = TuneConfig("mnist", seed=1, train_limit=100, pins={"l1": 0.0}).resolve().to_json()
+    assert differing_keys(base, other) == ["pins", "seed", "train_limit"]

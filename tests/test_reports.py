@@ -1,0 +1,34 @@
+"""Report writing: atomic files and the closing summary."""
+
+from __future__ import annotations
+
+import keras
+import pandas as pd
+
+from tuning.files import write_csv_atomic
+from tuning.reports import summary
+from tuning.search import training_record
+
+
+def test_csv_is_replaced_whole_and_leaves_no_temporary_file(tmp_path):
+    path = tmp_path / "trials.csv"
+    write_csv_atomic(pd.DataFrame({"a": [1, 2]}), path)
+    write_csv_atomic(pd.DataFrame({"a": [0.30000000000000004]}), path)
+    assert path.read_text() == "a\n0.3\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["trials.csv"]
+
+
+def test_training_record_reads_epochs_best_epoch_and_final_lr():
+    history = keras.callbacks.History()
+    history.epoch = [0, 1, 2, 3]
+    history.history = {
+        "val_accuracy": [0.90, 0.95, 0.95, 0.93],
+        "learning_rate": [1e-3, 1e-3, 3.787e-4, 3.787e-4],
+    }
+    record = training_record(history, seconds=12.345)
+    assert record == {"epochs": 4, "best_epoch": 2, "final_lr": 3.787e-4, "seconds": 12.35}
+
+
+def test_summary_without_completed_trials_says_so(tmp_path):
+    text = summary([], [tmp_path / "trials.csv"])
+    assert "no trial completed" in text and str(tmp_path / "trials.csv") in text
