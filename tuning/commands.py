@@ -13,7 +13,7 @@ from tuning.data import Dataset, load_dataset, split
 from tuning.errors import TuningError
 from tuning.evaluate import evaluate_best
 from tuning.files import read_json, write_json_atomic
-from tuning.reports import summary, write_reports
+from tuning.reports import summary, write_reports, write_trials_csv
 from tuning.search import TUNER_DIR, RecordingTuner, make_tuner, run_search
 
 
@@ -50,7 +50,8 @@ def tune(config: TuneConfig, verbose: int = 2) -> str:
     }
     run_path = results_dir / runinfo.RUN_FILE
     write_json_atomic(run_path, run)
-    tuner = make_tuner(config)
+    # trials.csv after every trial: hours into a search, the user can already read it.
+    tuner = make_tuner(config, after_trial=lambda t: write_trials_csv(results_dir, t))
     run_search(tuner, config, data, verbose=verbose)
     text = finish_reports(tuner, results_dir, config.top_n, dataset)
     run.update(status="finished", finished_at=runinfo.now())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import os
 import zlib
 from dataclasses import dataclass, field
@@ -75,7 +76,7 @@ def load_idx(path: Path, ndim: int) -> np.ndarray:
             f"expected {IDX_UBYTE << 8 | ndim:#010x}"
         )
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    expected = header + int(np.prod(shape))
+    expected = header + math.prod(shape)  # Python ints: a forged header cannot overflow
     if len(raw) != expected:
         raise DataError(
             f"{'truncated' if len(raw) < expected else 'corrupt'} data file {path}: "

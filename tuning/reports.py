@@ -57,14 +57,20 @@ def test_results_frame(evaluated: list[tuple[kt.engine.trial.Trial, dict]]) -> p
     return pd.DataFrame(rows, columns=TEST_COLUMNS)
 
 
+def write_trials_csv(results_dir: Path, tuner: RecordingTuner) -> Path:
+    """Write trials.csv atomically; the search calls this after every trial."""
+    path = results_dir / TRIALS_CSV
+    write_csv_atomic(trials_frame(tuner), path)
+    return path
+
+
 def write_reports(
     results_dir: Path, tuner: RecordingTuner, evaluated: list[tuple[kt.engine.trial.Trial, dict]]
 ) -> list[Path]:
     """Write both CSVs atomically; return their paths."""
-    paths = [results_dir / TRIALS_CSV, results_dir / TEST_RESULTS_CSV]
-    write_csv_atomic(trials_frame(tuner), paths[0])
-    write_csv_atomic(test_results_frame(evaluated), paths[1])
-    return paths
+    path = results_dir / TEST_RESULTS_CSV
+    write_csv_atomic(test_results_frame(evaluated), path)
+    return [write_trials_csv(results_dir, tuner), path]
 
 
 def summary(evaluated: list[tuple[kt.engine.trial.Trial, dict]], paths: list[Path]) -> str:

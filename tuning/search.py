@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
@@ -22,8 +23,15 @@ RECORD_FILE = "record.json"
 class RecordingTuner(kt.BayesianOptimization):
     """BayesianOptimization that seeds each trial and records how its training went."""
 
-    def __init__(self, *args, training_seed: int, **kwargs):
+    def __init__(
+        self,
+        *args,
+        training_seed: int,
+        after_trial: Callable[[RecordingTuner], None] | None = None,
+        **kwargs,
+    ):
         self.training_seed = training_seed
+        self.after_trial = after_trial
         super().__init__(*args, **kwargs)
 
     def run_trial(self, trial: kt.engine.trial.Trial, *args, **kwargs) -> list:
@@ -38,8 +46,10 @@ class RecordingTuner(kt.BayesianOptimization):
         return histories
 
     def on_trial_end(self, trial: kt.engine.trial.Trial) -> None:
-        """Save the oracle, then free the finished trial's graphs before the next one."""
+        """Save the oracle, call `after_trial`, then free the trial's graphs before the next."""
         super().on_trial_end(trial)
+        if self.after_trial is not None:
+            self.after_trial(self)
         keras.backend.clear_session()
 
     def record_path(self, trial_id: str) -> Path:
@@ -70,7 +80,9 @@ def training_record(history: keras.callbacks.History, seconds: float) -> dict:
     }
 
 
-def make_tuner(config: TuneConfig) -> RecordingTuner:
+def make_tuner(
+    config: TuneConfig, after_trial: Callable[[RecordingTuner], None] | None = None
+) -> RecordingTuner:
     """Create the tuner, or reload its state from `<results_dir>/tuner/` unless overwriting."""
     return RecordingTuner(
         hypermodel=get_hypermodel(config.hypermodel),
@@ -85,6 +97,7 @@ def make_tuner(config: TuneConfig) -> RecordingTuner:
         project_name=TUNER_DIR,
         overwrite=config.overwrite,
         training_seed=config.seed,
+        after_trial=after_trial,
     )
 
 

@@ -1,0 +1,380 @@
+"""tuning.data: IDX parsing, dataset validation, and the train/validation split."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tuning import data
+from tuning.data import DATA_DIR_ENV, FILES, DataError
+
+REPO = Path(__file__).resolve().parents[1]
+IMAGES_MAGIC = 0x00000803
+LABELS_MAGIC = 0x00000801
+
+
+def idx_bytes(array: np.ndarray, magic: int | None = None) -> bytes:
+    """The uncompressed IDX encoding of a uint8 array: magic, big-endian dims, then the bytes."""
+    if magic is None:
+        magic = 0x0800 | array.ndim
+    header = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in array.shape)
+    return header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
+
+
+def write_gz(path: Path, raw: bytes) -> Path:
+    with gzip.open(path, "wb", compresslevel=1) as f:
+        f.write(raw)
+    return path
+
+
+def write_idx(path: Path, array: np.ndarray, magic: int | None = None) -> Path:
+    return write_gz(path, idx_bytes(array, magic))
+
+
+# --- load_idx ---------------------------------------------------------------------------------
+
+
+def test_load_idx_round_trips_images(tmp_path):
+    images = np.random.default_rng(0).integers(0, 256, size=(3, 4, 5), dtype=np.uint8)
+    path = write_idx(tmp_path / "images.gz", images)
+    # The header is spelled out by hand here, so the helper cannot hide a byte-order mistake.
+    assert gzip.decompress(path.read_bytes())[:16] == bytes.fromhex(
+        "00000803000000030000000400000005"
+    )
+
+    loaded = data.load_idx(path, ndim=3)
+
+    assert loaded.shape == (3, 4, 5)
+    assert loaded.dtype == np.uint8
+    np.testing.assert_array_equal(loaded, images)
+
+
+def test_load_idx_round_trips_labels(tmp_path):
+    labels = np.array([5, 0, 4, 1, 9, 255], dtype=np.uint8)
+    path = write_gz(tmp_path / "labels.gz", bytes.fromhex("00000801 00000006") + labels.tobytes())
+
+    loaded = data.load_idx(path, ndim=1)
+
+    assert loaded.shape == (6,)
+    assert loaded.tolist() == [5, 0, 4, 1, 9, 255]
+
+
+def test_load_idx_reads_large_dims(tmp_path):
+    # A dimension above 255 needs more than the lowest header byte.
+    labels = (np.arange(70_000) % 10).astype(np.uint8)
+    loaded = data.load_idx(write_idx(tmp_path / "labels.gz", labels), ndim=1)
+    assert loaded.shape == (70_000,)
+    np.testing.assert_array_equal(loaded, labels)
+
+
+def assert_data_error(path: Path, ndim: int, *words: str) -> DataError:
+    with pytest.raises(DataError) as excinfo:
+        data.load_idx(path, ndim=ndim)
+    message = str(excinfo.value)
+    assert str(path) in message
+    for word in words:
+        assert word in message
+    return excinfo.value
+
+
+def test_load_idx_missing_file(tmp_path):
+    assert_data_error(tmp_path / "nope.gz", 3, "missing")
+
+
+def test_load_idx_not_gzip(tmp_path):
+    path = tmp_path / "plain.gz"
+    path.write_bytes(idx_bytes(np.zeros((2, 2, 2), dtype=np.uint8)))
+    assert_data_error(path, 3, "corrupt")
+
+
+def test_load_idx_cut_off_gzip(tmp_path):
+    images = np.random.default_rng(1).integers(0, 256, size=(10, 28, 28), dtype=np.uint8)
+    path = write_idx(tmp_path / "images.gz", images)
+    compressed = path.read_bytes()
+    path.write_bytes(compressed[: len(compressed) // 2])
+    assert_data_error(path, 3, "corrupt")
+
+
+def test_load_idx_header_too_short(tmp_path):
+    # Magic and one dimension: 8 bytes, where 3 dimensions need 16.
+    path = write_gz(tmp_path / "short.gz", bytes.fromhex("00000803 0000000a"))
+    assert_data_error(path, 3, "truncated", "header")
+
+
+def test_load_idx_empty_file_in_gzip(tmp_path):
+    assert_data_error(write_gz(tmp_path / "empty.gz", b""), 1, "truncated")
+
+
+def test_load_idx_labels_read_as_images(tmp_path):
+    # A 1-dim label file is long enough for a 3-dim header but has the wrong magic number.
+    path = write_idx(tmp_path / "labels.gz", np.zeros(40, dtype=np.uint8))
+    error = assert_data_error(path, 3, "corrupt", "magic")
+    assert "0x00000801" in str(error) and "0x00000803" in str(error)
+
+
+def test_load_idx_images_read_as_labels(tmp_path):
+    path = write_idx(tmp_path / "images.gz", np.zeros((2, 3, 3), dtype=np.uint8))
+    assert_data_error(path, 1, "magic", "0x00000803")
+
+
+def test_load_idx_foreign_magic(tmp_path):
+    path = write_idx(tmp_path / "odd.gz", np.zeros((2, 3, 3), dtype=np.uint8), magic=0x12345678)
+    assert_data_error(path, 3, "magic", "0x12345678")
+
+
+def test_load_idx_payload_shorter_than_dims(tmp_path):
+    raw = idx_bytes(np.zeros((4, 5, 5), dtype=np.uint8))
+    path = write_gz(tmp_path / "short.gz", raw[:-1])
+    assert_data_error(path, 3, "truncated")
+
+
+def test_load_idx_payload_longer_than_dims(tmp_path):
+    raw = idx_bytes(np.zeros((4, 5, 5), dtype=np.uint8))
+    path = write_gz(tmp_path / "long.gz", raw + b"\x00")
+    error = assert_data_error(path, 3, "corrupt")
+    assert "truncated" not in str(error)
+
+
+def test_load_idx_dims_whose_product_overflows(tmp_path):
+    # 2**31 * 2**31 * 4 == 2**64, which wraps to 0 in int64: the empty payload "fits".
+    header = bytes.fromhex("00000803 80000000 80000000 00000004")
+    assert_data_error(write_gz(tmp_path / "huge.gz", header), 3, "truncated")
+
+
+# --- load_dataset on synthetic IDX folders ------------------------------------------------------
+
+
+def labels_of(part: str) -> np.ndarray:
+    """The synthetic labels of `part`: 0..9 repeating, the test part starting at 3."""
+    if part == "train":
+        return (np.arange(60_000) % 10).astype(np.uint8)
+    return ((np.arange(10_000) + 3) % 10).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def clean_dir(tmp_path_factory) -> Path:
+    """A data dir holding a valid mnist/ of zero images (with one marked pixel each part)."""
+    root = tmp_path_factory.mktemp("idx")
+    folder = root / "mnist"
+    folder.mkdir()
+    x_train = np.zeros((60_000, 28, 28), dtype=np.uint8)
+    x_train[0, 0, 0], x_train[-1, 27, 27] = 255, 7
+    x_test = np.zeros((10_000, 28, 28), dtype=np.uint8)
+    x_test[0, 14, 14] = 128
+    write_idx(folder / FILES["train_images"], x_train)
+    write_idx(folder / FILES["train_labels"], labels_of("train"))
+    write_idx(folder / FILES["test_images"], x_test)
+    write_idx(folder / FILES["test_labels"], labels_of("test"))
+    return root
+
+
+@pytest.fixture
+def data_copy(clean_dir, tmp_path) -> Path:
+    """A private copy of the clean data dir whose files a test may replace."""
+    return Path(shutil.copytree(clean_dir, tmp_path / "data"))
+
+
+def test_load_dataset_valid(clean_dir):
+    dataset = data.load_dataset("mnist", clean_dir)
+
+    assert dataset.name == "mnist"
+    assert dataset.x_train.shape == (60_000, 28, 28)
+    assert dataset.x_test.shape == (10_000, 28, 28)
+    assert dataset.x_train.dtype == np.uint8
+    assert dataset.x_train[0, 0, 0] == 255 and dataset.x_train[-1, 27, 27] == 7
+    assert dataset.x_test[0, 14, 14] == 128
+    assert int(dataset.x_train.sum()) == 255 + 7
+    np.testing.assert_array_equal(dataset.y_train, labels_of("train"))
+    np.testing.assert_array_equal(dataset.y_test, labels_of("test"))
+
+
+def test_load_dataset_records_source(clean_dir):
+    source = data.load_dataset("mnist", str(clean_dir)).source
+
+    assert source["kind"] == "idx"
+    assert Path(source["location"]) == (clean_dir / "mnist").resolve()
+    assert set(source["sha256"]) == set(FILES.values())
+    for value in source["sha256"].values():
+        assert re.fullmatch(r"[0-9a-f]{64}", value)
+    assert len(set(source["sha256"].values())) == 4
+    expected = data.sha256_file(clean_dir / "mnist" / FILES["train_labels"])
+    assert source["sha256"][FILES["train_labels"]] == expected
+
+
+def test_load_dataset_label_count_disagrees(data_copy):
+    write_idx(data_copy / "mnist" / FILES["train_labels"], labels_of("train")[:-1])
+    with pytest.raises(DataError, match="labels") as excinfo:
+        data.load_dataset("mnist", data_copy)
+    assert "60000 train images but 59999 labels" in str(excinfo.value)
+
+
+def test_load_dataset_label_out_of_range(data_copy):
+    labels = labels_of("test")
+    labels[123] = 10
+    write_idx(data_copy / "mnist" / FILES["test_labels"], labels)
+    with pytest.raises(DataError, match="label") as excinfo:
+        data.load_dataset("mnist", data_copy)
+    assert "label 10" in str(excinfo.value)
+
+
+def test_load_dataset_wrong_image_size(data_copy):
+    path = write_idx(
+        data_copy / "mnist" / FILES["test_images"], np.zeros((10_000, 27, 28), dtype=np.uint8)
+    )
+    with pytest.raises(DataError) as excinfo:
+        data.load_dataset("mnist", data_copy)
+    assert str(path) in str(excinfo.value)
+    assert "(27, 28)" in str(excinfo.value)
+
+
+def test_load_dataset_wrong_image_count(data_copy):
+    # Images and labels agree with each other, but a test part of 9,999 is not MNIST.
+    write_idx(data_copy / "mnist" / FILES["test_images"], np.zeros((9_999, 28, 28), np.uint8))
+    write_idx(data_copy / "mnist" / FILES["test_labels"], labels_of("test")[:-1])
+    with pytest.raises(DataError, match="9999 test images"):
+        data.load_dataset("mnist", data_copy)
+
+
+def test_load_dataset_missing_file(data_copy):
+    path = data_copy / "mnist" / FILES["test_labels"]
+    path.unlink()
+    with pytest.raises(DataError, match="missing") as excinfo:
+        data.load_dataset("mnist", data_copy)
+    assert str(path) in str(excinfo.value)
+
+
+def test_load_dataset_dir_without_dataset_folder(clean_dir):
+    with pytest.raises(DataError, match="fashion-mnist/"):
+        data.load_dataset("fashion-mnist", clean_dir)
+
+
+def test_load_dataset_unknown_name(clean_dir):
+    with pytest.raises(DataError, match="unknown dataset"):
+        data.load_dataset("cifar10", clean_dir)
+
+
+def test_load_dataset_uses_env_data_dir(clean_dir, monkeypatch):
+    monkeypatch.setenv(DATA_DIR_ENV, str(clean_dir))
+    dataset = data.load_dataset("mnist")
+    assert dataset.source["kind"] == "idx"
+    assert Path(dataset.source["location"]) == (clean_dir / "mnist").resolve()
+
+
+def test_load_dataset_env_data_dir_without_dataset(clean_dir, monkeypatch):
+    # The env var counts as a folder the user chose: no fallback to a download.
+    monkeypatch.setenv(DATA_DIR_ENV, str(clean_dir))
+    with pytest.raises(DataError, match="no folder fashion-mnist/"):
+        data.load_dataset("fashion-mnist")
+
+
+def test_load_dataset_argument_wins_over_env(clean_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path))
+    assert data.load_dataset("mnist", clean_dir).x_train.shape == (60_000, 28, 28)
+
+
+# --- the real shared datasets -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shared_datasets() -> Path:
+    folder = Path(os.environ.get(DATA_DIR_ENV) or REPO.parent / "shared" / "datasets")
+    if not folder.is_absolute():
+        folder = REPO / folder
+    assert (folder / "mnist").is_dir(), f"no datasets at {folder}; set {DATA_DIR_ENV}"
+    return folder
+
+
+@pytest.fixture(scope="module")
+def real_mnist(shared_datasets) -> data.Dataset:
+    return data.load_dataset("mnist", shared_datasets)
+
+
+def test_real_mnist(real_mnist):
+    assert real_mnist.x_train.shape == (60_000, 28, 28)
+    assert real_mnist.x_test.shape == (10_000, 28, 28)
+    assert real_mnist.y_train[:5].tolist() == [5, 0, 4, 1, 9]
+    assert real_mnist.y_test[:5].tolist() == [7, 2, 1, 0, 4]
+    assert real_mnist.source["kind"] == "idx"
+
+
+def test_real_fashion_mnist(shared_datasets):
+    dataset = data.load_dataset("fashion-mnist", shared_datasets)
+    assert dataset.x_train.shape == (60_000, 28, 28)
+    assert dataset.x_test.shape == (10_000, 28, 28)
+    for labels in (dataset.y_train, dataset.y_test):
+        assert labels.min() >= 0 and labels.max() <= 9
+    assert np.bincount(dataset.y_train, minlength=10).tolist() == [6_000] * 10
+
+
+# --- split --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def synthetic() -> data.Dataset:
+    rng = np.random.default_rng(42)
+    return data.Dataset(
+        name="mnist",
+        x_train=rng.integers(0, 256, size=(60_000, 28, 28), dtype=np.uint8),
+        y_train=rng.integers(0, 10, size=60_000, dtype=np.uint8),
+        x_test=rng.integers(0, 256, size=(10_000, 28, 28), dtype=np.uint8),
+        y_test=rng.integers(0, 10, size=10_000, dtype=np.uint8),
+    )
+
+
+def test_split_holds_out_last_10000(synthetic):
+    parts = data.split(synthetic)
+
+    assert parts.x_train.shape == (50_000, 28, 28, 1)
+    assert parts.x_val.shape == (10_000, 28, 28, 1)
+    assert parts.y_train.shape == (50_000, 10)
+    assert parts.y_val.shape == (10_000, 10)
+    for array in (parts.x_train, parts.y_train, parts.x_val, parts.y_val):
+        assert array.dtype == np.float32
+    np.testing.assert_array_equal(parts.x_val[..., 0], synthetic.x_train[-10_000:])
+    np.testing.assert_array_equal(parts.x_train[..., 0], synthetic.x_train[:50_000])
+    np.testing.assert_array_equal(parts.y_val.argmax(axis=1), synthetic.y_train[-10_000:])
+    np.testing.assert_array_equal(parts.y_train.argmax(axis=1), synthetic.y_train[:50_000])
+
+
+def test_split_keeps_raw_pixel_values(synthetic):
+    # Rescaling to [0, 1] is the model's job; split only changes the dtype.
+    parts = data.split(synthetic, train_limit=10)
+    assert parts.x_train.max() > 1.0
+    assert parts.x_train[3, 5, 7, 0] == float(synthetic.x_train[3, 5, 7])
+
+
+def test_split_labels_are_one_hot(synthetic):
+    parts = data.split(synthetic, train_limit=100)
+    for labels in (parts.y_train, parts.y_val):
+        assert set(np.unique(labels).tolist()) == {0.0, 1.0}
+        np.testing.assert_array_equal(labels.sum(axis=1), np.ones(len(labels)))
+
+
+@pytest.mark.parametrize("limit", [1, 1234, 50_000])
+def test_split_train_limit_keeps_first_n(synthetic, limit):
+    parts = data.split(synthetic, train_limit=limit)
+
+    assert parts.x_train.shape == (limit, 28, 28, 1)
+    assert parts.y_train.shape == (limit, 10)
+    np.testing.assert_array_equal(parts.x_train[..., 0], synthetic.x_train[:limit])
+    np.testing.assert_array_equal(parts.y_train.argmax(axis=1), synthetic.y_train[:limit])
+    # The validation set does not depend on the limit.
+    np.testing.assert_array_equal(parts.x_val[..., 0], synthetic.x_train[-10_000:])
+
+
+@pytest.mark.parametrize("limit", [0, -1, 50_001])
+def test_split_train_limit_out_of_range(synthetic, limit):
+    with pytest.raises(DataError, match="between 1 and 50000"):
+        data.split(synthetic, train_limit=limit)
+
+
+def test_split_real_mnist(real_mnist):
+    parts = data.split(real_mnist, train_limit=5)
+    assert parts.y_train.argmax(axis=1).tolist() == [5, 0, 4, 1, 9]
+    np.testing.assert_array_equal(parts.x_val[..., 0], real_mnist.x_train[-10_000:])
