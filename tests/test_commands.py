@@ -162,3 +162,12 @@ def test_killed_search_keeps_finished_trials_and_resumes(tmp_path, data_dir):
     resumed = read_csv(trials_csv)
     assert len(resumed) == 3
     pd.testing.assert_frame_equal(resumed.iloc[: len(finished)], finished)
+
+
+def test_fully_pinned_search_says_why_it_stopped_early(tmp_path, data_dir, capsys):
+    pins = [f"--set={pin}" for pin in ("augment_factor=0", "dropout=0.5", "l1=0", "l2=0")]
+    pins += ["--set=learning_rate=0.001", "--set=batch_size=128"]
+    args = tune_args(tmp_path, data_dir, "--max-trials", "3", "--max-epochs", "1", *pins)
+    assert main([*args, "--hypermodel", "mlp", "--train-limit", "500"]) == 0
+    assert len(read_csv(tmp_path / "trials.csv")) == 1
+    assert "stopped after 1 of 3 trials" in capsys.readouterr().out

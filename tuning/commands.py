@@ -54,6 +54,13 @@ def tune(config: TuneConfig, verbose: int = 2) -> str:
     tuner = make_tuner(config, after_trial=lambda t: write_trials_csv(results_dir, t))
     run_search(tuner, config, data, verbose=verbose)
     text = finish_reports(tuner, results_dir, config.top_n, dataset)
+    ended = len(tuner.oracle.trials)
+    if ended < config.max_trials:
+        # KerasTuner stops quietly when it cannot draw new values (everything pinned, say).
+        text += (
+            f"\nnote: the search stopped after {ended} of {config.max_trials} trials: "
+            "no untried values were left to draw"
+        )
     run.update(status="finished", finished_at=runinfo.now())
     run["seconds"] = round(time.monotonic() - clock, 1)
     run["training_seconds"] = training_seconds(tuner)
