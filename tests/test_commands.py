@@ -171,3 +171,12 @@ def test_fully_pinned_search_says_why_it_stopped_early(tmp_path, data_dir, capsy
     assert main([*args, "--hypermodel", "mlp", "--train-limit", "500"]) == 0
     assert len(read_csv(tmp_path / "trials.csv")) == 1
     assert "stopped after 1 of 3 trials" in capsys.readouterr().out
+
+
+def test_executions_per_trial_average_into_one_row(tmp_path, data_dir):
+    extra = ["--max-trials", "1", "--max-epochs", "1", "--executions-per-trial", "2"]
+    assert main([*tune_args(tmp_path, data_dir, *extra), "--hypermodel", "mlp"]) == 0
+    trials = read_csv(tmp_path / "trials.csv")
+    assert len(trials) == 1 and trials.status.iloc[0] == "COMPLETED"
+    assert 0.1 < trials.val_accuracy.iloc[0] <= 1.0
+    assert json.loads((tmp_path / "run.json").read_text())["config"]["executions_per_trial"] == 2

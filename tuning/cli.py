@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from hypermodels import HYPERMODELS, space
@@ -22,26 +22,25 @@ class Parser(argparse.ArgumentParser):
         raise TuningError(message)
 
 
-def positive_int(text: str) -> int:
-    """Argparse type: an integer of 1 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
-    return value
+def int_at_least(low: int, high: int | None = None) -> Callable[[str], int]:
+    """Argparse type: an integer from `low` up to `high` (no upper limit when None)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if high is None and value < low:
+            raise argparse.ArgumentTypeError(f"must be {low} or more, got {value}")
+        if high is not None and not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {high}, got {value}")
+        return value
+
+    return parse
 
 
-def seed_int(text: str) -> int:
-    """Argparse type: a seed numpy accepts, 0 to 2**31 - 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if not 0 <= value < 2**31:
-        raise argparse.ArgumentTypeError(f"must be between 0 and {2**31 - 1}, got {value}")
-    return value
+positive_int = int_at_least(1)
+seed_int = int_at_least(0, 2**31 - 1)  # what numpy's and Keras's seeding accept
 
 
 def build_parser() -> Parser:
