@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     """The folder holding mnist/ and fashion-mnist/ IDX files (CI: ../shared/datasets)."""
-    folder = Path(os.environ.get(DATA_DIR_ENV) or REPO.parent / "shared" / "datasets")
+    folder = REPO / (os.environ.get(DATA_DIR_ENV) or REPO.parent / "shared" / "datasets")
     assert (folder / "mnist").is_dir(), f"no datasets at {folder}; set {DATA_DIR_ENV}"
     return folder.resolve()
 

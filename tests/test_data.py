@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import os
 import re
 import shutil
 from pathlib import Path
@@ -282,17 +281,8 @@ def test_load_dataset_argument_wins_over_env(clean_dir, tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def shared_datasets() -> Path:
-    folder = Path(os.environ.get(DATA_DIR_ENV) or REPO.parent / "shared" / "datasets")
-    if not folder.is_absolute():
-        folder = REPO / folder
-    assert (folder / "mnist").is_dir(), f"no datasets at {folder}; set {DATA_DIR_ENV}"
-    return folder
-
-
-@pytest.fixture(scope="module")
-def real_mnist(shared_datasets) -> data.Dataset:
-    return data.load_dataset("mnist", shared_datasets)
+def real_mnist(data_dir) -> data.Dataset:
+    return data.load_dataset("mnist", data_dir)
 
 
 def test_real_mnist(real_mnist):
@@ -303,8 +293,8 @@ def test_real_mnist(real_mnist):
     assert real_mnist.source["kind"] == "idx"
 
 
-def test_real_fashion_mnist(shared_datasets):
-    dataset = data.load_dataset("fashion-mnist", shared_datasets)
+def test_real_fashion_mnist(data_dir):
+    dataset = data.load_dataset("fashion-mnist", data_dir)
     assert dataset.x_train.shape == (60_000, 28, 28)
     assert dataset.x_test.shape == (10_000, 28, 28)
     for labels in (dataset.y_train, dataset.y_test):
@@ -378,3 +368,13 @@ def test_split_real_mnist(real_mnist):
     parts = data.split(real_mnist, train_limit=5)
     assert parts.y_train.argmax(axis=1).tolist() == [5, 0, 4, 1, 9]
     np.testing.assert_array_equal(parts.x_val[..., 0], real_mnist.x_train[-10_000:])
+
+
+def test_system_copy_of_fashion_mnist_is_used_without_a_data_dir(data_dir, tmp_path, monkeypatch):
+    # Stands in for Debian's /usr/share/datasets/fashion-mnist, which this machine may lack.
+    system = Path(shutil.copytree(data_dir / "fashion-mnist", tmp_path / "fashion-mnist"))
+    monkeypatch.delenv(DATA_DIR_ENV, raising=False)
+    monkeypatch.setitem(data.SYSTEM_DIRS, "fashion-mnist", system)
+    loaded = data.load_dataset("fashion-mnist")
+    assert loaded.source["kind"] == "idx"
+    assert loaded.source["location"] == str(system.resolve())
