@@ -13,7 +13,6 @@ import pytest
 from tuning import data
 from tuning.data import DATA_DIR_ENV, FILES, DataError
 
-REPO = Path(__file__).resolve().parents[1]
 IMAGES_MAGIC = 0x00000803
 LABELS_MAGIC = 0x00000801
 

@@ -29,14 +29,8 @@ def tune(config: TuneConfig, verbose: int = 2) -> str:
     started, clock = runinfo.now(), time.monotonic()
     dataset = load_dataset(config.dataset, config.data_dir)
     data = split(dataset, config.train_limit)
-    results_dir = config.resolve().results_dir
-    saved = None if config.overwrite else saved_run(results_dir)
-    if saved is not None and config.initial_points is None:
-        # The oracle keeps its saved number anyway; adopt it rather than refuse the resume.
-        config = dataclasses.replace(config, initial_points=saved["config"]["initial_points"])
-    config = config.resolve()
-    if saved is not None:
-        check_resumable(saved, config)
+    config, saved = resolve_for_resume(config)
+    results_dir = config.results_dir
     ensure_writable(results_dir)
 
     run = {
@@ -48,24 +42,47 @@ def tune(config: TuneConfig, verbose: int = 2) -> str:
         "started_at": started,
         "status": "running",
     }
-    run_path = results_dir / runinfo.RUN_FILE
-    write_json_atomic(run_path, run)
+    write_json_atomic(results_dir / runinfo.RUN_FILE, run)
     # trials.csv after every trial: hours into a search, the user can already read it.
     tuner = make_tuner(config, after_trial=lambda t: write_trials_csv(results_dir, t))
     run_search(tuner, config, data, verbose=verbose)
-    text = finish_reports(tuner, results_dir, config.top_n, dataset)
-    ended = len(tuner.oracle.trials)
-    if ended < config.max_trials:
-        # KerasTuner stops quietly when it cannot draw new values (everything pinned, say).
-        text += (
-            f"\nnote: the search stopped after {ended} of {config.max_trials} trials: "
-            "no untried values were left to draw"
-        )
+    text = finish_reports(tuner, results_dir, config.top_n, dataset) + stopped_early(tuner, config)
     run.update(status="finished", finished_at=runinfo.now())
-    run["seconds"] = round(time.monotonic() - clock, 1)
-    run["training_seconds"] = training_seconds(tuner)
-    write_json_atomic(run_path, run)
+    run.update(seconds=round(time.monotonic() - clock, 1), training_seconds=training_seconds(tuner))
+    write_json_atomic(results_dir / runinfo.RUN_FILE, run)
     return text
+
+
+def resolve_for_resume(config: TuneConfig) -> tuple[TuneConfig, dict | None]:
+    """Resolve `config` against the search saved in its results dir, if it is to be resumed.
+
+    Returns:
+        The resolved configuration and the saved run.json (None when starting afresh).
+
+    Raises:
+        TuningError: the saved search has other settings.
+    """
+    saved = None if config.overwrite else saved_run(config.resolve().results_dir)
+    if saved is None:
+        return config.resolve(), None
+    if config.initial_points is None:
+        # The oracle keeps its saved number anyway; adopt it rather than refuse the resume.
+        config = dataclasses.replace(config, initial_points=saved["config"]["initial_points"])
+    config = config.resolve()
+    check_resumable(saved, config)
+    return config, saved
+
+
+def stopped_early(tuner: RecordingTuner, config: TuneConfig) -> str:
+    """A closing note when the search ended with fewer trials than asked for, else ''."""
+    ended = len(tuner.oracle.trials)
+    if ended >= config.max_trials:
+        return ""
+    # KerasTuner stops quietly when it cannot draw new values (everything pinned, say).
+    return (
+        f"\nnote: the search stopped after {ended} of {config.max_trials} trials: "
+        "no untried values were left to draw"
+    )
 
 
 def report(results_dir: Path, data_dir: Path | None = None, top_n: int | None = None) -> str:
