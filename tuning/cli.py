@@ -138,7 +138,7 @@ def build_parser() -> Parser:
         "RESULTS_DIR. No training; a best trial whose test evaluation is missing is evaluated.",
     )
     report.add_argument("results_dir", type=Path, metavar="RESULTS_DIR")
-    add_data_dir(report, default_text="the one the search used")
+    add_data_dir(report, default_text="the search's --data-dir, else as for tune")
     report.add_argument(
         "--top-n",
         type=positive_int,
@@ -151,7 +151,8 @@ def build_parser() -> Parser:
 def add_data_dir(parser: argparse.ArgumentParser, default_text: str | None = None) -> None:
     """Add the --data-dir option shared by both commands."""
     default_text = default_text or (
-        f"${DATA_DIR_ENV}, else /usr/share/datasets/<dataset>, else keras.datasets download"
+        f"${DATA_DIR_ENV}, else /usr/share/datasets/fashion-mnist for fashion-mnist, "
+        "else a keras.datasets download"
     )
     parser.add_argument(
         "--data-dir",
