@@ -108,7 +108,7 @@ def report(results_dir: Path, data_dir: Path | None = None, top_n: int | None = 
 
 def finish_reports(tuner: RecordingTuner, results_dir: Path, top_n: int, dataset: Dataset) -> str:
     """Evaluate the best trials on the test set, write both CSVs and return the summary."""
-    evaluated = evaluate_best(tuner, top_n, dataset.x_test, dataset.y_test)
+    evaluated = evaluate_best(tuner, top_n, dataset)
     return summary(evaluated, write_reports(results_dir, tuner, evaluated))
 
 

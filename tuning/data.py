@@ -139,9 +139,10 @@ def load_keras(name: str) -> Dataset:
     where = f"keras.datasets.{module.__name__.rsplit('.', 1)[-1]}"
     check_arrays(name, "train", x_train, y_train, where)
     check_arrays(name, "test", x_test, y_test, where)
+    # Keyed like an IDX source's files, so every source reads the same way.
     digest = {
-        key: hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
-        for key, a in zip(FILES, (x_train, y_train, x_test, y_test), strict=True)
+        name: hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
+        for name, a in zip(FILES.values(), (x_train, y_train, x_test, y_test), strict=True)
     }
     source = {"kind": "keras.datasets", "location": where, "sha256": digest}
     return Dataset(name, x_train, y_train, x_test, y_test, source=source)
