@@ -32,3 +32,11 @@ def test_training_record_reads_epochs_best_epoch_and_final_lr():
 def test_summary_without_completed_trials_says_so(tmp_path):
     text = summary([], [tmp_path / "trials.csv"])
     assert "no trial completed" in text and str(tmp_path / "trials.csv") in text
+
+
+def test_training_record_names_the_epoch_a_loss_diverged():
+    history = keras.callbacks.History()
+    history.epoch = [0, 1]
+    history.history = {"val_accuracy": [0.5, 0.1], "loss": [2.3, float("inf")]}
+    record = training_record(history, seconds=1.0)
+    assert record["reason"] == "loss became inf in epoch 2 (TerminateOnNaN)"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from hypermodels import HYPERMODELS, space
 from tuning.config import TuneConfig
+from tuning.configfile import read_config
 from tuning.data import DATA_DIR_ENV, DATASETS
 from tuning.errors import TuningError
 
@@ -59,7 +61,15 @@ def build_parser() -> Parser:
         description="Run (or resume: the default) a Bayesian search, then evaluate the best "
         "trials on the test set and write trials.csv, test_results.csv and run.json.",
     )
-    tune.add_argument("--dataset", required=True, choices=DATASETS, help="dataset to tune on")
+    tune.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE.toml",
+        help="read settings from a TOML file: the long options below as keys (max-trials = 10) "
+        "and a [set] table of pins (dropout = 0.5); options given here override it",
+    )
+    # Required, but checked in run_tune: argparse would refuse a --dataset from --config.
+    tune.add_argument("--dataset", choices=DATASETS, help="dataset to tune on (required)")
     tune.add_argument(
         "--hypermodel",
         choices=sorted(HYPERMODELS),
@@ -125,11 +135,26 @@ def build_parser() -> Parser:
         "accepts them, e.g. augment_factor=0 switches augmentation off",
     )
     tune.add_argument(
+        "--keep-checkpoints",
+        type=positive_int,
+        metavar="N",
+        help="keep the weights of the N best trials only, deleting the others' as the search "
+        "goes, so disk use stays bounded (default: --top-n, the ones evaluated on test)",
+    )
+    tune.add_argument(
+        "--max-failures",
+        type=positive_int,
+        default=defaults.max_failures,
+        metavar="N",
+        help="stop the search after N consecutive failed trials, e.g. diverged losses; "
+        "the reports still cover the finished ones (default %(default)s)",
+    )
+    tune.add_argument(
         "--overwrite",
         action="store_true",
         help="discard the saved search in the results dir and start afresh",
     )
-    tune.set_defaults(run=run_tune)
+    tune.set_defaults(run=run_tune, config_pins={})
 
     report = commands.add_parser(
         "report",
@@ -145,7 +170,20 @@ def build_parser() -> Parser:
         help="best trials evaluated on the test set (default: the search's --top-n)",
     )
     report.set_defaults(run=run_report)
+    parser.set_defaults(subparsers={"tune": tune, "report": report})
     return parser
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse the command line; with --config, parse again over the file's settings."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "config", None) is not None:
+        tune = args.subparsers["tune"]
+        defaults, pins = read_config(args.config, tune)
+        tune.set_defaults(**defaults, config_pins=pins)
+        args = parser.parse_args(argv)
+    return args
 
 
 def add_data_dir(parser: argparse.ArgumentParser, default_text: str | None = None) -> None:
@@ -165,6 +203,10 @@ def run_tune(args: argparse.Namespace) -> str:
     """Turn parsed `tune` arguments into a configuration and run it."""
     from tuning.commands import tune
 
+    if args.dataset is None:
+        raise TuningError("the following arguments are required: --dataset")
+    # A --set on the command line overrides the config file's pin of the same name.
+    pins = {**args.config_pins, **{text.partition("=")[0].strip(): text for text in args.pins}}
     config = TuneConfig(
         dataset=args.dataset,
         hypermodel=args.hypermodel,
@@ -177,8 +219,10 @@ def run_tune(args: argparse.Namespace) -> str:
         seed=args.seed,
         results_dir=args.results_dir,
         data_dir=args.data_dir,
-        pins=space.parse_pins(args.pins),
+        pins=space.parse_pins(list(pins.values())),
         overwrite=args.overwrite,
+        max_failures=args.max_failures,
+        keep_checkpoints=args.keep_checkpoints,
     )
     return tune(config)
 
@@ -190,18 +234,30 @@ def run_report(args: argparse.Namespace) -> str:
     return report(args.results_dir, data_dir=args.data_dir, top_n=args.top_n)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, as sent by `kill`, systemd or a batch scheduler: stop as for Ctrl-C."""
+
+
+def terminate(signum: int, frame: object) -> None:
+    """SIGTERM handler: unwind like Ctrl-C, so the lock is released and the user told."""
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `python -m tuning` and the `tuning` script; returns the exit status."""
+    previous = signal.signal(signal.SIGTERM, terminate)
     try:
-        args = build_parser().parse_args(argv)
+        args = parse_args(argv)
         print(args.run(args))
     except (TuningError, space.PinError) as e:
         print(f"error: {e}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
+        return getattr(e, "exit_status", EXIT_USAGE)
+    except KeyboardInterrupt as e:
         print(
             "interrupted: finished trials are saved; run the same command to resume",
             file=sys.stderr,
         )
-        return 130
+        return 128 + (signal.SIGTERM if isinstance(e, Terminated) else signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0

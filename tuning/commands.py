@@ -10,9 +10,10 @@ from pathlib import Path
 from tuning import runinfo
 from tuning.config import TuneConfig, differing_keys, search_settings
 from tuning.data import Dataset, load_dataset, split
-from tuning.errors import TuningError
-from tuning.evaluate import evaluate_best
+from tuning.errors import SearchStopped, TuningError
+from tuning.evaluate import evaluate_best, prune_checkpoints
 from tuning.files import read_json, write_json_atomic
+from tuning.lock import results_lock
 from tuning.reports import summary, write_reports, write_trials_csv
 from tuning.search import TUNER_DIR, RecordingTuner, make_tuner, run_search
 
@@ -20,37 +21,67 @@ from tuning.search import TUNER_DIR, RecordingTuner, make_tuner, run_search
 def tune(config: TuneConfig, verbose: int = 2) -> str:
     """Run or resume a search, evaluate the best trials on test, write the reports.
 
-    Everything that can be refused (data, resume mismatch, unwritable results dir) is checked
-    before anything under the results dir changes.
+    Everything that can be refused (data, resume mismatch, unwritable or busy results dir) is
+    checked before anything under the results dir changes.
 
     Returns:
         The closing summary.
+
+    Raises:
+        SearchStopped: the last trials all failed; the reports cover the ones that finished.
     """
     started, clock = runinfo.now(), time.monotonic()
     dataset = load_dataset(config.dataset, config.data_dir)
     data = split(dataset, config.train_limit)
-    config, saved = resolve_for_resume(config)
-    results_dir = config.results_dir
-    ensure_writable(results_dir)
+    check_keep(config.resolve())
+    ensure_writable(config.resolve().results_dir)
+    with results_lock(config.resolve().results_dir):
+        config, saved = resolve_for_resume(config)
+        run = {
+            "config": config.to_json(),
+            "data_source": dataset.source,
+            "packages": runinfo.package_versions(),
+            "machine": runinfo.machine(),
+            "first_started_at": (saved or {}).get("first_started_at", started),
+            "started_at": started,
+            "status": "running",
+        }
+        results_dir = config.results_dir
+        write_json_atomic(results_dir / runinfo.RUN_FILE, run)
+        tuner = make_tuner(config, after_trial=lambda t: after_each_trial(t, config))
+        try:
+            run_search(tuner, config, data, verbose=verbose)
+            stopped = None
+        except SearchStopped as e:
+            stopped = e
+        text = finish_reports(tuner, results_dir, config.top_n, dataset)
+        run.update(status="stopped" if stopped else "finished", finished_at=runinfo.now())
+        run.update(seconds=round(time.monotonic() - clock, 1))
+        run.update(training_seconds=training_seconds(tuner))
+        write_json_atomic(results_dir / runinfo.RUN_FILE, run)
+    if stopped:
+        print(text)
+        raise SearchStopped(f"{stopped}; the reports in {results_dir} cover the other trials")
+    return text + stopped_early(tuner, config)
 
-    run = {
-        "config": config.to_json(),
-        "data_source": dataset.source,
-        "packages": runinfo.package_versions(),
-        "machine": runinfo.machine(),
-        "first_started_at": (saved or {}).get("first_started_at", started),
-        "started_at": started,
-        "status": "running",
-    }
-    write_json_atomic(results_dir / runinfo.RUN_FILE, run)
-    # trials.csv after every trial: hours into a search, the user can already read it.
-    tuner = make_tuner(config, after_trial=lambda t: write_trials_csv(results_dir, t))
-    run_search(tuner, config, data, verbose=verbose)
-    text = finish_reports(tuner, results_dir, config.top_n, dataset) + stopped_early(tuner, config)
-    run.update(status="finished", finished_at=runinfo.now())
-    run.update(seconds=round(time.monotonic() - clock, 1), training_seconds=training_seconds(tuner))
-    write_json_atomic(results_dir / runinfo.RUN_FILE, run)
-    return text
+
+def after_each_trial(tuner: RecordingTuner, config: TuneConfig) -> None:
+    """Rewrite trials.csv, so hours into a search the user can already read it; prune weights."""
+    write_trials_csv(config.results_dir, tuner)
+    prune_checkpoints(tuner, config.keep_checkpoints)
+
+
+def check_keep(config: TuneConfig) -> None:
+    """Refuse to keep fewer checkpoints than the final evaluation needs.
+
+    Raises:
+        TuningError: `keep_checkpoints` is below `top_n`.
+    """
+    if config.keep_checkpoints < config.top_n:
+        raise TuningError(
+            f"--keep-checkpoints {config.keep_checkpoints} is below --top-n {config.top_n}: "
+            "the best trials' weights are needed for the test evaluation"
+        )
 
 
 def resolve_for_resume(config: TuneConfig) -> tuple[TuneConfig, dict | None]:
@@ -103,13 +134,20 @@ def report(results_dir: Path, data_dir: Path | None = None, top_n: int | None = 
         overwrite=False,
     )
     dataset = load_dataset(config.dataset, config.data_dir)
-    return finish_reports(make_tuner(config), results_dir, config.top_n, dataset)
+    with results_lock(results_dir):
+        return finish_reports(make_tuner(config), results_dir, config.top_n, dataset)
 
 
 def finish_reports(tuner: RecordingTuner, results_dir: Path, top_n: int, dataset: Dataset) -> str:
     """Evaluate the best trials on the test set, write both CSVs and return the summary."""
-    evaluated = evaluate_best(tuner, top_n, dataset)
-    return summary(evaluated, write_reports(results_dir, tuner, evaluated))
+    evaluated, missing = evaluate_best(tuner, top_n, dataset)
+    text = summary(evaluated, write_reports(results_dir, tuner, evaluated))
+    if missing:
+        text += (
+            f"\nnote: trials {', '.join(missing)} rank in the top {top_n} but their weights were "
+            "deleted (--keep-checkpoints); they are in trials.csv, not evaluated"
+        )
+    return text
 
 
 def saved_run(results_dir: Path) -> dict | None:

@@ -55,6 +55,8 @@ class TuneConfig:
     min_lr: float = 1e-5
     early_stop_patience: int = 10
     early_stop_min_delta: float = 1e-5
+    max_failures: int = 3  # consecutive failed trials that stop the search
+    keep_checkpoints: int | None = None  # None: top_n, the weights evaluation needs
 
     def resolve(self) -> TuneConfig:
         """Return a copy with every derived default filled in."""
@@ -65,6 +67,7 @@ class TuneConfig:
             initial_points=self.initial_points or max(2, self.max_trials // 3),
             results_dir=Path(self.results_dir or Path("results") / self.dataset),
             lr_factor=self.lr_factor or LR_FACTORS[self.dataset],
+            keep_checkpoints=self.keep_checkpoints or self.top_n,
         )
 
     def to_json(self) -> dict:

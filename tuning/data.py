@@ -64,6 +64,8 @@ def load_idx(path: Path, ndim: int) -> np.ndarray:
             raw = f.read()
     except FileNotFoundError:
         raise DataError(f"missing data file {path}") from None
+    except PermissionError as e:
+        raise DataError(f"cannot read data file {path}: {e.strerror}") from None
     except (OSError, EOFError, zlib.error) as e:
         raise DataError(f"corrupt data file {path}: {e}") from None
     header = 4 + 4 * ndim

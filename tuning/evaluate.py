@@ -55,8 +55,38 @@ def evaluate_trial(
 
 def evaluate_best(
     tuner: RecordingTuner, top_n: int, dataset: Dataset
-) -> list[tuple[kt.engine.trial.Trial, dict]]:
-    """Evaluate the `top_n` best trials on the test set, best first."""
+) -> tuple[list[tuple[kt.engine.trial.Trial, dict]], list[str]]:
+    """Evaluate the `top_n` best trials on the test set, best first.
+
+    Returns:
+        The evaluated trials with their results, and the ids of best trials whose weights
+        were deleted (`--keep-checkpoints`) and so could not be evaluated.
+    """
     test = (as_images(dataset.x_test), one_hot(dataset.y_test))
     digests = {name: dataset.source["sha256"][name] for name in TEST_FILES}
-    return [(t, evaluate_trial(tuner, t, test, digests)) for t in best_trials(tuner, top_n)]
+    best = best_trials(tuner, top_n)
+    missing = [t.trial_id for t in best if not tuner.checkpoint_path(t.trial_id).exists()]
+    evaluated = [
+        (t, evaluate_trial(tuner, t, test, digests)) for t in best if t.trial_id not in missing
+    ]
+    return evaluated, missing
+
+
+def prune_checkpoints(tuner: RecordingTuner, keep: int) -> list[str]:
+    """Delete the weights of ended trials that can no longer rank among the `keep` best.
+
+    Scores never change once a trial ends, and new trials only push others down, so a trial
+    outside the best `keep` now stays outside for good (KerasTuner issues #288, #172).
+
+    Returns:
+        The ids of the trials whose weights were deleted.
+    """
+    kept = {t.trial_id for t in best_trials(tuner, keep)}
+    ended = (kt.engine.trial.TrialStatus.COMPLETED, kt.engine.trial.TrialStatus.FAILED)
+    deleted = []
+    for trial in tuner.oracle.trials.values():
+        path = tuner.checkpoint_path(trial.trial_id)
+        if trial.status in ended and trial.trial_id not in kept and path.exists():
+            path.unlink()
+            deleted.append(trial.trial_id)
+    return deleted

@@ -9,20 +9,39 @@ from pathlib import Path
 
 import pandas as pd
 
+from tuning.errors import TuningError
+
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write `text` to a temporary file beside `path`, flush it to disk, then rename over it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write `text` to a temporary file beside `path`, flush it to disk, then rename over it.
+
+    Raises:
+        TuningError: the write failed (a full disk, say); `path` keeps its old content.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        raise TuningError(f"cannot write {path}: {e.strerror or e}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise TuningError(f"cannot write {path}: {e.strerror or e}") from None
         raise
+
+
+def remove_temp_files(folder: Path) -> list[Path]:
+    """Delete the temporary files a killed writer left under `folder`; call it under the lock."""
+    leftovers = [p for p in folder.rglob(".*.tmp") if p.is_file()]
+    for path in leftovers:
+        path.unlink()
+    return leftovers
 
 
 def write_json_atomic(path: Path, data: dict) -> None:

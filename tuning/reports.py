@@ -14,7 +14,8 @@ from tuning.search import RecordingTuner
 TRIALS_CSV = "trials.csv"
 TEST_RESULTS_CSV = "test_results.csv"
 RECORD_COLUMNS = ["epochs", "best_epoch", "final_lr", "seconds"]
-TRIALS_COLUMNS = ["trial_id", "status", "val_accuracy", *space.NAMES, *RECORD_COLUMNS]
+# `reason`: why a FAILED trial failed (a diverged loss, an exception); empty otherwise.
+TRIALS_COLUMNS = ["trial_id", "status", "val_accuracy", *space.NAMES, *RECORD_COLUMNS, "reason"]
 TEST_COLUMNS = ["rank", "trial_id", "val_accuracy", "test_loss", "test_accuracy", *space.NAMES]
 
 
@@ -22,6 +23,14 @@ def hyperparameter_values(trial: kt.engine.trial.Trial) -> dict:
     """The trial's value of every searched name; empty where the trial has none."""
     values = trial.hyperparameters.values
     return {name: values.get(name) for name in space.NAMES}
+
+
+def failure_reason(trial: kt.engine.trial.Trial, record: dict) -> str | None:
+    """Why a trial failed: its record's reason, else the last line of KerasTuner's traceback."""
+    if record.get("reason"):
+        return record["reason"]
+    lines = (trial.message or "").strip().splitlines()
+    return lines[-1] if lines else None
 
 
 def trials_frame(tuner: RecordingTuner) -> pd.DataFrame:
@@ -36,6 +45,7 @@ def trials_frame(tuner: RecordingTuner) -> pd.DataFrame:
                 "val_accuracy": trial.score,
                 **hyperparameter_values(trial),
                 **{column: record.get(column) for column in RECORD_COLUMNS},
+                "reason": failure_reason(trial, record) if trial.status == "FAILED" else None,
             }
         )
     return pd.DataFrame(rows, columns=TRIALS_COLUMNS)

@@ -2,59 +2,149 @@
 
 from __future__ import annotations
 
+import gc
+import math
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 
 import keras
 import keras_tuner as kt
+import keras_tuner.src.config as kt_config
 import numpy as np
 
 from hypermodels import get_hypermodel, space
 from tuning.config import TuneConfig
 from tuning.data import Split
+from tuning.errors import SearchStopped
 from tuning.files import read_json, write_json_atomic
+
+# KerasTuner prints a traceback for every failed trial, a diverged loss included; we print
+# one line per failure, and a traceback only where something raised (run_trial does that).
+# The switch is KerasTuner's own, though not exported.
+kt_config.DEBUG = False
 
 OBJECTIVE = kt.Objective("val_accuracy", direction="max")
 TUNER_DIR = "tuner"
 RECORD_FILE = "record.json"
 
 
-class RecordingTuner(kt.BayesianOptimization):
-    """BayesianOptimization that seeds each trial and records how its training went."""
+class DurableOracle(kt.oracles.BayesianOptimizationOracle):
+    """The Bayesian oracle, with its state files replaced atomically.
+
+    KerasTuner writes oracle.json and trial.json in place; a kill in mid-write would leave a
+    truncated file that no resume can read, losing the whole search.
+    """
+
+    def save(self) -> None:
+        """Save the oracle state (trial order, seeds, values tried) atomically."""
+        write_json_atomic(Path(self._get_oracle_fname()), self.get_state())
+
+    def reload(self) -> None:
+        """Reload the saved search, and square it with trials a kill cut off.
+
+        KerasTuner writes a trial's trial.json before oracle.json. Killed between the two, a
+        trial can be saved as ended while oracle.json still lists it as running (KerasTuner
+        would run it again), or saved as running while oracle.json does not know it yet
+        (KerasTuner would never run it, and count it towards max_trials).
+        """
+        super().reload()
+        ended = (kt.engine.trial.TrialStatus.COMPLETED, kt.engine.trial.TrialStatus.FAILED)
+        self._retry_queue = [i for i in self._retry_queue if self.trials[i].status not in ended]
+        for trial_id in sorted(self.trials, key=int):
+            trial = self.trials[trial_id]
+            if trial.status in ended and trial_id not in self.end_order:
+                self._record_values(trial)
+                self.end_order.append(trial_id)
+            elif trial.status not in ended and trial_id not in self._retry_queue:
+                self._retry_queue.append(trial_id)
+
+    def _save_trial(self, trial: kt.engine.trial.Trial) -> None:
+        path = Path(self._get_trial_dir(trial.trial_id)) / "trial.json"
+        write_json_atomic(path, trial.get_state())
+
+
+class RecordingTuner(kt.Tuner):
+    """A tuner that seeds each trial, records how its training went and stops on failures."""
 
     def __init__(
         self,
         *args,
         training_seed: int,
+        max_failures: int,
         after_trial: Callable[[RecordingTuner], None] | None = None,
         **kwargs,
     ):
         self.training_seed = training_seed
+        self.max_failures = max_failures
         self.after_trial = after_trial
         super().__init__(*args, **kwargs)
 
     def run_trial(self, trial: kt.engine.trial.Trial, *args, **kwargs) -> list:
-        """Train the trial's model(s) and save epochs, best epoch, final lr and seconds."""
+        """Train the trial's model(s) and save epochs, best epoch, final lr and seconds.
+
+        Raises:
+            kt.errors.FailedTrialError: the loss diverged or training raised; KerasTuner then
+                records the trial as FAILED and the search goes on.
+        """
         # Seeding per trial, not once per process, makes a resumed search train each
         # remaining trial exactly as an uninterrupted one would.
         keras.utils.set_random_seed(self.training_seed + int(trial.trial_id))
         start = time.monotonic()
-        histories = super().run_trial(trial, *args, **kwargs)
-        record = training_record(histories[-1], seconds=time.monotonic() - start)
-        write_json_atomic(self.record_path(trial.trial_id), record)
+        try:
+            histories = super().run_trial(trial, *args, **kwargs)
+        except Exception as e:  # out of memory, a layer refusing a value: fail this trial only
+            traceback.print_exc()  # the whole story for the log; trials.csv gets one line
+            reason = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e) else ''}"
+            self.save_record(trial.trial_id, {"seconds": elapsed(start), "reason": reason})
+            raise kt.errors.FailedTrialError(reason) from e
+        record = training_record(histories[-1], seconds=elapsed(start))
+        self.save_record(trial.trial_id, record)
+        if record.get("reason"):
+            raise kt.errors.FailedTrialError(record["reason"])
         return histories
 
+    def on_trial_begin(self, trial: kt.engine.trial.Trial) -> None:
+        """Save the tuner state before training, so a kill in trial 0 still resumes.
+
+        KerasTuner reloads a search only if tuner0.json exists, and writes it first when a
+        trial ends: killed while ending trial 0, a search would otherwise start from scratch.
+        """
+        super().on_trial_begin(trial)
+        self.save()
+
+    def save(self) -> None:
+        """Save the oracle and the tuner state, each file replaced atomically."""
+        if not self._is_worker():
+            self.oracle.save()
+        write_json_atomic(Path(self._get_tuner_fname()), self.get_state())
+
     def on_trial_end(self, trial: kt.engine.trial.Trial) -> None:
-        """Save the oracle, call `after_trial`, then free the trial's graphs before the next."""
+        """Save the oracle, call `after_trial`, free the trial's graphs, stop on failures."""
         super().on_trial_end(trial)
+        reason = self.load_record(trial.trial_id).get("reason")
+        if trial.status == kt.engine.trial.TrialStatus.FAILED:
+            print(f"trial {trial.trial_id} failed: {reason}")
         if self.after_trial is not None:
             self.after_trial(self)
+        # Without both, every trial's graphs and weights stay reachable: memory grows with
+        # each trial (KerasTuner issues #395, #873).
         keras.backend.clear_session()
+        gc.collect()
+        failed = trailing_failures(self.oracle)
+        if failed >= self.max_failures:
+            raise SearchStopped(
+                f"the search stopped after {failed} consecutive failed trials (last: {reason})"
+            )
 
     def record_path(self, trial_id: str) -> Path:
         """Where a trial's training record lives, beside KerasTuner's trial.json."""
         return Path(self.get_trial_dir(trial_id)) / RECORD_FILE
+
+    def save_record(self, trial_id: str, record: dict) -> None:
+        """Write a trial's training record atomically."""
+        write_json_atomic(self.record_path(trial_id), record)
 
     def load_record(self, trial_id: str) -> dict:
         """A trial's training record, or an empty one if the trial never finished training."""
@@ -65,45 +155,76 @@ class RecordingTuner(kt.BayesianOptimization):
         return Path(self._get_checkpoint_fname(trial_id))
 
 
+def elapsed(start: float) -> float:
+    """Seconds since `start` (a `time.monotonic()` value), rounded to centiseconds."""
+    return round(time.monotonic() - start, 2)
+
+
+def trailing_failures(oracle: kt.Oracle) -> int:
+    """How many of the most recently ended trials failed in a row."""
+    count = 0
+    for trial_id in reversed(oracle.end_order):
+        if oracle.trials[trial_id].status != kt.engine.trial.TrialStatus.FAILED:
+            break
+        count += 1
+    return count
+
+
 def training_record(history: keras.callbacks.History, seconds: float) -> dict:
     """Summarize one fit: epochs run, best epoch (1-based), final learning rate, seconds.
 
+    A loss that became NaN or infinite (TerminateOnNaN then stopped the fit) gives a `reason`.
     With several executions per trial the record describes the last one.
     """
     val_accuracy = history.history.get(OBJECTIVE.name, [])
     lrs = history.history.get("learning_rate", [])
-    return {
+    record = {
         "epochs": len(history.epoch),
         "best_epoch": int(np.argmax(val_accuracy)) + 1 if val_accuracy else None,
         "final_lr": float(lrs[-1]) if lrs else None,
         "seconds": round(seconds, 2),
     }
+    losses = history.history.get("loss", [])
+    diverged = [epoch for epoch, loss in enumerate(losses, start=1) if not math.isfinite(loss)]
+    if diverged:
+        record["reason"] = (
+            f"loss became {losses[diverged[0] - 1]} in epoch {diverged[0]} (TerminateOnNaN)"
+        )
+    return record
 
 
 def make_tuner(
     config: TuneConfig, after_trial: Callable[[RecordingTuner], None] | None = None
 ) -> RecordingTuner:
     """Create the tuner, or reload its state from `<results_dir>/tuner/` unless overwriting."""
-    return RecordingTuner(
-        hypermodel=get_hypermodel(config.hypermodel),
+    oracle = DurableOracle(
         objective=OBJECTIVE,
         max_trials=config.max_trials,
         num_initial_points=config.initial_points,
         seed=config.seed,
         hyperparameters=space.search_space(config.pins),
         tune_new_entries=True,
+        # RecordingTuner counts failures itself, after the failed trial is saved; KerasTuner's
+        # own check raises before saving it, so a resume would run that trial again.
+        max_consecutive_failed_trials=None,
+    )
+    return RecordingTuner(
+        hypermodel=get_hypermodel(config.hypermodel),
+        oracle=oracle,
         executions_per_trial=config.executions_per_trial,
         directory=str(config.results_dir),
         project_name=TUNER_DIR,
         overwrite=config.overwrite,
         training_seed=config.seed,
+        max_failures=config.max_failures,
         after_trial=after_trial,
     )
 
 
 def training_callbacks(config: TuneConfig) -> list[keras.callbacks.Callback]:
-    """ReduceLROnPlateau and EarlyStopping on val_accuracy, as in the course experiment."""
+    """ReduceLROnPlateau and EarlyStopping on val_accuracy, as in the course; TerminateOnNaN."""
     return [
+        keras.callbacks.TerminateOnNaN(),
         keras.callbacks.ReduceLROnPlateau(
             monitor="val_accuracy",
             factor=config.lr_factor,
