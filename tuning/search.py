@@ -85,12 +85,12 @@ def make_tuner(
 ) -> RecordingTuner:
     """Create the tuner, or reload its state from `<results_dir>/tuner/` unless overwriting."""
     return RecordingTuner(
-        hypermodel=get_hypermodel(config.hypermodel),
+        hypermodel=get_hypermodel(config.hypermodel, space=config.space),
         objective=OBJECTIVE,
         max_trials=config.max_trials,
         num_initial_points=config.initial_points,
         seed=config.seed,
-        hyperparameters=space.search_space(config.pins),
+        hyperparameters=space.search_space(config.pins, config.space, config.hypermodel),
         tune_new_entries=True,
         executions_per_trial=config.executions_per_trial,
         directory=str(config.results_dir),
