@@ -15,7 +15,7 @@ from conftest import snapshot, tune_args
 from hypermodels import space
 from tuning.cli import main
 from tuning.data import FILES
-from tuning.reports import TEST_COLUMNS, TRIALS_COLUMNS, test_columns, trials_columns
+from tuning.reports import TEST_COLUMNS, TRIALS_COLUMNS, evaluated_columns, trials_columns
 
 
 def read_csv(path) -> pd.DataFrame:
@@ -192,7 +192,7 @@ def test_full_space_search_reports_every_name(tmp_path, data_dir, capsys):
     trials = read_csv(tmp_path / "trials.csv")
     results = read_csv(tmp_path / "test_results.csv")
     assert list(trials.columns) == trials_columns(names)
-    assert list(results.columns) == test_columns(names)
+    assert list(results.columns) == evaluated_columns(names)
     assert set(trials.status) == {"COMPLETED"}
     assert sorted(trials.optimizer) == ["adamw", "sgd"]
     for frame in (trials, results):

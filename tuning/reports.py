@@ -22,14 +22,14 @@ def trials_columns(names: Sequence[str]) -> list[str]:
     return ["trial_id", "status", "val_accuracy", *names, *RECORD_COLUMNS]
 
 
-def test_columns(names: Sequence[str]) -> list[str]:
+def evaluated_columns(names: Sequence[str]) -> list[str]:
     """test_results.csv's columns for a search over `names`."""
     return ["rank", "trial_id", "val_accuracy", "test_loss", "test_accuracy", *names]
 
 
 # The card space's columns, which every search had before --space existed.
 TRIALS_COLUMNS = trials_columns(space.NAMES)
-TEST_COLUMNS = test_columns(space.NAMES)
+TEST_COLUMNS = evaluated_columns(space.NAMES)
 
 
 def declared_names(hp: kt.HyperParameters) -> list[str]:
@@ -80,7 +80,7 @@ def test_results_frame(
         }
         for rank, (trial, result) in enumerate(evaluated, start=1)
     ]
-    return pd.DataFrame(rows, columns=test_columns(names))
+    return pd.DataFrame(rows, columns=evaluated_columns(names))
 
 
 def write_trials_csv(results_dir: Path, tuner: RecordingTuner) -> Path:
