@@ -5,14 +5,18 @@ from __future__ import annotations
 from hypermodels.base import ImageClassifier
 from hypermodels.cnn import CNN
 from hypermodels.mlp import MLP
+from hypermodels.space import SPACES
 
 HYPERMODELS: dict[str, type[ImageClassifier]] = {"cnn": CNN, "mlp": MLP}
 
 
-def get_hypermodel(name: str) -> ImageClassifier:
-    """Return a fresh HyperModel by its CLI name (`cnn` or `mlp`).
+def get_hypermodel(name: str, space: str = "card") -> ImageClassifier:
+    """Return a fresh HyperModel by its CLI name (`cnn` or `mlp`) for a search space.
 
     Raises:
         KeyError: no HyperModel has that name.
+        ValueError: no search space has that name.
     """
-    return HYPERMODELS[name](name=name)
+    if space not in SPACES:
+        raise ValueError(f"unknown search space {space!r} (known: {', '.join(SPACES)})")
+    return HYPERMODELS[name](name=name, space=space)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import keras
 import keras_tuner as kt
 
-from hypermodels import space
+from hypermodels import full, space
+from hypermodels.choices import LayerChoices, cosine_callbacks, make_optimizer
 
 INPUT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
@@ -29,38 +30,79 @@ def kernel_regularizer(l1: float, l2: float) -> keras.regularizers.Regularizer |
 
 
 class ImageClassifier(kt.HyperModel):
-    """A 28x28 grayscale, 10-class classifier; subclasses supply the feature extractor."""
+    """A 28x28 grayscale, 10-class classifier; subclasses supply the feature extractor.
+
+    Built for the `card` space it reads only the card's names and makes the course's fixed
+    choices (ReLU, Glorot, no batch normalization, Adam, ReduceLROnPlateau); for the `full`
+    space it reads those choices from the hyperparameters too.
+    """
+
+    def __init__(self, space: str = "card", **kwargs):
+        super().__init__(**kwargs)
+        self.space_name = space
+
+    @property
+    def full_space(self) -> bool:
+        """Whether the model reads the full space's names."""
+        return self.space_name == "full"
 
     def feature_layers(
-        self, regularizer: keras.regularizers.Regularizer | None
+        self, hp: kt.HyperParameters, layers: LayerChoices
     ) -> list[keras.layers.Layer]:
         """Layers between rescaling and the dense head, ending in a flat vector."""
         raise NotImplementedError
 
+    def layer_choices(self, hp: kt.HyperParameters) -> LayerChoices:
+        """How the hidden layers are built for the values in `hp`."""
+        regularizer = kernel_regularizer(space.l1(hp), space.l2(hp))
+        if not self.full_space:
+            return LayerChoices(kernel_regularizer=regularizer)
+        return LayerChoices(
+            kernel_regularizer=regularizer,
+            activation=full.activation(hp),
+            initializer=full.initializer(hp),
+            batch_norm=full.batch_norm(hp),
+            bias_l2=full.bias_l2(hp),
+            activity_l1=full.activity_l1(hp),
+        )
+
+    def optimizer(self, hp: kt.HyperParameters) -> keras.optimizers.Optimizer:
+        """Adam, or in the full space the searched optimizer (AdamW with its weight decay)."""
+        if not self.full_space:
+            return make_optimizer("adam", space.learning_rate(hp))
+        name = full.optimizer(hp)
+        return make_optimizer(name, space.learning_rate(hp), full.weight_decay(hp))
+
     def build(self, hp: kt.HyperParameters) -> keras.Model:
         """Build and compile the model for the hyperparameter values in `hp`."""
-        regularizer = kernel_regularizer(space.l1(hp), space.l2(hp))
+        layers = self.layer_choices(hp)
         model = keras.Sequential(
             [
                 keras.Input(shape=INPUT_SHAPE),
                 *augmentation(space.augment_factor(hp)),
                 keras.layers.Rescaling(1.0 / 255),
-                *self.feature_layers(regularizer),
-                keras.layers.Dense(HIDDEN_UNITS, activation="relu", kernel_regularizer=regularizer),
+                *self.feature_layers(hp, layers),
+                *layers.hidden(keras.layers.Dense, HIDDEN_UNITS),
                 keras.layers.Dropout(space.dropout(hp)),
-                keras.layers.Dense(
-                    NUM_CLASSES, activation="softmax", kernel_regularizer=regularizer
-                ),
+                layers.output(NUM_CLASSES),
             ],
             name=self.name,
         )
         model.compile(
-            optimizer=keras.optimizers.Adam(learning_rate=space.learning_rate(hp)),
+            optimizer=self.optimizer(hp),
             loss="categorical_crossentropy",
             metrics=["accuracy"],
         )
         return model
 
     def fit(self, hp: kt.HyperParameters, model: keras.Model, *args, **kwargs):
-        """Train with the searched batch size; everything else comes from the tuner."""
+        """Train with the searched batch size (and in the full space the searched schedule).
+
+        Everything else, callbacks and epochs included, comes from the tuner.
+        """
+        if self.full_space and full.lr_schedule(hp) == "cosine":
+            # A new list: the tuner's callbacks stay as they are for the next execution.
+            callbacks = kwargs.get("callbacks") or []
+            epochs = kwargs.get("epochs", 1)
+            kwargs["callbacks"] = cosine_callbacks(callbacks, space.learning_rate(hp), epochs)
         return model.fit(*args, batch_size=space.batch_size(hp), **kwargs)

@@ -1,4 +1,8 @@
-"""The search space: each hyperparameter's name, range and the values `--set` may pin it to."""
+"""The search spaces: each hyperparameter's name, range and the values `--set` may pin it to.
+
+`card` is the pipeline's original space of six names; `full` adds the names of
+`hypermodels.full`.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,13 @@ from dataclasses import dataclass
 
 import keras_tuner as kt
 
+from hypermodels import full
+
+SPACES = ("card", "full")
 REGULARIZER_STRENGTHS = (0.0, 1e-6, 1e-5, 1e-4, 1e-3)
 BATCH_SIZES = (32, 64, 128, 256, 512)
 
-Value = int | float
+Value = int | float | str | bool
 
 
 class PinError(ValueError):
@@ -39,7 +46,7 @@ def l2(hp: kt.HyperParameters) -> float:
 
 
 def learning_rate(hp: kt.HyperParameters) -> float:
-    """Initial Adam learning rate."""
+    """Initial learning rate of the optimizer (Adam in the card space)."""
     return hp.Float("learning_rate", 1e-4, 1e-2, sampling="log")
 
 
@@ -57,6 +64,25 @@ DECLARATIONS: tuple[Callable[[kt.HyperParameters], Value], ...] = (
     batch_size,
 )
 NAMES: tuple[str, ...] = tuple(declare.__name__ for declare in DECLARATIONS)
+FULL_NAMES: tuple[str, ...] = tuple(declare.__name__ for declare in full.DECLARATIONS)
+ALL_NAMES: tuple[str, ...] = NAMES + FULL_NAMES
+
+
+def declarations(
+    space: str = "card", hypermodel: str = "cnn"
+) -> tuple[Callable[[kt.HyperParameters], Value], ...]:
+    """The declaration functions of `space` that `hypermodel` reads, in CSV column order."""
+    if space == "card":
+        return DECLARATIONS
+    if space != "full":
+        raise ValueError(f"unknown search space {space!r} (known: {', '.join(SPACES)})")
+    extra = (d for d in full.DECLARATIONS if full.ONLY_IN.get(d.__name__, hypermodel) == hypermodel)
+    return DECLARATIONS + tuple(extra)
+
+
+def names(space: str = "card", hypermodel: str = "cnn") -> tuple[str, ...]:
+    """The hyperparameter names of `space` for `hypermodel`, in CSV column order."""
+    return tuple(declare.__name__ for declare in declarations(space, hypermodel))
 
 
 @dataclass(frozen=True)
@@ -81,8 +107,65 @@ class PinLimit:
         right = ")" if self.high_open or self.high == math.inf else "]"
         return f"{left}{self.low:g}, {self.high:g}{right}"
 
+    def parse(self, name: str, raw: str) -> Value:
+        """The typed value of `raw`, checked against the limit.
 
-PIN_LIMITS: dict[str, PinLimit] = {
+        Raises:
+            PinError: `raw` has the wrong type or lies outside the limit.
+        """
+        try:
+            value = self.kind(raw)
+        except ValueError:
+            raise PinError(f"--set {name}: {raw!r} is not {self.kind.__name__}") from None
+        if not math.isfinite(value) or not self.admits(value):
+            raise PinError(f"--set {name}: {raw} is outside {self.describe()}")
+        return value
+
+
+@dataclass(frozen=True)
+class PinChoice:
+    """A categorical hyperparameter: a pin names one of its values, as Keras spells them."""
+
+    values: tuple[str, ...]
+
+    def parse(self, name: str, raw: str) -> str:
+        """`raw` itself when it is one of the values.
+
+        Raises:
+            PinError: `raw` is none of them; the message lists them.
+        """
+        if raw not in self.values:
+            raise PinError(f"--set {name}: {raw!r} is not one of {', '.join(self.values)}")
+        return raw
+
+
+@dataclass(frozen=True)
+class PinSwitch:
+    """An on/off hyperparameter, stored as a bool; a pin says on or off (or true/false, 1/0)."""
+
+    words: tuple[tuple[str, bool], ...] = (
+        ("on", True),
+        ("off", False),
+        ("true", True),
+        ("false", False),
+        ("1", True),
+        ("0", False),
+    )
+
+    def parse(self, name: str, raw: str) -> bool:
+        """True or False for one of the words, in any case.
+
+        Raises:
+            PinError: `raw` is none of the words.
+        """
+        value = dict(self.words).get(raw.lower())
+        if value is None:
+            allowed = ", ".join(word for word, _ in self.words)
+            raise PinError(f"--set {name}: {raw!r} is not one of {allowed}")
+        return value
+
+
+PIN_LIMITS: dict[str, PinLimit | PinChoice | PinSwitch] = {
     # 0 switches augmentation off; RandomZoom rejects factors of 1 and more.
     "augment_factor": PinLimit(float, 0.0, 1.0, high_open=True),
     "dropout": PinLimit(float, 0.0, 1.0, high_open=True),
@@ -90,51 +173,92 @@ PIN_LIMITS: dict[str, PinLimit] = {
     "l2": PinLimit(float, 0.0),
     "learning_rate": PinLimit(float, 0.0, low_open=True),
     "batch_size": PinLimit(int, 1),
+    # The full space's categorical names take only their searched values.
+    "activation": PinChoice(full.ACTIVATIONS),
+    "initializer": PinChoice(full.INITIALIZERS),
+    "batch_norm": PinSwitch(),
+    "optimizer": PinChoice(full.OPTIMIZERS),
+    "weight_decay": PinLimit(float, 0.0),
+    "bias_l2": PinLimit(float, 0.0),
+    "activity_l1": PinLimit(float, 0.0),
+    "filters": PinLimit(int, 1),
+    "lr_schedule": PinChoice(full.LR_SCHEDULES),
 }
 
 
-def parse_pin(text: str) -> tuple[str, Value]:
+def parse_pin(text: str, space: str = "card", hypermodel: str = "cnn") -> tuple[str, Value]:
     """Parse one `NAME=VALUE` into a hyperparameter name and a typed, checked value.
 
     Raises:
-        PinError: the name is unknown or the value has the wrong type or lies outside what
-            Keras accepts for it.
+        PinError: the name is not in `space` for `hypermodel`, or the value has the wrong type
+            or lies outside what Keras accepts for it.
     """
     name, sep, raw = text.partition("=")
     name, raw = name.strip(), raw.strip()
     if not sep or not name or not raw:
         raise PinError(f"--set expects NAME=VALUE, got {text!r}")
-    if name not in PIN_LIMITS:
-        raise PinError(f"--set: unknown hyperparameter {name!r} (known: {', '.join(NAMES)})")
-    limit = PIN_LIMITS[name]
-    try:
-        value = limit.kind(raw)
-    except ValueError:
-        raise PinError(f"--set {name}: {raw!r} is not {limit.kind.__name__}") from None
-    if not math.isfinite(value) or not limit.admits(value):
-        raise PinError(f"--set {name}: {raw} is outside {limit.describe()}")
-    return name, value
+    check_name(name, space, hypermodel)
+    return name, PIN_LIMITS[name].parse(name, raw)
 
 
-def parse_pins(texts: list[str]) -> dict[str, Value]:
-    """Parse every `--set` argument; a name given twice is an error."""
+def check_name(name: str, space: str, hypermodel: str) -> None:
+    """Refuse a name that `space` does not declare for `hypermodel`, saying why.
+
+    Raises:
+        PinError: the name is unknown, belongs to another space, or to another hypermodel.
+    """
+    known = names(space, hypermodel)
+    if name in known:
+        return
+    if name not in ALL_NAMES:
+        raise PinError(f"--set: unknown hyperparameter {name!r} (known: {', '.join(known)})")
+    if name in full.ONLY_IN and space == "full":
+        raise PinError(f"--set {name}: only the {full.ONLY_IN[name]} has it, not the {hypermodel}")
+    raise PinError(f"--set {name}: only in the full search space (add --space full)")
+
+
+def check_conditions(pins: Mapping[str, Value]) -> None:
+    """Refuse a pinned conditional name whose parent is pinned to a value that disables it.
+
+    Raises:
+        PinError: e.g. weight_decay pinned while optimizer is pinned to adam.
+    """
+    for name, condition in full.CONDITIONS.items():
+        parent, allowed = condition["parent_name"], condition["parent_values"]
+        if name in pins and parent in pins and pins[parent] not in allowed:
+            raise PinError(
+                f"--set {name}: applies only with {parent}={' or '.join(allowed)}, "
+                f"but {parent} is pinned to {pins[parent]}"
+            )
+
+
+def parse_pins(texts: list[str], space: str = "card", hypermodel: str = "cnn") -> dict[str, Value]:
+    """Parse every `--set` argument; a name given twice, or a contradiction, is an error."""
     pins: dict[str, Value] = {}
     for text in texts:
-        name, value = parse_pin(text)
+        name, value = parse_pin(text, space, hypermodel)
         if name in pins:
             raise PinError(f"--set {name} given twice")
         pins[name] = value
+    check_conditions(pins)
     return pins
 
 
-def search_space(pins: Mapping[str, Value] | None = None) -> kt.HyperParameters:
-    """Declare the whole space, with pinned names as `Fixed` so the oracle never varies them."""
+def search_space(
+    pins: Mapping[str, Value] | None = None, space: str = "card", hypermodel: str = "cnn"
+) -> kt.HyperParameters:
+    """Declare the whole space, with pinned names as `Fixed` so the oracle never varies them.
+
+    A pinned conditional name stays conditional: its `Fixed` value applies only where its
+    parent's value activates it.
+    """
     pins = dict(pins or {})
+    check_conditions(pins)
     hp = kt.HyperParameters()
-    for declare in DECLARATIONS:
+    for declare in declarations(space, hypermodel):
         name = declare.__name__
         if name in pins:
-            hp.Fixed(name, pins.pop(name))
+            hp.Fixed(name, pins.pop(name), **full.CONDITIONS.get(name, {}))
         else:
             declare(hp)
     if pins:

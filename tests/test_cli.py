@@ -14,6 +14,7 @@ from tuning.cli import main
 TUNE_OPTIONS = [
     "--dataset",
     "--hypermodel",
+    "--space",
     "--max-trials",
     "--initial-points",
     "--max-epochs",
@@ -40,6 +41,10 @@ def test_tune_help_documents_every_option(capsys):
         assert option in text
     for name in ("augment_factor", "dropout", "l1", "l2", "learning_rate", "batch_size"):
         assert name in text
+    for name in ("activation", "initializer", "batch_norm", "optimizer", "weight_decay"):
+        assert name in text
+    for name in ("bias_l2", "activity_l1", "filters", "lr_schedule", "{card,full}"):
+        assert name in text
 
 
 def test_module_and_script_reach_the_same_main():
@@ -58,6 +63,12 @@ def test_module_and_script_reach_the_same_main():
         (["--set", "batch_size=big"], "not int"),
         (["--set", "dropout=1.5"], "outside"),
         (["--set", "dropout"], "NAME=VALUE"),
+        (["--set", "activation=elu"], "--set activation: only in the full search space"),
+        (["--space", "full", "--set", "optimizer=adagrad"], "not one of adam, adamw, sgd, rmsprop"),
+        (["--space", "full", "--set", "batch_norm=maybe"], "not one of on, off"),
+        (["--space", "full", "--hypermodel", "mlp", "--set", "filters=32"], "only the cnn"),
+        (["--space", "full", "--set=optimizer=sgd", "--set=weight_decay=1e-3"], "adamw"),
+        (["--space", "huge"], "invalid choice"),
         (["--max-trials", "0"], "must be 1 or more"),
         (["--top-n", "-1"], "must be 1 or more"),
         (["--max-epochs", "many"], "not an integer"),

@@ -12,7 +12,7 @@ from conftest import snapshot, tune_args
 from hypermodels import space
 from tuning.cli import main
 from tuning.data import FILES
-from tuning.reports import TEST_COLUMNS, TRIALS_COLUMNS
+from tuning.reports import TEST_COLUMNS, TRIALS_COLUMNS, evaluated_columns, trials_columns
 
 
 def read_csv(path) -> pd.DataFrame:
@@ -99,6 +99,7 @@ def test_finished_search_run_again_trains_nothing(search_copy, data_dir):
         (["--hypermodel", "mlp"], "hypermodel"),
         (["--seed", "7"], "seed"),
         (["--initial-points", "1"], "initial_points"),
+        (["--space", "full"], "space"),
     ],
 )
 def test_resume_with_other_settings_is_refused(search_copy, data_dir, capsys, extra, key):
@@ -159,3 +160,35 @@ def test_executions_per_trial_average_into_one_row(tmp_path, data_dir):
     assert len(trials) == 1 and trials.status.iloc[0] == "COMPLETED"
     assert 0.1 < trials.val_accuracy.iloc[0] <= 1.0
     assert json.loads((tmp_path / "run.json").read_text())["config"]["executions_per_trial"] == 2
+
+
+def test_full_space_search_reports_every_name(tmp_path, data_dir, capsys):
+    # Seed 18 draws one adamw trial and one sgd trial, so both kinds of weight_decay cell show.
+    pins = ["--set", "filters=32", "--set", "activation=elu"]
+    extra = ["--max-trials", "2", "--max-epochs", "1", "--train-limit", "500", "--seed", "18"]
+    assert main([*tune_args(tmp_path, data_dir, *extra, *pins), "--space", "full"]) == 0
+    names = [*space.NAMES, *space.FULL_NAMES]
+    trials = read_csv(tmp_path / "trials.csv")
+    results = read_csv(tmp_path / "test_results.csv")
+    assert list(trials.columns) == trials_columns(names)
+    assert list(results.columns) == evaluated_columns(names)
+    assert set(trials.status) == {"COMPLETED"}
+    assert sorted(trials.optimizer) == ["adamw", "sgd"]
+    for frame in (trials, results):
+        # KerasTuner's inactive value: an empty cell exactly where the optimizer is not adamw.
+        assert (frame.weight_decay.isna() == (frame.optimizer != "adamw")).all()
+    assert trials.weight_decay.dropna().isin([0.0, 1e-5, 1e-4, 1e-3, 1e-2]).all()
+    assert (trials.activation == "elu").all() and (trials.filters == 32).all()
+    assert trials.batch_norm.dtype == bool and trials.lr_schedule.isin(["plateau", "cosine"]).all()
+    assert (trials.final_lr > 0).all()
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert run["config"]["space"] == "full"
+    assert [h["config"]["name"] for h in run["config"]["search_space"]["space"]] == names
+    summary = capsys.readouterr().out
+    assert "  activation      elu" in summary
+
+    before = snapshot(tmp_path)
+    assert main(tune_args(tmp_path, data_dir, *extra)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "space: full -> card" in err[0]
+    assert snapshot(tmp_path) == before

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from hypermodels.space import names
 from tuning.config import SEARCH_KEYS, TuneConfig, differing_keys
 
 
@@ -34,6 +35,24 @@ def test_to_json_holds_pins_and_the_declared_space():
     names = [hp["config"]["name"] for hp in values["search_space"]["space"]]
     assert names == ["augment_factor", "dropout", "l1", "l2", "learning_rate", "batch_size"]
     assert set(SEARCH_KEYS) <= set(values)
+
+
+def test_to_json_holds_the_chosen_space():
+    card = TuneConfig("mnist").resolve().to_json()
+    full = TuneConfig("mnist", space="full").resolve().to_json()
+    mlp = TuneConfig("mnist", space="full", hypermodel="mlp").resolve().to_json()
+    assert (card["space"], full["space"]) == ("card", "full")
+    assert [hp["config"]["name"] for hp in full["search_space"]["space"]] == list(names("full"))
+    assert "filters" not in [hp["config"]["name"] for hp in mlp["search_space"]["space"]]
+    assert differing_keys(card, full) == ["space", "search_space"]
+
+
+def test_a_search_saved_before_spaces_existed_resumes_as_card():
+    saved = TuneConfig("mnist").resolve().to_json()
+    del saved["space"]
+    assert differing_keys(saved, TuneConfig("mnist").resolve().to_json()) == []
+    full = TuneConfig("mnist", space="full").resolve().to_json()
+    assert differing_keys(saved, full) == ["space", "search_space"]
 
 
 def test_differing_keys_ignores_budget_and_paths():

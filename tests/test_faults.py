@@ -355,3 +355,19 @@ def test_sigterm_and_ctrl_c_end_with_a_resume_hint(tmp_path, data_dir):
     assert search.returncode == 128 + signal.SIGTERM
     assert "run the same command to resume" in err.decode()
     assert (tmp_path / LOCK_FILE).read_text() == ""  # released, not left for takeover
+
+
+def test_config_file_pins_full_space_names(tmp_path, data_dir):
+    config = tmp_path / "full.toml"
+    config.write_text(
+        'dataset = "mnist"\nspace = "full"\nhypermodel = "mlp"\nmax-trials = 1\nmax-epochs = 1\n'
+        "train-limit = 300\ntop-n = 1\n"
+        '[set]\nactivation = "elu"\nbatch_norm = true\noptimizer = "adamw"\nweight_decay = 1e-4\n'
+    )
+    results = tmp_path / "out"
+    argv = ["tune", "--config", str(config), "--results-dir", str(results)]
+    assert main([*argv, "--data-dir", str(data_dir)]) == 0
+    trials = read_csv(results / "trials.csv")
+    row = trials.iloc[0]
+    assert (row.activation, row.optimizer, row.weight_decay) == ("elu", "adamw", 1e-4)
+    assert str(row.batch_norm) == "True"

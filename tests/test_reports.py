@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import keras
+import keras_tuner as kt
 import pandas as pd
 
+from hypermodels.space import search_space
 from tuning.files import write_csv_atomic
 from tuning.reports import summary
 from tuning.search import training_record
@@ -27,6 +29,20 @@ def test_training_record_reads_epochs_best_epoch_and_final_lr():
     }
     record = training_record(history, seconds=12.345)
     assert record == {"epochs": 4, "best_epoch": 2, "final_lr": 3.787e-4, "seconds": 12.35}
+
+
+def test_summary_shows_named_choices_and_leaves_an_inactive_value_empty(tmp_path):
+    hp = search_space({"optimizer": "sgd", "batch_norm": True}, space="full")
+    trial = kt.engine.trial.Trial(hp, trial_id="3")
+    trial.score = 0.5
+    evaluated = [(trial, {"test_accuracy": 0.4, "test_loss": 1.5})]
+    lines = summary(evaluated, [tmp_path / "trials.csv"]).splitlines()
+    assert lines[0].startswith("best trial 3: val_accuracy 0.5000")
+    assert "  optimizer       sgd" in lines
+    assert "  batch_norm      True" in lines
+    assert "  weight_decay" in lines  # inactive without adamw: no value at all
+    assert "  learning_rate   0.0001" in lines
+    assert "  filters         64" in lines
 
 
 def test_summary_without_completed_trials_says_so(tmp_path):

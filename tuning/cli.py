@@ -51,7 +51,8 @@ def build_parser() -> Parser:
     parser = Parser(
         prog="tuning",
         description="Bayesian search over augmentation, dropout, L1/L2, learning rate and batch "
-        "size for Keras image classifiers, with test-set evaluation and CSV reports.",
+        "size (--space full: every technique of the course) for Keras image classifiers, with "
+        "test-set evaluation and CSV reports.",
     )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
@@ -75,6 +76,14 @@ def build_parser() -> Parser:
         choices=sorted(HYPERMODELS),
         default=defaults.hypermodel,
         help="network: cnn (Conv64-Conv128-Dense800) or mlp (Dense800); default %(default)s",
+    )
+    tune.add_argument(
+        "--space",
+        choices=space.SPACES,
+        default=defaults.space,
+        help="search space: card (the six names below) or full, which adds activation, "
+        "initializer, batch_norm, optimizer, weight_decay (adamw only), bias_l2, activity_l1, "
+        "filters (cnn only) and lr_schedule; default %(default)s",
     )
     tune.add_argument(
         "--max-trials",
@@ -131,8 +140,11 @@ def build_parser() -> Parser:
         default=[],
         metavar="NAME=VALUE",
         help=f"pin a hyperparameter instead of searching it; repeatable. Names: "
-        f"{', '.join(space.NAMES)}. Values outside the searched range are allowed where Keras "
-        "accepts them, e.g. augment_factor=0 switches augmentation off",
+        f"{', '.join(space.NAMES)}; with --space full also "
+        f"{', '.join(space.FULL_NAMES)}. Numbers outside the "
+        "searched range are allowed where Keras accepts them, e.g. augment_factor=0 switches "
+        "augmentation off; a named choice must be one of its searched values, and batch_norm "
+        "takes on or off",
     )
     tune.add_argument(
         "--keep-checkpoints",
@@ -210,6 +222,7 @@ def run_tune(args: argparse.Namespace) -> str:
     config = TuneConfig(
         dataset=args.dataset,
         hypermodel=args.hypermodel,
+        space=args.space,
         max_trials=args.max_trials,
         initial_points=args.initial_points,
         max_epochs=args.max_epochs,
@@ -219,7 +232,7 @@ def run_tune(args: argparse.Namespace) -> str:
         seed=args.seed,
         results_dir=args.results_dir,
         data_dir=args.data_dir,
-        pins=space.parse_pins(list(pins.values())),
+        pins=space.parse_pins(list(pins.values()), space=args.space, hypermodel=args.hypermodel),
         overwrite=args.overwrite,
         max_failures=args.max_failures,
         keep_checkpoints=args.keep_checkpoints,

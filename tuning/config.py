@@ -16,6 +16,7 @@ LR_FACTORS = {"mnist": 0.3787, "fashion-mnist": 0.32}
 SEARCH_KEYS = (
     "dataset",
     "hypermodel",
+    "space",
     "pins",
     "search_space",
     "seed",
@@ -38,6 +39,7 @@ class TuneConfig:
 
     dataset: str
     hypermodel: str = "cnn"
+    space: str = "card"  # the search space: card, or full (every technique of the course)
     max_trials: int = 10
     initial_points: int | None = None  # None: a third of max_trials, at least 2
     max_epochs: int = 100
@@ -76,13 +78,19 @@ class TuneConfig:
         for key in ("results_dir", "data_dir"):
             values[key] = None if values[key] is None else str(values[key])
         # The space as the code declares it, before pins: a change here means the code changed.
-        values["search_space"] = space.search_space().get_config()
+        declared = space.search_space(space=self.space, hypermodel=self.hypermodel)
+        values["search_space"] = declared.get_config()
         return values
+
+
+# Values of search settings that older run.json files lack: they were searched before the
+# setting existed, which is what these defaults mean.
+SAVED_BEFORE = {"space": "card"}
 
 
 def search_settings(config_json: dict) -> dict:
     """The part of a saved configuration that a resumed search must match."""
-    return {key: config_json.get(key) for key in SEARCH_KEYS}
+    return {key: config_json.get(key, SAVED_BEFORE.get(key)) for key in SEARCH_KEYS}
 
 
 def differing_keys(saved: dict, current: dict) -> list[str]:

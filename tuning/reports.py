@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import keras_tuner as kt
@@ -14,15 +15,39 @@ from tuning.search import RecordingTuner
 TRIALS_CSV = "trials.csv"
 TEST_RESULTS_CSV = "test_results.csv"
 RECORD_COLUMNS = ["epochs", "best_epoch", "final_lr", "seconds"]
-# `reason`: why a FAILED trial failed (a diverged loss, an exception); empty otherwise.
-TRIALS_COLUMNS = ["trial_id", "status", "val_accuracy", *space.NAMES, *RECORD_COLUMNS, "reason"]
-TEST_COLUMNS = ["rank", "trial_id", "val_accuracy", "test_loss", "test_accuracy", *space.NAMES]
+
+
+def trials_columns(names: Sequence[str]) -> list[str]:
+    """trials.csv's columns for a search over `names`.
+
+    `reason` says why a FAILED trial failed (a diverged loss, an exception); empty otherwise.
+    """
+    return ["trial_id", "status", "val_accuracy", *names, *RECORD_COLUMNS, "reason"]
+
+
+def evaluated_columns(names: Sequence[str]) -> list[str]:
+    """test_results.csv's columns for a search over `names`."""
+    return ["rank", "trial_id", "val_accuracy", "test_loss", "test_accuracy", *names]
+
+
+# The card space's columns, which every search had before --space existed.
+TRIALS_COLUMNS = trials_columns(space.NAMES)
+TEST_COLUMNS = evaluated_columns(space.NAMES)
+
+
+def declared_names(hp: kt.HyperParameters) -> list[str]:
+    """The names a search space declares, in declaration order: the CSVs' value columns."""
+    return list(dict.fromkeys(h.name for h in hp.space))
 
 
 def hyperparameter_values(trial: kt.engine.trial.Trial) -> dict:
-    """The trial's value of every searched name; empty where the trial has none."""
+    """The trial's value of every declared name; None (an empty cell) where it has none.
+
+    KerasTuner keeps only active values, so a conditional name whose condition the trial
+    does not meet (weight_decay without adamw) reads None, never a made-up value.
+    """
     values = trial.hyperparameters.values
-    return {name: values.get(name) for name in space.NAMES}
+    return {name: values.get(name) for name in declared_names(trial.hyperparameters)}
 
 
 def failure_reason(trial: kt.engine.trial.Trial, record: dict) -> str | None:
@@ -35,6 +60,7 @@ def failure_reason(trial: kt.engine.trial.Trial, record: dict) -> str | None:
 
 def trials_frame(tuner: RecordingTuner) -> pd.DataFrame:
     """One row per trial, in trial order, with its status, score, values and training record."""
+    names = declared_names(tuner.oracle.hyperparameters)
     rows = []
     for trial in sorted(tuner.oracle.trials.values(), key=lambda t: int(t.trial_id)):
         record = tuner.load_record(trial.trial_id)
@@ -48,11 +74,13 @@ def trials_frame(tuner: RecordingTuner) -> pd.DataFrame:
                 "reason": failure_reason(trial, record) if trial.status == "FAILED" else None,
             }
         )
-    return pd.DataFrame(rows, columns=TRIALS_COLUMNS)
+    return pd.DataFrame(rows, columns=trials_columns(names))
 
 
-def test_results_frame(evaluated: list[tuple[kt.engine.trial.Trial, dict]]) -> pd.DataFrame:
-    """One row per evaluated trial, ranked by val_accuracy."""
+def test_results_frame(
+    evaluated: list[tuple[kt.engine.trial.Trial, dict]], names: Sequence[str]
+) -> pd.DataFrame:
+    """One row per evaluated trial, ranked by val_accuracy, with the values of `names`."""
     rows = [
         {
             "rank": rank,
@@ -64,7 +92,7 @@ def test_results_frame(evaluated: list[tuple[kt.engine.trial.Trial, dict]]) -> p
         }
         for rank, (trial, result) in enumerate(evaluated, start=1)
     ]
-    return pd.DataFrame(rows, columns=TEST_COLUMNS)
+    return pd.DataFrame(rows, columns=evaluated_columns(names))
 
 
 def write_trials_csv(results_dir: Path, tuner: RecordingTuner) -> Path:
@@ -79,7 +107,8 @@ def write_reports(
 ) -> list[Path]:
     """Write both CSVs atomically; return their paths."""
     path = results_dir / TEST_RESULTS_CSV
-    write_csv_atomic(test_results_frame(evaluated), path)
+    names = declared_names(tuner.oracle.hyperparameters)
+    write_csv_atomic(test_results_frame(evaluated, names), path)
     return [write_trials_csv(results_dir, tuner), path]
 
 
@@ -92,10 +121,20 @@ def summary(evaluated: list[tuple[kt.engine.trial.Trial, dict]], paths: list[Pat
             f"best trial {trial.trial_id}: val_accuracy {trial.score:.4f}, "
             f"test_accuracy {result['test_accuracy']:.4f}, test_loss {result['test_loss']:.4f}"
         )
-        width = max(len(name) for name in space.NAMES)
-        for name, value in hyperparameter_values(trial).items():
-            lines.append(f"  {name:<{width}}  {value:g}" if value is not None else f"  {name}")
+        values = hyperparameter_values(trial)
+        width = max(len(name) for name in values)
+        for name, value in values.items():
+            lines.append(f"  {name:<{width}}  {show(value)}".rstrip())
     else:
         lines.append("no trial completed: nothing to evaluate")
     lines += [f"wrote {path}" for path in paths]
     return "\n".join(lines)
+
+
+def show(value: object) -> str:
+    """A value for the summary: numbers in short form, nothing for an inactive one."""
+    if value is None:
+        return ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{value:g}"
+    return str(value)

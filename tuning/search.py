@@ -202,14 +202,14 @@ def make_tuner(
         max_trials=config.max_trials,
         num_initial_points=config.initial_points,
         seed=config.seed,
-        hyperparameters=space.search_space(config.pins),
+        hyperparameters=space.search_space(config.pins, config.space, config.hypermodel),
         tune_new_entries=True,
         # RecordingTuner counts failures itself, after the failed trial is saved; KerasTuner's
         # own check raises before saving it, so a resume would run that trial again.
         max_consecutive_failed_trials=None,
     )
     return RecordingTuner(
-        hypermodel=get_hypermodel(config.hypermodel),
+        hypermodel=get_hypermodel(config.hypermodel, space=config.space),
         oracle=oracle,
         executions_per_trial=config.executions_per_trial,
         directory=str(config.results_dir),
