@@ -30,7 +30,15 @@ from tuning.search import make_tuner, run_search
 
 KILLER = REPO / "tests" / "killer.py"
 # Three quick mlp trials of two epochs, 4 batches each: a kill lands mid-search.
-FAST = ["--hypermodel", "mlp", "--train-limit", "500", "--set", "batch_size=128"]
+# In one process: the kill points and injected faults are patched into this process.
+SMALL = ["--hypermodel", "mlp", "--train-limit", "500", "--set", "batch_size=128"]
+FAST = [*SMALL, "--in-process"]
+
+
+def trial_processes(results: Path) -> list[str]:
+    """Pids of `run-trial` processes working in `results`."""
+    found = subprocess.run(["pgrep", "-f", f"run-trial {results} "], capture_output=True, text=True)
+    return found.stdout.split()
 
 
 def read_csv(path) -> pd.DataFrame:
@@ -106,8 +114,9 @@ def test_diverging_trials_fail_with_a_reason_and_the_search_goes_on(tmp_path, da
     assert "trial 0 failed: loss became nan" in capsys.readouterr().out
 
 
-def test_consecutive_failures_stop_the_search_with_reports(tmp_path, data_dir, capsys):
-    args = tune_args(tmp_path, data_dir, "--max-trials", "4", "--max-epochs", "1", *FAST)
+@pytest.mark.parametrize("where", [FAST, SMALL], ids=["in-process", "process-per-trial"])
+def test_consecutive_failures_stop_the_search_with_reports(tmp_path, data_dir, capsys, where):
+    args = tune_args(tmp_path, data_dir, "--max-trials", "4", "--max-epochs", "1", *where)
     assert main([*args, "--set", "learning_rate=1e30", "--max-failures", "2"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "stopped after 2 consecutive failed trials" in err[0]
@@ -342,8 +351,9 @@ def test_bad_config_file_names_the_key(search_copy, data_dir, tmp_path, capsys, 
     assert snapshot(search_copy) == before
 
 
-def test_sigterm_and_ctrl_c_end_with_a_resume_hint(tmp_path, data_dir):
-    args = [*tune_args(tmp_path, data_dir, "--max-trials", "2", "--max-epochs", "50"), *FAST]
+@pytest.mark.parametrize("where", [FAST, SMALL], ids=["in-process", "process-per-trial"])
+def test_sigterm_ends_with_a_resume_hint(tmp_path, data_dir, where):
+    args = [*tune_args(tmp_path, data_dir, "--max-trials", "2", "--max-epochs", "50"), *where]
     search = subprocess.Popen(
         [sys.executable, "-m", "tuning", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
@@ -355,6 +365,7 @@ def test_sigterm_and_ctrl_c_end_with_a_resume_hint(tmp_path, data_dir):
     assert search.returncode == 128 + signal.SIGTERM
     assert "run the same command to resume" in err.decode()
     assert (tmp_path / LOCK_FILE).read_text() == ""  # released, not left for takeover
+    assert not trial_processes(tmp_path)  # no child left training
 
 
 def test_config_file_pins_full_space_names(tmp_path, data_dir):

@@ -5,17 +5,32 @@ from __future__ import annotations
 import dataclasses
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 from tuning import runinfo
 from tuning.config import TuneConfig, differing_keys, search_settings
-from tuning.data import Dataset, load_dataset, split
+from tuning.data import Dataset, Split, load_dataset, split
 from tuning.errors import SearchStopped, TuningError
 from tuning.evaluate import evaluate_best, prune_checkpoints
 from tuning.files import read_json, write_json_atomic
+from tuning.isolation import (
+    SEARCH_OVER,
+    SEARCH_STOPPED,
+    TRIAL_ENDED,
+    die_with_parent,
+    run_trials_in_children,
+)
 from tuning.lock import results_lock
 from tuning.reports import summary, write_reports, write_trials_csv
-from tuning.search import TUNER_DIR, RecordingTuner, make_tuner, run_search
+from tuning.search import (
+    TUNER_DIR,
+    RecordingTuner,
+    TrialBudgetSpent,
+    check_failures,
+    make_tuner,
+    run_search,
+)
 
 
 def tune(config: TuneConfig, verbose: int = 2) -> str:
@@ -48,12 +63,7 @@ def tune(config: TuneConfig, verbose: int = 2) -> str:
         }
         results_dir = config.results_dir
         write_json_atomic(results_dir / runinfo.RUN_FILE, run)
-        tuner = make_tuner(config, after_trial=lambda t: after_each_trial(t, config))
-        try:
-            run_search(tuner, config, data, verbose=verbose)
-            stopped = None
-        except SearchStopped as e:
-            stopped = e
+        tuner, stopped = search_trials(config, data, verbose)
         text = finish_reports(tuner, results_dir, config.top_n, dataset)
         run.update(status="stopped" if stopped else "finished", finished_at=runinfo.now())
         run.update(seconds=round(time.monotonic() - clock, 1))
@@ -63,6 +73,60 @@ def tune(config: TuneConfig, verbose: int = 2) -> str:
         print(text)
         raise SearchStopped(f"{stopped}; the reports in {results_dir} cover the other trials")
     return text + stopped_early(tuner, config)
+
+
+def search_trials(
+    config: TuneConfig, data: Split, verbose: int
+) -> tuple[RecordingTuner, SearchStopped | None]:
+    """Run the search's trials, each in a fresh process unless `config.in_process`.
+
+    Returns:
+        The tuner with the final state, and why the search stopped early, if it did.
+    """
+    tuner = make_tuner(config, after_trial=lambda t: after_each_trial(t, config))
+    try:
+        if config.in_process:
+            run_search(tuner, config, data, verbose=verbose)
+            return tuner, None
+        run_trials_in_children(config)
+    except SearchStopped as e:
+        if config.in_process:
+            return tuner, e
+    # The children changed the saved state; read it back, and the reason they stopped.
+    tuner = make_tuner(dataclasses.replace(config, overwrite=False))
+    last = tuner.oracle.end_order[-1] if tuner.oracle.end_order else None
+    try:
+        check_failures(tuner.oracle, config.max_failures, last and failure_reason(tuner, last))
+    except SearchStopped as e:
+        return tuner, e
+    return tuner, None
+
+
+def run_trial(results_dir: Path, parent: int, verbose: int = 2) -> int:
+    """Run the next trial of the search saved in `results_dir`: `tune`'s child process.
+
+    Returns:
+        TRIAL_ENDED when a trial ran, SEARCH_OVER when the oracle had none left, or
+        SEARCH_STOPPED when failures stopped the search.
+    """
+    die_with_parent(parent)
+    # Not saved_run: before the first trial there is a run.json but no tuner state yet.
+    config = saved_config(results_dir, read_json(results_dir / runinfo.RUN_FILE))
+    data = split(load_dataset(config.dataset, config.data_dir), config.train_limit)
+    after = partial(after_each_trial, config=config)
+    tuner = make_tuner(config, after_trial=after, trials_budget=1)
+    try:
+        run_search(tuner, config, data, verbose=verbose)
+    except TrialBudgetSpent:
+        return TRIAL_ENDED
+    except SearchStopped:
+        return SEARCH_STOPPED  # the parent says why, once
+    return SEARCH_OVER
+
+
+def failure_reason(tuner: RecordingTuner, trial_id: str) -> str | None:
+    """The reason recorded for a trial, if it failed."""
+    return tuner.load_record(trial_id).get("reason")
 
 
 def after_each_trial(tuner: RecordingTuner, config: TuneConfig) -> None:
@@ -121,21 +185,26 @@ def report(results_dir: Path, data_dir: Path | None = None, top_n: int | None = 
 
     Evaluations cached by the search are reused; a best trial without one is evaluated now.
     """
-    saved = saved_run(results_dir)
-    if saved is None:
-        raise TuningError(f"{results_dir} holds no search (no {TUNER_DIR}/ state and run.json)")
-    fields = {f.name for f in dataclasses.fields(TuneConfig)}
-    config = TuneConfig(**{k: v for k, v in saved["config"].items() if k in fields})
+    config = saved_config(results_dir, saved_run(results_dir))
     config = dataclasses.replace(
-        config,
-        results_dir=results_dir,
-        data_dir=data_dir or config.data_dir,
-        top_n=top_n or config.top_n,
-        overwrite=False,
+        config, data_dir=data_dir or config.data_dir, top_n=top_n or config.top_n
     )
     dataset = load_dataset(config.dataset, config.data_dir)
     with results_lock(results_dir):
         return finish_reports(make_tuner(config), results_dir, config.top_n, dataset)
+
+
+def saved_config(results_dir: Path, saved: dict | None) -> TuneConfig:
+    """The configuration in `saved`, the run.json of `results_dir`, set to resume.
+
+    Raises:
+        TuningError: `results_dir` holds no search.
+    """
+    if saved is None:
+        raise TuningError(f"{results_dir} holds no search (no {TUNER_DIR}/ state and run.json)")
+    fields = {f.name for f in dataclasses.fields(TuneConfig)}
+    config = TuneConfig(**{k: v for k, v in saved["config"].items() if k in fields})
+    return dataclasses.replace(config, results_dir=results_dir, overwrite=False)
 
 
 def finish_reports(tuner: RecordingTuner, results_dir: Path, top_n: int, dataset: Dataset) -> str:

@@ -59,6 +59,8 @@ class TuneConfig:
     early_stop_min_delta: float = 1e-5
     max_failures: int = 3  # consecutive failed trials that stop the search
     keep_checkpoints: int | None = None  # None: top_n, the weights evaluation needs
+    # False: each trial in a fresh process, the only bound on TensorFlow's memory growth.
+    in_process: bool = False
 
     def resolve(self) -> TuneConfig:
         """Return a copy with every derived default filled in."""

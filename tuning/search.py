@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import math
+import resource
 import time
 import traceback
 from collections.abc import Callable
@@ -65,6 +66,10 @@ class DurableOracle(kt.oracles.BayesianOptimizationOracle):
         write_json_atomic(path, trial.get_state())
 
 
+class TrialBudgetSpent(Exception):
+    """The process has run the trials it was started for (see tuning.isolation)."""
+
+
 class RecordingTuner(kt.Tuner):
     """A tuner that seeds each trial, records how its training went and stops on failures."""
 
@@ -74,8 +79,11 @@ class RecordingTuner(kt.Tuner):
         training_seed: int,
         max_failures: int,
         after_trial: Callable[[RecordingTuner], None] | None = None,
+        trials_budget: int | None = None,
         **kwargs,
     ):
+        self.trials_budget = trials_budget
+        self.trials_ended = 0
         self.training_seed = training_seed
         self.max_failures = max_failures
         self.after_trial = after_trial
@@ -100,6 +108,9 @@ class RecordingTuner(kt.Tuner):
             self.save_record(trial.trial_id, {"seconds": elapsed(start), "reason": reason})
             raise kt.errors.FailedTrialError(reason) from e
         record = training_record(histories[-1], seconds=elapsed(start))
+        # Peak resident memory of this process so far: with a process per trial (the
+        # default), the trial's own peak, which shows whether memory grows across trials.
+        record["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         self.save_record(trial.trial_id, record)
         if record.get("reason"):
             raise kt.errors.FailedTrialError(record["reason"])
@@ -132,11 +143,10 @@ class RecordingTuner(kt.Tuner):
         # each trial (KerasTuner issues #395, #873).
         keras.backend.clear_session()
         gc.collect()
-        failed = trailing_failures(self.oracle)
-        if failed >= self.max_failures:
-            raise SearchStopped(
-                f"the search stopped after {failed} consecutive failed trials (last: {reason})"
-            )
+        check_failures(self.oracle, self.max_failures, reason)
+        self.trials_ended += 1
+        if self.trials_budget is not None and self.trials_ended >= self.trials_budget:
+            raise TrialBudgetSpent
 
     def record_path(self, trial_id: str) -> Path:
         """Where a trial's training record lives, beside KerasTuner's trial.json."""
@@ -158,6 +168,19 @@ class RecordingTuner(kt.Tuner):
 def elapsed(start: float) -> float:
     """Seconds since `start` (a `time.monotonic()` value), rounded to centiseconds."""
     return round(time.monotonic() - start, 2)
+
+
+def check_failures(oracle: kt.Oracle, limit: int, reason: str | None) -> None:
+    """Stop the search when the last `limit` trials all failed.
+
+    Raises:
+        SearchStopped: naming the count and the last trial's reason.
+    """
+    failed = trailing_failures(oracle)
+    if failed >= limit:
+        raise SearchStopped(
+            f"the search stopped after {failed} consecutive failed trials (last: {reason})"
+        )
 
 
 def trailing_failures(oracle: kt.Oracle) -> int:
@@ -194,9 +217,14 @@ def training_record(history: keras.callbacks.History, seconds: float) -> dict:
 
 
 def make_tuner(
-    config: TuneConfig, after_trial: Callable[[RecordingTuner], None] | None = None
+    config: TuneConfig,
+    after_trial: Callable[[RecordingTuner], None] | None = None,
+    trials_budget: int | None = None,
 ) -> RecordingTuner:
-    """Create the tuner, or reload its state from `<results_dir>/tuner/` unless overwriting."""
+    """Create the tuner, or reload its state from `<results_dir>/tuner/` unless overwriting.
+
+    With `trials_budget`, the search raises `TrialBudgetSpent` once that many trials ended.
+    """
     oracle = DurableOracle(
         objective=OBJECTIVE,
         max_trials=config.max_trials,
@@ -218,6 +246,7 @@ def make_tuner(
         training_seed=config.seed,
         max_failures=config.max_failures,
         after_trial=after_trial,
+        trials_budget=trials_budget,
     )
 
 

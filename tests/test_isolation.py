@@ -1,0 +1,61 @@
+"""A fresh process per trial: same trials as in one process, flat memory, no orphans."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+from conftest import tune_args
+from test_faults import SMALL, read_csv, trial_processes
+
+from hypermodels import space
+from tuning.cli import main
+
+
+def test_a_process_per_trial_runs_the_same_trials_as_one_process(tmp_path, data_dir):
+    frames = []
+    for where in (["--in-process"], []):
+        results = tmp_path / ("one" if where else "many")
+        args = tune_args(results, data_dir, "--max-trials", "3", "--max-epochs", "1", *where)
+        assert main([*args, "--hypermodel", "mlp", "--train-limit", "500"]) == 0
+        frames.append(read_csv(results / "trials.csv"))
+    names = list(space.NAMES)
+    pd.testing.assert_frame_equal(frames[0][names], frames[1][names])
+    assert (frames[0].val_accuracy - frames[1].val_accuracy).abs().max() < 0.01
+
+
+def test_memory_does_not_grow_from_trial_to_trial(tmp_path, data_dir):
+    # Every trial the same work: only dropout is searched, all trials random (no GP fit in
+    # later ones). Each runs in its own process (the default), so its record holds its peak.
+    pins = ["augment_factor=0.05", "l1=0", "l2=0", "learning_rate=0.001", "batch_size=64"]
+    args = tune_args(tmp_path, data_dir, "--max-trials", "4", "--initial-points", "4")
+    args += ["--max-epochs", "1"]
+    args += ["--train-limit", "256", *(f"--set={pin}" for pin in pins)]
+    assert main(args) == 0
+    records = [
+        json.loads(p.read_text()) for p in sorted(tmp_path.glob("tuner/trial_*/record.json"))
+    ]
+    peaks = [r["peak_rss_mib"] for r in records]
+    assert len(peaks) == 4
+    # In one process the peak climbs ~45 MiB per cnn trial (TensorFlow keeps every traced
+    # training function: keras-team/keras#17458); here it must stay flat.
+    assert max(peaks) - min(peaks) < 40, peaks
+
+
+def test_killing_tune_kills_its_trial_process(tmp_path, data_dir):
+    args = [*tune_args(tmp_path, data_dir, "--max-trials", "2", "--max-epochs", "50"), *SMALL]
+    search = subprocess.Popen([sys.executable, "-m", "tuning", *args], stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not trial_processes(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert trial_processes(tmp_path)
+    search.send_signal(signal.SIGKILL)  # no handler runs: the kernel must end the child
+    search.wait()
+    deadline = time.monotonic() + 30
+    while trial_processes(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not trial_processes(tmp_path)

@@ -1,0 +1,64 @@
+"""Each trial in a fresh process, so memory cannot grow from trial to trial.
+
+TensorFlow never returns the memory of a traced training function, even after
+`clear_session` and garbage collection (keras-team/keras#17458, tensorflow#61791): a plain
+Keras loop that builds and fits one model after another grows by 10 to 50 MiB per model,
+for good. The only bound is a process per trial. `tune` holds the lock and the reports; for
+each trial it starts `python -m tuning run-trial`, which reloads the saved search, runs the
+one trial the oracle hands out, saves it and exits. The resume machinery that makes a kill
+harmless makes this exact too.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+
+from tuning.config import TuneConfig
+from tuning.errors import SearchStopped, TuningError
+
+# run-trial's exit statuses, apart from TuningError's 2 and a crash's 1.
+TRIAL_ENDED = 0  # one trial ran; the search may have more
+SEARCH_OVER = 3  # the oracle handed out no trial: max_trials reached or the space exhausted
+SEARCH_STOPPED = 4  # the last trials all failed
+PR_SET_PDEATHSIG = 1
+
+
+def run_trials_in_children(config: TuneConfig) -> None:
+    """Start `run-trial` processes one after another until the oracle has no trial left.
+
+    Raises:
+        SearchStopped: a child stopped the search after too many failed trials.
+        TuningError: a child failed or was killed; the search resumes with the same command.
+    """
+    command = [sys.executable, "-m", "tuning", "run-trial", str(config.results_dir)]
+    while True:
+        status = subprocess.run([*command, "--parent", str(os.getpid())]).returncode
+        if status == TRIAL_ENDED:
+            continue
+        if status == SEARCH_OVER:
+            return
+        if status == SEARCH_STOPPED:
+            raise SearchStopped("the search stopped after too many consecutive failed trials")
+        if status in (128 + signal.SIGINT, 128 + signal.SIGTERM):
+            raise KeyboardInterrupt
+        what = f"killed by signal {-status}" if status < 0 else f"exit status {status}"
+        raise TuningError(
+            f"the process running a trial ended with {what}; finished trials are saved, "
+            "run the same command to resume"
+        )
+
+
+def die_with_parent(parent: int) -> None:
+    """Have the kernel kill this process when `parent` dies, so no orphan trains unlocked.
+
+    Raises:
+        TuningError: `parent` is already gone.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before prctl took effect
+        raise TuningError(f"run-trial: parent process {parent} is gone")
