@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -59,3 +60,20 @@ def test_killing_tune_kills_its_trial_process(tmp_path, data_dir):
     while trial_processes(tmp_path) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not trial_processes(tmp_path)
+
+
+def test_a_trial_whose_process_is_killed_fails_and_the_search_goes_on(tmp_path, data_dir):
+    # On a CPU machine the kernel's out-of-memory killer is what kills a trial's process;
+    # running that trial again would only get it killed again.
+    args = [*tune_args(tmp_path, data_dir, "--max-trials", "2", "--max-epochs", "2"), *SMALL]
+    search = subprocess.Popen([sys.executable, "-m", "tuning", *args], stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "tuner" / "trial_0").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    (child,) = trial_processes(tmp_path)
+    os.kill(int(child), signal.SIGKILL)
+    assert search.wait(timeout=300) == 0
+    trials = read_csv(tmp_path / "trials.csv")
+    assert list(trials.status) == ["FAILED", "COMPLETED"]
+    assert trials.reason[0] == "its process was killed by SIGKILL (out of memory?)"
+    assert list(read_csv(tmp_path / "test_results.csv").trial_id) == ["1"]

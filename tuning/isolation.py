@@ -12,13 +12,18 @@ harmless makes this exact too.
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import os
 import signal
 import subprocess
 import sys
 
+from keras_tuner.engine.trial import TrialStatus
+
 from tuning.config import TuneConfig
 from tuning.errors import SearchStopped, TuningError
+from tuning.reports import write_trials_csv
+from tuning.search import check_failures, make_tuner
 
 # run-trial's exit statuses, apart from TuningError's 2 and a crash's 1.
 TRIAL_ENDED = 0  # one trial ran; the search may have more
@@ -36,7 +41,9 @@ def run_trials_in_children(config: TuneConfig) -> None:
     """
     command = [sys.executable, "-m", "tuning", "run-trial", str(config.results_dir)]
     while True:
-        status = subprocess.run([*command, "--parent", str(os.getpid())]).returncode
+        # Its own session: Ctrl-C reaches only tune, which then kills it, and says so once.
+        child = subprocess.run([*command, "--parent", str(os.getpid())], start_new_session=True)
+        status = child.returncode
         if status == TRIAL_ENDED:
             continue
         if status == SEARCH_OVER:
@@ -45,11 +52,33 @@ def run_trials_in_children(config: TuneConfig) -> None:
             raise SearchStopped("the search stopped after too many consecutive failed trials")
         if status in (128 + signal.SIGINT, 128 + signal.SIGTERM):
             raise KeyboardInterrupt
-        what = f"killed by signal {-status}" if status < 0 else f"exit status {status}"
+        if status < 0:
+            fail_killed_trials(config, signal.Signals(-status).name)
+            continue
         raise TuningError(
-            f"the process running a trial ended with {what}; finished trials are saved, "
-            "run the same command to resume"
+            f"the process running a trial ended with exit status {status}; finished trials "
+            "are saved, run the same command to resume"
         )
+
+
+def fail_killed_trials(config: TuneConfig, signal_name: str) -> None:
+    """Record the trial whose process was killed as FAILED, so the search goes on.
+
+    On a CPU machine the usual killer is the kernel's out-of-memory killer; run again, the
+    trial would only be killed again.
+
+    Raises:
+        SearchStopped: that made too many consecutive failures.
+    """
+    tuner = make_tuner(dataclasses.replace(config, overwrite=False))
+    reason = f"its process was killed by {signal_name} (out of memory?)"
+    running = [t for t in tuner.oracle.trials.values() if t.status == TrialStatus.RUNNING]
+    for trial in running:
+        tuner.save_record(trial.trial_id, {"reason": reason})
+        tuner.oracle.fail_trial(trial.trial_id, reason)
+        print(f"trial {trial.trial_id} failed: {reason}")
+    write_trials_csv(config.results_dir, tuner)
+    check_failures(tuner.oracle, config.max_failures, reason)
 
 
 def die_with_parent(parent: int) -> None:

@@ -61,6 +61,14 @@ class DurableOracle(kt.oracles.BayesianOptimizationOracle):
             elif trial.status not in ended and trial_id not in self._retry_queue:
                 self._retry_queue.append(trial_id)
 
+    def fail_trial(self, trial_id: str, reason: str) -> None:
+        """End an interrupted trial as FAILED instead of running it again."""
+        trial = self.trials[trial_id]
+        if trial_id in self._retry_queue:
+            self._retry_queue.remove(trial_id)
+        trial.status, trial.message = kt.engine.trial.TrialStatus.FAILED, reason
+        self.end_trial(trial)
+
     def _save_trial(self, trial: kt.engine.trial.Trial) -> None:
         path = Path(self._get_trial_dir(trial.trial_id)) / "trial.json"
         write_json_atomic(path, trial.get_state())
