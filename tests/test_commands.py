@@ -61,9 +61,30 @@ def test_run_json_records_config_source_and_versions(tiny_search, data_dir):
     assert run["packages"]["keras-tuner"] and run["packages"]["keras"].startswith("3.")
 
 
+def test_history_csv_has_every_epoch_of_every_trial(tiny_search):
+    history = read_csv(tiny_search / "history.csv")
+    trials = read_csv(tiny_search / "trials.csv")
+    assert list(history.columns) == [
+        "trial_id",
+        "epoch",
+        "loss",
+        "accuracy",
+        "val_loss",
+        "val_accuracy",
+        "learning_rate",
+    ]
+    assert history.notna().all().all()
+    for trial in trials.itertuples():
+        epochs = history[history.trial_id == trial.trial_id]
+        assert list(epochs.epoch) == list(range(1, trial.epochs + 1))
+        assert epochs.val_accuracy.max() == pytest.approx(trial.val_accuracy)
+        assert epochs.learning_rate.iloc[-1] == pytest.approx(trial.final_lr)
+
+
 def test_report_rebuilds_the_same_csvs(search_copy, capsys):
     before = {
-        name: (search_copy / name).read_bytes() for name in ("trials.csv", "test_results.csv")
+        name: (search_copy / name).read_bytes()
+        for name in ("trials.csv", "test_results.csv", "history.csv")
     }
     for name in before:
         (search_copy / name).unlink()

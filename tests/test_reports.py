@@ -28,7 +28,10 @@ def test_training_record_reads_epochs_best_epoch_and_final_lr():
         "learning_rate": [1e-3, 1e-3, 3.787e-4, 3.787e-4],
     }
     record = training_record(history, seconds=12.345)
+    history_rows = record.pop("history")
     assert record == {"epochs": 4, "best_epoch": 2, "final_lr": 3.787e-4, "seconds": 12.35}
+    assert [row["epoch"] for row in history_rows] == [1, 2, 3, 4]
+    assert history_rows[2] == {"epoch": 3, "val_accuracy": 0.95, "learning_rate": 3.787e-4}
 
 
 def test_summary_shows_named_choices_and_leaves_an_inactive_value_empty(tmp_path):

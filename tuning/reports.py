@@ -10,10 +10,12 @@ import pandas as pd
 
 from hypermodels import space
 from tuning.files import write_csv_atomic
-from tuning.search import RecordingTuner
+from tuning.search import HISTORY_METRICS, RecordingTuner
 
 TRIALS_CSV = "trials.csv"
 TEST_RESULTS_CSV = "test_results.csv"
+HISTORY_CSV = "history.csv"
+HISTORY_COLUMNS = ["trial_id", "epoch", *HISTORY_METRICS]
 RECORD_COLUMNS = ["epochs", "best_epoch", "final_lr", "seconds"]
 
 
@@ -95,8 +97,23 @@ def test_results_frame(
     return pd.DataFrame(rows, columns=evaluated_columns(names))
 
 
+def history_frame(tuner: RecordingTuner) -> pd.DataFrame:
+    """One row per trial and epoch, in trial order; a trial's last execution when several."""
+    rows = [
+        {"trial_id": trial_id, **row}
+        for trial_id in sorted(tuner.oracle.trials, key=int)
+        for row in tuner.load_record(trial_id).get("history", [])
+    ]
+    return pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+
+
 def write_trials_csv(results_dir: Path, tuner: RecordingTuner) -> Path:
-    """Write trials.csv atomically; the search calls this after every trial."""
+    """Write trials.csv and history.csv atomically; the search calls this after every trial.
+
+    Returns:
+        The path of trials.csv.
+    """
+    write_csv_atomic(history_frame(tuner), results_dir / HISTORY_CSV)
     path = results_dir / TRIALS_CSV
     write_csv_atomic(trials_frame(tuner), path)
     return path
@@ -105,11 +122,11 @@ def write_trials_csv(results_dir: Path, tuner: RecordingTuner) -> Path:
 def write_reports(
     results_dir: Path, tuner: RecordingTuner, evaluated: list[tuple[kt.engine.trial.Trial, dict]]
 ) -> list[Path]:
-    """Write both CSVs atomically; return their paths."""
+    """Write trials.csv, history.csv and test_results.csv atomically; return their paths."""
     path = results_dir / TEST_RESULTS_CSV
     names = declared_names(tuner.oracle.hyperparameters)
     write_csv_atomic(test_results_frame(evaluated, names), path)
-    return [write_trials_csv(results_dir, tuner), path]
+    return [write_trials_csv(results_dir, tuner), results_dir / HISTORY_CSV, path]
 
 
 def summary(evaluated: list[tuple[kt.engine.trial.Trial, dict]], paths: list[Path]) -> str:

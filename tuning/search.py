@@ -215,6 +215,7 @@ def training_record(history: keras.callbacks.History, seconds: float) -> dict:
         "final_lr": float(lrs[-1]) if lrs else None,
         "seconds": round(seconds, 2),
     }
+    record["history"] = epoch_rows(history)
     losses = history.history.get("loss", [])
     diverged = [epoch for epoch, loss in enumerate(losses, start=1) if not math.isfinite(loss)]
     if diverged:
@@ -222,6 +223,24 @@ def training_record(history: keras.callbacks.History, seconds: float) -> dict:
             f"loss became {losses[diverged[0] - 1]} in epoch {diverged[0]} (TerminateOnNaN)"
         )
     return record
+
+
+HISTORY_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
+
+
+def epoch_rows(history: keras.callbacks.History) -> list[dict]:
+    """One row per epoch (1-based) with the loss, accuracy and learning rate Keras logged."""
+    return [
+        {
+            "epoch": epoch + 1,
+            **{
+                name: float(history.history[name][i])
+                for name in HISTORY_METRICS
+                if name in history.history and i < len(history.history[name])
+            },
+        }
+        for i, epoch in enumerate(history.epoch)
+    ]
 
 
 def make_tuner(
