@@ -22,7 +22,7 @@ from tuning.isolation import (
     run_trials_in_children,
 )
 from tuning.lock import results_lock
-from tuning.reports import summary, write_reports, write_trials_csv
+from tuning.reports import failure_reason, summary, write_reports, write_trials_csv
 from tuning.search import (
     TUNER_DIR,
     RecordingTuner,
@@ -48,9 +48,10 @@ def tune(config: TuneConfig, verbose: int = 2) -> str:
     started, clock = runinfo.now(), time.monotonic()
     dataset = load_dataset(config.dataset, config.data_dir)
     data = split(dataset, config.train_limit)
-    check_keep(config.resolve())
-    ensure_writable(config.resolve().results_dir)
-    with results_lock(config.resolve().results_dir):
+    resolved = config.resolve()
+    check_keep(resolved)
+    ensure_writable(resolved.results_dir)
+    with results_lock(resolved.results_dir):
         config, saved = resolve_for_resume(config)
         run = {
             "config": config.to_json(),
@@ -83,7 +84,7 @@ def search_trials(
     Returns:
         The tuner with the final state, and why the search stopped early, if it did.
     """
-    tuner = make_tuner(config, after_trial=lambda t: after_each_trial(t, config))
+    tuner = make_tuner(config, after_trial=partial(after_each_trial, config=config))
     try:
         if config.in_process:
             run_search(tuner, config, data, verbose=verbose)
@@ -95,8 +96,9 @@ def search_trials(
     # The children changed the saved state; read it back, and the reason they stopped.
     tuner = make_tuner(dataclasses.replace(config, overwrite=False))
     last = tuner.oracle.end_order[-1] if tuner.oracle.end_order else None
+    reason = last and failure_reason(tuner.oracle.trials[last], tuner.load_record(last))
     try:
-        check_failures(tuner.oracle, config.max_failures, last and failure_reason(tuner, last))
+        check_failures(tuner.oracle, config.max_failures, reason)
     except SearchStopped as e:
         return tuner, e
     return tuner, None
@@ -122,11 +124,6 @@ def run_trial(results_dir: Path, parent: int, verbose: int = 2) -> int:
     except SearchStopped:
         return SEARCH_STOPPED  # the parent says why, once
     return SEARCH_OVER
-
-
-def failure_reason(tuner: RecordingTuner, trial_id: str) -> str | None:
-    """The reason recorded for a trial, if it failed."""
-    return tuner.load_record(trial_id).get("reason")
 
 
 def after_each_trial(tuner: RecordingTuner, config: TuneConfig) -> None:
