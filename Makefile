@@ -11,11 +11,11 @@ ARGS ?=
 # The smoke budget: a complete real search, kept to a few minutes on 2 cores.
 SMOKE := --max-trials 2 --max-epochs 1 --train-limit 2000 --top-n 2 --results-dir results/smoke
 
-.PHONY: help install tune-mnist tune-fashion test smoke lint clean
+.PHONY: help install tune-mnist tune-fashion test smoke bench lint clean
 
 help:
 	@echo "make tune-mnist | tune-fashion  [MAX_TRIALS=10] [MAX_EPOCHS=100] [ARGS='--set dropout=0.5 ...']"
-	@echo "make test | smoke | lint | clean"
+	@echo "make test | smoke | bench [ARGS='--epochs 2 --rounds 3'] | lint | clean"
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ test: $(STAMP)
 smoke: $(STAMP)
 	$(PY) -m tuning tune --dataset mnist $(SMOKE)/mnist --overwrite $(ARGS)
 	$(PY) -m tuning tune --dataset fashion-mnist $(SMOKE)/fashion-mnist --overwrite $(ARGS)
+
+# Speed of the training path tune uses against the plain one; figures in README, "Speed".
+bench: $(STAMP)
+	$(PY) -m tuning bench $(ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check --fix tuning hypermodels tests

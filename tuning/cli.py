@@ -13,6 +13,7 @@ from tuning.config import TuneConfig
 from tuning.configfile import read_config
 from tuning.data import DATA_DIR_ENV, DATASETS
 from tuning.errors import TuningError
+from tuning.hardware import PRECISION_CHOICES, TRAINING_CHOICES
 
 EXIT_USAGE = 2
 
@@ -162,6 +163,45 @@ def build_parser() -> Parser:
         "the reports still cover the finished ones (default %(default)s)",
     )
     tune.add_argument(
+        "--early-trial-stop",
+        action=argparse.BooleanOptionalAction,
+        default=defaults.early_trial_stop,
+        help="end a trial whose best val_accuracy trails the median of the finished trials at "
+        "the same epoch (--no-early-trial-stop: every trial runs until EarlyStopping); "
+        "default on",
+    )
+    tune.add_argument(
+        "--grace-epochs",
+        type=positive_int,
+        default=defaults.grace_epochs,
+        metavar="N",
+        help="epochs every trial runs before the median rule may end it (default %(default)s)",
+    )
+    tune.add_argument(
+        "--warm-start",
+        action=argparse.BooleanOptionalAction,
+        default=defaults.warm_start,
+        help="train the course's configuration for the dataset as the first trial "
+        "(--no-warm-start: the first trial is random too); default on",
+    )
+    tune.add_argument(
+        "--training",
+        choices=TRAINING_CHOICES,
+        default=defaults.training,
+        help="fast: a tf.data pipeline with one fused augmentation transform, oneDNN on x86 "
+        "CPUs, XLA on GPUs, the precision below; plain: the guides' and the course's path "
+        "(numpy arrays into fit, three augmentation layers, TensorFlow's defaults); "
+        "default %(default)s",
+    )
+    tune.add_argument(
+        "--precision",
+        choices=PRECISION_CHOICES,
+        default=defaults.precision,
+        help="auto: mixed_bfloat16 on GPUs from Ampere on and CPUs with AVX512-BF16 or AMX, "
+        "mixed_float16 on older GPUs, else float32; float32 forces full precision "
+        "(default %(default)s)",
+    )
+    tune.add_argument(
         "--in-process",
         action="store_true",
         help="run every trial in this process instead of a fresh one each; saves a few "
@@ -189,6 +229,35 @@ def build_parser() -> Parser:
     )
     report.set_defaults(run=run_report)
 
+    bench = commands.add_parser(
+        "bench",
+        help="time the guides' plain training path against the one tune uses",
+        description="Train the cnn with the course's MNIST configuration pinned, on the plain "
+        "path of KerasTuner's guides (baseline) and on tune's (fast), alternately, each run in "
+        "a process of its own; print images/s, s/epoch and val_accuracy per run, the median "
+        "speed-up, the accuracy gap and the share of the machine's measured matmul "
+        "throughput; write bench.csv and bench.json.",
+    )
+    bench.add_argument("--dataset", choices=DATASETS, default="mnist", help="default %(default)s")
+    bench.add_argument(
+        "--epochs", type=positive_int, default=2, help="epochs per run (default %(default)s)"
+    )
+    bench.add_argument(
+        "--rounds", type=positive_int, default=3, help="baseline+fast pairs (default %(default)s)"
+    )
+    bench.add_argument(
+        "--train-limit", type=positive_int, metavar="N", help="train on the first N images only"
+    )
+    bench.add_argument(
+        "--results-dir",
+        type=Path,
+        default=Path("results"),
+        help="where bench.csv and bench.json go (default %(default)s)",
+    )
+    bench.add_argument("--seed", type=seed_int, default=defaults.seed, help="default %(default)s")
+    add_data_dir(bench)
+    bench.set_defaults(run=run_bench)
+
     trial = commands.add_parser(
         "run-trial",
         help="(used by tune) run the next trial of a saved search in this process",
@@ -199,7 +268,9 @@ def build_parser() -> Parser:
     trial.add_argument("results_dir", type=Path, metavar="RESULTS_DIR")
     trial.add_argument("--parent", type=positive_int, required=True, help="pid of the tune process")
     trial.set_defaults(run=run_trial)
-    parser.set_defaults(subparsers={"tune": tune, "report": report, "run-trial": trial})
+    parser.set_defaults(
+        subparsers={"tune": tune, "report": report, "bench": bench, "run-trial": trial}
+    )
     return parser
 
 
@@ -252,7 +323,12 @@ def run_tune(args: argparse.Namespace) -> str:
         pins=space.parse_pins(list(pins.values()), space=args.space, hypermodel=args.hypermodel),
         overwrite=args.overwrite,
         max_failures=args.max_failures,
+        early_trial_stop=args.early_trial_stop,
+        grace_epochs=args.grace_epochs,
+        warm_start=args.warm_start,
         keep_checkpoints=args.keep_checkpoints,
+        training=args.training,
+        precision=args.precision,
         in_process=args.in_process,
     )
     return tune(config)
@@ -270,6 +346,21 @@ def run_report(args: argparse.Namespace) -> str:
     from tuning.commands import report
 
     return report(args.results_dir, data_dir=args.data_dir, top_n=args.top_n)
+
+
+def run_bench(args: argparse.Namespace) -> str:
+    """Time the baseline and fast training paths."""
+    from tuning.bench import bench
+
+    return bench(
+        args.dataset,
+        args.epochs,
+        args.rounds,
+        args.results_dir,
+        train_limit=args.train_limit,
+        data_dir=args.data_dir,
+        seed=args.seed,
+    )
 
 
 class Terminated(KeyboardInterrupt):

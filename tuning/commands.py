@@ -9,7 +9,7 @@ from functools import partial
 from pathlib import Path
 
 from tuning import runinfo
-from tuning.config import TuneConfig, differing_keys, search_settings
+from tuning.config import SAVED_BEFORE, TuneConfig, differing_keys, search_settings
 from tuning.data import Dataset, Split, load_dataset, split
 from tuning.errors import SearchStopped, TuningError
 from tuning.evaluate import evaluate_best, prune_checkpoints
@@ -200,7 +200,9 @@ def saved_config(results_dir: Path, saved: dict | None) -> TuneConfig:
     if saved is None:
         raise TuningError(f"{results_dir} holds no search (no {TUNER_DIR}/ state and run.json)")
     fields = {f.name for f in dataclasses.fields(TuneConfig)}
-    config = TuneConfig(**{k: v for k, v in saved["config"].items() if k in fields})
+    # A setting older searches lack takes the value it had in effect: SAVED_BEFORE's.
+    values = {**SAVED_BEFORE, **saved["config"]}
+    config = TuneConfig(**{k: v for k, v in values.items() if k in fields})
     return dataclasses.replace(config, results_dir=results_dir, overwrite=False)
 
 

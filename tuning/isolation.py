@@ -20,6 +20,7 @@ import sys
 
 from keras_tuner.engine.trial import TrialStatus
 
+import tuning
 from tuning.config import TuneConfig
 from tuning.errors import SearchStopped, TuningError
 from tuning.reports import write_trials_csv
@@ -42,7 +43,11 @@ def run_trials_in_children(config: TuneConfig) -> None:
     command = [sys.executable, "-m", "tuning", "run-trial", str(config.results_dir)]
     while True:
         # Its own session: Ctrl-C reaches only tune, which then kills it, and says so once.
-        child = subprocess.run([*command, "--parent", str(os.getpid())], start_new_session=True)
+        child = subprocess.run(
+            [*command, "--parent", str(os.getpid())],
+            start_new_session=True,
+            env=child_environment(config.training),
+        )
         status = child.returncode
         if status == TRIAL_ENDED:
             continue
@@ -59,6 +64,18 @@ def run_trials_in_children(config: TuneConfig) -> None:
             f"the process running a trial ended with exit status {status}; finished trials "
             "are saved, run the same command to resume"
         )
+
+
+def child_environment(training: str) -> dict[str, str]:
+    """The environment for a trial process: TensorFlow's own oneDNN default if plain.
+
+    The switch is read once, when TensorFlow is imported, so the trial's process must get
+    it from its start; `tuning` turns oneDNN on for x86-64 unless the user chose.
+    """
+    env = dict(os.environ)
+    if training == "plain" and tuning.USER_ONEDNN is None:
+        env.pop(tuning.ONEDNN_ENV, None)
+    return env
 
 
 def fail_killed_trials(config: TuneConfig, signal_name: str) -> None:

@@ -20,6 +20,8 @@ from tuning.config import TuneConfig
 from tuning.data import Split
 from tuning.errors import SearchStopped
 from tuning.files import read_json, write_json_atomic
+from tuning.hardware import training_path
+from tuning.stopping import MedianRule, MedianStopping
 
 # KerasTuner prints a traceback for every failed trial, a diverged loss included; we print
 # one line per failure, and a traceback only where something raised (run_trial does that).
@@ -37,6 +39,20 @@ class DurableOracle(kt.oracles.BayesianOptimizationOracle):
     KerasTuner writes oracle.json and trial.json in place; a kill in mid-write would leave a
     truncated file that no resume can read, losing the whole search.
     """
+
+    def __init__(self, *args, warm_start: dict[str, space.Value] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.warm_start = warm_start
+
+    def populate_space(self, trial_id: str) -> dict:
+        """The first trial of a warm start gets `warm_start`'s values; the rest, the GP's.
+
+        The values come from the hypermodels (the course's configuration), pins kept.
+        """
+        if self.warm_start is None or self.trials:
+            return super().populate_space(trial_id)
+        values = space.start_values(self.hyperparameters, self.warm_start)
+        return {"status": kt.engine.trial.TrialStatus.RUNNING, "values": values}
 
     def save(self) -> None:
         """Save the oracle state (trial order, seeds, values tried) atomically."""
@@ -86,6 +102,7 @@ class RecordingTuner(kt.Tuner):
         *args,
         training_seed: int,
         max_failures: int,
+        stop_grace_epochs: int | None = None,
         after_trial: Callable[[RecordingTuner], None] | None = None,
         trials_budget: int | None = None,
         **kwargs,
@@ -94,6 +111,7 @@ class RecordingTuner(kt.Tuner):
         self.trials_ended = 0
         self.training_seed = training_seed
         self.max_failures = max_failures
+        self.stop_grace_epochs = stop_grace_epochs
         self.after_trial = after_trial
         super().__init__(*args, **kwargs)
 
@@ -107,6 +125,9 @@ class RecordingTuner(kt.Tuner):
         # Seeding per trial, not once per process, makes a resumed search train each
         # remaining trial exactly as an uninterrupted one would.
         keras.utils.set_random_seed(self.training_seed + int(trial.trial_id))
+        rule = self.median_rule()
+        if rule is not None:
+            kwargs["callbacks"] = [*kwargs.get("callbacks", []), MedianStopping(rule)]
         start = time.monotonic()
         try:
             histories = super().run_trial(trial, *args, **kwargs)
@@ -116,13 +137,31 @@ class RecordingTuner(kt.Tuner):
             self.save_record(trial.trial_id, {"seconds": elapsed(start), "reason": reason})
             raise kt.errors.FailedTrialError(reason) from e
         record = training_record(histories[-1], seconds=elapsed(start))
+        if rule is not None:
+            curve = histories[-1].history.get(OBJECTIVE.name, [])
+            record["stopped_early"] = rule.describe(curve)
         # Peak resident memory of this process so far: with a process per trial (the
         # default), the trial's own peak, which shows whether memory grows across trials.
+        record["training"] = self.hypermodel.path.to_json()
         record["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         self.save_record(trial.trial_id, record)
         if record.get("reason"):
             raise kt.errors.FailedTrialError(record["reason"])
         return histories
+
+    def median_rule(self) -> MedianRule | None:
+        """The median-stopping rule over the trials that ran to their end, if it is on."""
+        if self.stop_grace_epochs is None:
+            return None
+        curves = []
+        for trial_id, trial in self.oracle.trials.items():
+            record = self.load_record(trial_id)
+            if trial.status != kt.engine.trial.TrialStatus.COMPLETED or record.get("stopped_early"):
+                continue
+            curve = tuple(row[OBJECTIVE.name] for row in record.get("history", []))
+            if curve:
+                curves.append(curve)
+        return MedianRule(tuple(curves), self.stop_grace_epochs)
 
     def on_trial_begin(self, trial: kt.engine.trial.Trial) -> None:
         """Save the tuner state before training, so a kill in trial 0 still resumes.
@@ -258,13 +297,18 @@ def make_tuner(
         num_initial_points=config.initial_points,
         seed=config.seed,
         hyperparameters=space.search_space(config.pins, config.space, config.hypermodel),
+        warm_start=space.COURSE_VALUES[config.dataset] if config.warm_start else None,
         tune_new_entries=True,
         # RecordingTuner counts failures itself, after the failed trial is saved; KerasTuner's
         # own check raises before saving it, so a resume would run that trial again.
         max_consecutive_failed_trials=None,
     )
     return RecordingTuner(
-        hypermodel=get_hypermodel(config.hypermodel, space=config.space),
+        hypermodel=get_hypermodel(
+            config.hypermodel,
+            space=config.space,
+            path=training_path(config.training, config.precision),
+        ),
         oracle=oracle,
         executions_per_trial=config.executions_per_trial,
         directory=str(config.results_dir),
@@ -272,6 +316,7 @@ def make_tuner(
         overwrite=config.overwrite,
         training_seed=config.seed,
         max_failures=config.max_failures,
+        stop_grace_epochs=config.grace_epochs if config.early_trial_stop else None,
         after_trial=after_trial,
         trials_budget=trials_budget,
     )
