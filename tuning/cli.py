@@ -189,6 +189,8 @@ def build_parser() -> Parser:
     )
     report.set_defaults(run=run_report)
 
+    add_retrain_commands(commands)
+
     trial = commands.add_parser(
         "run-trial",
         help="(used by tune) run the next trial of a saved search in this process",
@@ -201,6 +203,42 @@ def build_parser() -> Parser:
     trial.set_defaults(run=run_trial)
     parser.set_defaults(subparsers={"tune": tune, "report": report, "run-trial": trial})
     return parser
+
+
+def add_retrain_commands(commands: argparse._SubParsersAction) -> None:
+    """Add `ablate` and `confirm`, which retrain a finished search's best configuration."""
+    ablate = commands.add_parser(
+        "ablate",
+        help="retrain the best configuration with each technique switched off; ablation.csv/.png",
+        description="Retrain the best trial of RESULTS_DIR as it is and with augmentation, "
+        "dropout, L1 and L2 switched off in turn and all together, with the trial's own seed "
+        "and epoch budget; evaluate each on test and write ablation.csv and ablation.png. "
+        "Rows already finished with the same settings are kept.",
+    )
+    confirm = commands.add_parser(
+        "confirm",
+        help="retrain the best configuration with other seeds; confirm.csv with mean and std",
+        description="Retrain the best trial of RESULTS_DIR with --seeds other training seeds, "
+        "evaluate each on test, and write confirm.csv and confirm_summary.csv (mean and "
+        "standard deviation), to tell a real improvement from seed noise. Rows already "
+        "finished with the same settings are kept.",
+    )
+    confirm.add_argument(
+        "--seeds",
+        type=positive_int,
+        default=3,
+        help="retrainings, each with its own seed (default %(default)s)",
+    )
+    for command, run in ((ablate, run_ablate), (confirm, run_confirm)):
+        command.add_argument("results_dir", type=Path, metavar="RESULTS_DIR")
+        add_data_dir(command, default_text="the search's --data-dir, else as for tune")
+        command.add_argument(
+            "--max-epochs",
+            type=positive_int,
+            help="epoch limit per retraining, for a quick look; recorded in the CSV "
+            "(default: the search's --max-epochs)",
+        )
+        command.set_defaults(run=run)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -270,6 +308,22 @@ def run_report(args: argparse.Namespace) -> str:
     from tuning.commands import report
 
     return report(args.results_dir, data_dir=args.data_dir, top_n=args.top_n)
+
+
+def run_ablate(args: argparse.Namespace) -> str:
+    """Retrain the best configuration with each technique switched off."""
+    from tuning.ablation import ablate
+
+    return ablate(args.results_dir, data_dir=args.data_dir, max_epochs=args.max_epochs)
+
+
+def run_confirm(args: argparse.Namespace) -> str:
+    """Retrain the best configuration with other seeds."""
+    from tuning.confirm import confirm
+
+    return confirm(
+        args.results_dir, seeds=args.seeds, data_dir=args.data_dir, max_epochs=args.max_epochs
+    )
 
 
 class Terminated(KeyboardInterrupt):
