@@ -227,14 +227,19 @@ def add_retrain_commands(commands: argparse._SubParsersAction) -> None:
         "--seeds",
         type=positive_int,
         default=3,
-        help="retrainings, each with its own seed (default %(default)s)",
+        metavar="K",
+        help="retrainings; the k-th is seeded with the trial's own seed + 1000 * k "
+        "(default %(default)s)",
     )
     for command, run in ((ablate, run_ablate), (confirm, run_confirm)):
-        command.add_argument("results_dir", type=Path, metavar="RESULTS_DIR")
+        command.add_argument(
+            "results_dir", type=Path, metavar="RESULTS_DIR", help="a finished search's results dir"
+        )
         add_data_dir(command, default_text="the search's --data-dir, else as for tune")
         command.add_argument(
             "--max-epochs",
             type=positive_int,
+            metavar="N",
             help="epoch limit per retraining, for a quick look; recorded in the CSV "
             "(default: the search's --max-epochs)",
         )
