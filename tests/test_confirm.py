@@ -53,7 +53,7 @@ def test_fewer_seeds_on_a_rerun_keeps_the_first_without_training(confirmed, tmp_
     first = pd.read_csv(copy / "confirm.csv").iloc[:1]
     assert main([args[0], str(copy), *args[2:], "--seeds", "1"]) == 0
     out = capsys.readouterr().out
-    assert "training" not in out and "dropped 1 rows of other settings" in out
+    assert "training" not in out and "dropped 1 row(s) of other settings" in out
     assert "test_accuracy: mean" in out and "std n/a (one seed)" in out
     pd.testing.assert_frame_equal(pd.read_csv(copy / "confirm.csv"), first)
 

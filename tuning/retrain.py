@@ -116,6 +116,8 @@ def retrain(
         verbose=verbose,
     )
     record = training_record(history, seconds=elapsed(start))
+    if record.get("reason"):
+        print(f"note: {record['reason']}")
     # EarlyStopping(restore_best_weights) has put back the best epoch's weights: the weights a
     # trial's checkpoint holds, and the ones the search scores on test.
     loss, accuracy = model.evaluate(*test, batch_size=512, verbose=0)
@@ -151,9 +153,10 @@ def train_rows(
     Returns:
         The finished CSV, read back with pandas' usual types.
     """
-    done = finished_rows(path, rows, columns)
-    if len(done) < (n_old := len(read_text_csv(path))):
-        print(f"note: {path.name}: dropped {n_old - len(done)} rows of other settings")
+    old = read_text_csv(path)
+    done = finished_rows(old, rows, columns)
+    if len(done) < len(old):
+        print(f"note: {path.name}: dropped {len(old) - len(done)} row(s) of other settings")
         write_rows(path, done, columns)
     for i, row in enumerate(rows):
         if i in done:
@@ -194,10 +197,11 @@ def read_text_csv(source: Path | io.StringIO) -> list[dict[str, str]]:
     return frame.to_dict("records")
 
 
-def finished_rows(path: Path, rows: list[Planned], columns: list[str]) -> dict[int, dict]:
-    """The rows of `path` whose key matches a planned row, by that row's index."""
+def finished_rows(
+    old: list[dict[str, str]], rows: list[Planned], columns: list[str]
+) -> dict[int, dict]:
+    """The `old` rows whose key matches a planned row, by that row's index."""
     found = {}
-    old = read_text_csv(path)
     for i, row in enumerate(rows):
         key = {k: v for k, v in as_text(row.key, columns).items() if k in row.key}
         match = [r for r in old if all(r.get(k) == v for k, v in key.items())]
