@@ -11,10 +11,12 @@ ARGS ?=
 # The smoke budget: a complete real search, kept to a few minutes on 2 cores.
 SMOKE := --max-trials 2 --max-epochs 1 --train-limit 2000 --top-n 2 --results-dir results/smoke
 
-.PHONY: help install tune-mnist tune-fashion test smoke bench lint clean
+.PHONY: help install tune-mnist tune-fashion ablate-mnist ablate-fashion confirm-mnist \
+	confirm-fashion test smoke bench lint clean
 
 help:
 	@echo "make tune-mnist | tune-fashion  [MAX_TRIALS=10] [MAX_EPOCHS=100] [ARGS='--set dropout=0.5 ...']"
+	@echo "make ablate-mnist | ablate-fashion | confirm-mnist | confirm-fashion  [ARGS='--max-epochs 5 ...']"
 	@echo "make test | smoke | bench [ARGS='--epochs 2 --rounds 3'] | lint | clean"
 
 $(STAMP): pyproject.toml
@@ -29,6 +31,19 @@ tune-mnist: $(STAMP)
 
 tune-fashion: $(STAMP)
 	$(PY) -m tuning tune --dataset fashion-mnist --max-trials $(MAX_TRIALS) --max-epochs $(MAX_EPOCHS) $(ARGS)
+
+# After a search: retrain its best trial with each technique off, or with other seeds.
+ablate-mnist: $(STAMP)
+	$(PY) -m tuning ablate results/mnist $(ARGS)
+
+ablate-fashion: $(STAMP)
+	$(PY) -m tuning ablate results/fashion-mnist $(ARGS)
+
+confirm-mnist: $(STAMP)
+	$(PY) -m tuning confirm results/mnist $(ARGS)
+
+confirm-fashion: $(STAMP)
+	$(PY) -m tuning confirm results/fashion-mnist $(ARGS)
 
 test: $(STAMP)
 	$(PY) -m ruff check tuning hypermodels tests

@@ -229,6 +229,25 @@ def build_parser() -> Parser:
     )
     report.set_defaults(run=run_report)
 
+    add_retrain_commands(commands)
+    add_bench_command(commands)
+
+    trial = commands.add_parser(
+        "run-trial",
+        help="(used by tune) run the next trial of a saved search in this process",
+        description="Run the next trial of the search saved in RESULTS_DIR, then exit. tune "
+        "starts one of these per trial, so memory cannot grow from trial to trial; "
+        "it holds the lock meanwhile. Exit status 0: a trial ran; 3: none was left.",
+    )
+    trial.add_argument("results_dir", type=Path, metavar="RESULTS_DIR")
+    trial.add_argument("--parent", type=positive_int, required=True, help="pid of the tune process")
+    trial.set_defaults(run=run_trial)
+    parser.set_defaults(subparsers={"tune": tune, "report": report, "run-trial": trial})
+    return parser
+
+
+def add_bench_command(commands: argparse._SubParsersAction) -> None:
+    """Add `bench`, which times the guides' plain training path against tune's."""
     bench = commands.add_parser(
         "bench",
         help="time the guides' plain training path against the one tune uses",
@@ -254,24 +273,50 @@ def build_parser() -> Parser:
         default=Path("results"),
         help="where bench.csv and bench.json go (default %(default)s)",
     )
-    bench.add_argument("--seed", type=seed_int, default=defaults.seed, help="default %(default)s")
+    bench.add_argument("--seed", type=seed_int, default=23, help="default %(default)s")
     add_data_dir(bench)
     bench.set_defaults(run=run_bench)
 
-    trial = commands.add_parser(
-        "run-trial",
-        help="(used by tune) run the next trial of a saved search in this process",
-        description="Run the next trial of the search saved in RESULTS_DIR, then exit. tune "
-        "starts one of these per trial, so memory cannot grow from trial to trial; "
-        "it holds the lock meanwhile. Exit status 0: a trial ran; 3: none was left.",
+
+def add_retrain_commands(commands: argparse._SubParsersAction) -> None:
+    """Add `ablate` and `confirm`, which retrain a finished search's best configuration."""
+    ablate = commands.add_parser(
+        "ablate",
+        help="retrain the best configuration with each technique switched off; ablation.csv/.png",
+        description="Retrain the best trial of RESULTS_DIR as it is and with augmentation, "
+        "dropout, L1 and L2 switched off in turn and all together, with the trial's own seed "
+        "and epoch budget; evaluate each on test and write ablation.csv and ablation.png. "
+        "Rows already finished with the same settings are kept.",
     )
-    trial.add_argument("results_dir", type=Path, metavar="RESULTS_DIR")
-    trial.add_argument("--parent", type=positive_int, required=True, help="pid of the tune process")
-    trial.set_defaults(run=run_trial)
-    parser.set_defaults(
-        subparsers={"tune": tune, "report": report, "bench": bench, "run-trial": trial}
+    confirm = commands.add_parser(
+        "confirm",
+        help="retrain the best configuration with other seeds; confirm.csv with mean and std",
+        description="Retrain the best trial of RESULTS_DIR with --seeds other training seeds, "
+        "evaluate each on test, and write confirm.csv and confirm_summary.csv (mean and "
+        "standard deviation), to tell a real improvement from seed noise. Rows already "
+        "finished with the same settings are kept.",
     )
-    return parser
+    confirm.add_argument(
+        "--seeds",
+        type=positive_int,
+        default=3,
+        metavar="K",
+        help="retrainings; the k-th is seeded with the trial's own seed + 1000 * k "
+        "(default %(default)s)",
+    )
+    for command, run in ((ablate, run_ablate), (confirm, run_confirm)):
+        command.add_argument(
+            "results_dir", type=Path, metavar="RESULTS_DIR", help="a finished search's results dir"
+        )
+        add_data_dir(command, default_text="the search's --data-dir, else as for tune")
+        command.add_argument(
+            "--max-epochs",
+            type=positive_int,
+            metavar="N",
+            help="epoch limit per retraining, for a quick look; recorded in the CSV "
+            "(default: the search's --max-epochs)",
+        )
+        command.set_defaults(run=run)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -360,6 +405,22 @@ def run_bench(args: argparse.Namespace) -> str:
         train_limit=args.train_limit,
         data_dir=args.data_dir,
         seed=args.seed,
+    )
+
+
+def run_ablate(args: argparse.Namespace) -> str:
+    """Retrain the best configuration with each technique switched off."""
+    from tuning.ablation import ablate
+
+    return ablate(args.results_dir, data_dir=args.data_dir, max_epochs=args.max_epochs)
+
+
+def run_confirm(args: argparse.Namespace) -> str:
+    """Retrain the best configuration with other seeds."""
+    from tuning.confirm import confirm
+
+    return confirm(
+        args.results_dir, seeds=args.seeds, data_dir=args.data_dir, max_epochs=args.max_epochs
     )
 
 

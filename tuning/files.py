@@ -13,7 +13,12 @@ from tuning.errors import TuningError
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write `text` to a temporary file beside `path`, flush it to disk, then rename over it.
+    """Write `text` (UTF-8) atomically; see `write_bytes_atomic`."""
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to a temporary file beside `path`, flush it to disk, then rename over it.
 
     Raises:
         TuningError: the write failed (a full disk, say); `path` keeps its old content.
@@ -24,8 +29,8 @@ def write_text_atomic(path: Path, text: str) -> None:
     except OSError as e:
         raise TuningError(f"cannot write {path}: {e.strerror or e}") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -50,12 +55,17 @@ def write_json_atomic(path: Path, data: dict) -> None:
 
 
 def write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
-    """Write `frame` as CSV without its index, atomically.
+    """Write `frame` as CSV without its index, atomically."""
+    write_text_atomic(path, csv_text(frame))
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """`frame` as the CSV text this tool writes.
 
     Floats keep 10 significant digits: enough for every score, and KerasTuner's stepped values
     read 0.3 rather than 0.30000000000000004.
     """
-    write_text_atomic(path, frame.to_csv(index=False, float_format="%.10g"))
+    return frame.to_csv(index=False, float_format="%.10g")
 
 
 def read_json(path: Path) -> dict | None:
