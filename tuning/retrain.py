@@ -29,6 +29,7 @@ from tuning.data import Dataset, Split, as_images, load_dataset, one_hot, split
 from tuning.errors import TuningError
 from tuning.evaluate import best_trials
 from tuning.files import csv_text, write_csv_atomic
+from tuning.hardware import training_path
 from tuning.lock import results_lock
 from tuning.reports import declared_names
 from tuning.search import RecordingTuner, elapsed, make_tuner, training_callbacks, training_record
@@ -103,7 +104,8 @@ def retrain(
     keras.backend.clear_session()
     gc.collect()
     start = time.monotonic()
-    hypermodel = get_hypermodel(config.hypermodel, space=config.space)
+    path = training_path(config.training, config.precision)
+    hypermodel = get_hypermodel(config.hypermodel, space=config.space, path=path)
     model = hypermodel.build(hp)
     history = hypermodel.fit(
         hp,
