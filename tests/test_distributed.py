@@ -109,6 +109,19 @@ def test_a_trial_whose_process_is_killed_in_a_worker_fails_and_the_search_goes_o
     assert list(read_csv(tmp_path / "test_results.csv").trial_id) == ["1"]
 
 
+def test_consecutive_failures_make_the_chief_stop_the_search_with_reports(
+    tmp_path, data_dir, capsys
+):
+    args = tune_args(tmp_path, data_dir, *SMALL, "--max-trials", "4", "--max-epochs", "1")
+    args += ["--set", "learning_rate=1e30", "--max-failures", "2", "--workers", "1"]
+    assert main(args) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "stopped after 2 consecutive failed trials" in err[0]
+    assert list(read_csv(tmp_path / "trials.csv").status) == ["FAILED", "FAILED"]
+    assert trials_run_by(tmp_path) == {"worker0": ["0", "1"]}  # then told to stop
+    assert json.loads((tmp_path / "run.json").read_text())["status"] == "stopped"
+
+
 def test_a_search_with_mirrored_strategy_completes(tmp_path, data_dir):
     args = tune_args(tmp_path, data_dir, *TINY, "--max-trials", "2", "--in-process")
     assert main([*args, "--distribution", "mirrored"]) == 0
