@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -66,6 +67,39 @@ def test_a_chief_and_two_workers_run_every_trial_exactly_once(tmp_path, data_dir
     assert (run["status"], run["config"]["workers"]) == ("finished", 2)
     assert (tmp_path / LOCK_FILE).read_text() == ""  # the chief released the lock
     assert not worker_processes(tmp_path)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_workers_started_by_hand_run_the_chiefs_command_with_keras_tuner_variables(
+    tmp_path, data_dir
+):
+    # As on other machines: the chief and each worker are `tune` with KerasTuner's variables.
+    address = {distributed.ORACLE_IP: "127.0.0.1", distributed.ORACLE_PORT: str(free_port())}
+    command = [sys.executable, "-m", "tuning", *tune_args(tmp_path, data_dir, *TINY)]
+    command += ["--max-trials", "2"]
+
+    def start(tuner_id: str, *extra: str, output=subprocess.PIPE) -> subprocess.Popen:
+        env = {**os.environ, **address, distributed.TUNER_ID: tuner_id}
+        return subprocess.Popen(
+            [*command, *extra], env=env, stdout=output, stderr=output, text=True
+        )
+
+    chief, worker = start("chief", output=subprocess.DEVNULL), start("hostb-0")
+    stranger = start("hostc-0", "--max-epochs", "2")
+    _, err = stranger.communicate(timeout=300)
+    assert stranger.returncode == 2
+    assert err.splitlines()[-1].startswith("error: this worker's settings differ from the ")
+    assert err.splitlines()[-1].endswith("(max_epochs); start it with the chief's options")
+    out, _ = worker.communicate(timeout=300)
+    assert worker.returncode == 0
+    assert re.findall(r"^hostb-0 runs trial (\d+)$", out, re.MULTILINE) == ["0", "1"]
+    assert chief.wait(timeout=300) == 0
+    assert_consistent(tmp_path, 2)
 
 
 def test_a_dead_worker_stops_the_others_with_one_error_and_the_search_resumes(tmp_path, data_dir):
