@@ -8,14 +8,20 @@ STAMP := $(VENV)/.installed
 MAX_TRIALS ?= 10
 MAX_EPOCHS ?= 100
 ARGS ?=
+# WORKERS=N: a distributed search, this machine's N workers served by `tune` as the chief.
+WORKERS ?=
+DIST := $(if $(WORKERS),--workers $(WORKERS))
+# `make tensorboard` serves the logs of `tune --tensorboard` for this dataset.
+DATASET ?= mnist
 # The smoke budget: a complete real search, kept to a few minutes on 2 cores.
 SMOKE := --max-trials 2 --max-epochs 1 --train-limit 2000 --top-n 2 --results-dir results/smoke
 
-.PHONY: help install tune-mnist tune-fashion ablate-mnist ablate-fashion confirm-mnist \
-	confirm-fashion test smoke bench lint clean
+.PHONY: help install tune-mnist tune-fashion tensorboard ablate-mnist ablate-fashion \
+	confirm-mnist confirm-fashion test smoke bench lint clean
 
 help:
-	@echo "make tune-mnist | tune-fashion  [MAX_TRIALS=10] [MAX_EPOCHS=100] [ARGS='--set dropout=0.5 ...']"
+	@echo "make tune-mnist | tune-fashion  [MAX_TRIALS=10] [MAX_EPOCHS=100] [WORKERS=N] [ARGS='--set dropout=0.5 ...']"
+	@echo "make tensorboard [DATASET=fashion-mnist]"
 	@echo "make ablate-mnist | ablate-fashion | confirm-mnist | confirm-fashion  [ARGS='--max-epochs 5 ...']"
 	@echo "make test | smoke | bench [ARGS='--epochs 2 --rounds 3'] | lint | clean"
 
@@ -27,10 +33,13 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 tune-mnist: $(STAMP)
-	$(PY) -m tuning tune --dataset mnist --max-trials $(MAX_TRIALS) --max-epochs $(MAX_EPOCHS) $(ARGS)
+	$(PY) -m tuning tune --dataset mnist --max-trials $(MAX_TRIALS) --max-epochs $(MAX_EPOCHS) $(DIST) $(ARGS)
 
 tune-fashion: $(STAMP)
-	$(PY) -m tuning tune --dataset fashion-mnist --max-trials $(MAX_TRIALS) --max-epochs $(MAX_EPOCHS) $(ARGS)
+	$(PY) -m tuning tune --dataset fashion-mnist --max-trials $(MAX_TRIALS) --max-epochs $(MAX_EPOCHS) $(DIST) $(ARGS)
+
+tensorboard: $(STAMP)
+	$(PY) -m tensorboard.main --logdir results/$(DATASET)/tensorboard
 
 # After a search: retrain its best trial with each technique off, or with other seeds.
 ablate-mnist: $(STAMP)

@@ -12,6 +12,7 @@ from hypermodels import HYPERMODELS, space
 from tuning.config import TuneConfig
 from tuning.configfile import read_config
 from tuning.data import DATA_DIR_ENV, DATASETS
+from tuning.devices import DISTRIBUTIONS
 from tuning.errors import TuningError
 from tuning.hardware import PRECISION_CHOICES, TRAINING_CHOICES
 
@@ -208,6 +209,26 @@ def build_parser() -> Parser:
         "seconds per trial, but TensorFlow's memory then grows with every trial",
     )
     tune.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="log every trial for TensorBoard, with its values for the HParams dashboard, "
+        "under <results-dir>/tensorboard (make tensorboard serves them)",
+    )
+    tune.add_argument(
+        "--workers",
+        type=positive_int,
+        metavar="N",
+        help="distributed search: this process becomes the chief, which hands out the trials "
+        "and writes the reports but trains nothing, and starts N workers on this machine, "
+        "one GPU each where there are GPUs (workers on other machines: see README)",
+    )
+    tune.add_argument(
+        "--distribution",
+        choices=DISTRIBUTIONS,
+        help="mirrored: train each trial on every GPU of its machine with "
+        "tf.distribute.MirroredStrategy (on the CPU where there is none)",
+    )
+    tune.add_argument(
         "--overwrite",
         action="store_true",
         help="discard the saved search in the results dir and start afresh",
@@ -242,6 +263,19 @@ def build_parser() -> Parser:
     trial.add_argument("results_dir", type=Path, metavar="RESULTS_DIR")
     trial.add_argument("--parent", type=positive_int, required=True, help="pid of the tune process")
     trial.set_defaults(run=run_trial)
+
+    worker = commands.add_parser(
+        "worker",
+        help="run trials of a distributed search until its chief says the search is over",
+        description="Ask the chief named by KERASTUNER_ORACLE_IP and KERASTUNER_ORACLE_PORT for "
+        "trials of the search in RESULTS_DIR (shared with the chief) and train them, as "
+        "KERASTUNER_TUNER_ID; every setting comes from the chief's run.json.",
+    )
+    worker.add_argument("results_dir", type=Path, metavar="RESULTS_DIR")
+    worker.add_argument(
+        "--parent", type=positive_int, help="(used by tune --workers) pid of the chief"
+    )
+    worker.set_defaults(run=run_worker)
     parser.set_defaults(subparsers={"tune": tune, "report": report, "run-trial": trial})
     return parser
 
@@ -375,6 +409,9 @@ def run_tune(args: argparse.Namespace) -> str:
         training=args.training,
         precision=args.precision,
         in_process=args.in_process,
+        tensorboard=args.tensorboard,
+        workers=args.workers,
+        distribution=args.distribution,
     )
     return tune(config)
 
@@ -384,6 +421,13 @@ def run_trial(args: argparse.Namespace) -> int:
     from tuning.commands import run_trial
 
     return run_trial(args.results_dir, args.parent)
+
+
+def run_worker(args: argparse.Namespace) -> str:
+    """Work as a worker of a distributed search."""
+    from tuning.worker import work
+
+    return work(args.results_dir, args.parent)
 
 
 def run_report(args: argparse.Namespace) -> str:

@@ -8,7 +8,7 @@ import time
 from functools import partial
 from pathlib import Path
 
-from tuning import runinfo
+from tuning import chief, distributed, runinfo
 from tuning.config import SAVED_BEFORE, TuneConfig, differing_keys, search_settings
 from tuning.data import Dataset, Split, load_dataset, split
 from tuning.errors import SearchStopped, TuningError
@@ -45,6 +45,10 @@ def tune(config: TuneConfig, verbose: int = 2) -> str:
     Raises:
         SearchStopped: the last trials all failed; the reports cover the ones that finished.
     """
+    if distributed.role() == "worker":
+        from tuning.worker import work_for_tune  # which imports this module
+
+        return work_for_tune(config, verbose)
     started, clock = runinfo.now(), time.monotonic()
     dataset = load_dataset(config.dataset, config.data_dir)
     data = split(dataset, config.train_limit)
@@ -81,9 +85,13 @@ def search_trials(
 ) -> tuple[RecordingTuner, SearchStopped | None]:
     """Run the search's trials, each in a fresh process unless `config.in_process`.
 
+    A distributed search's chief serves them to its workers instead.
+
     Returns:
         The tuner with the final state, and why the search stopped early, if it did.
     """
+    if distributed.is_chief(config):
+        return chief.run_chief(config, verbose, partial(after_each_trial, config=config))
     tuner = make_tuner(config, after_trial=partial(after_each_trial, config=config))
     try:
         if config.in_process:

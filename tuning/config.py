@@ -76,6 +76,10 @@ class TuneConfig:
     precision: str = "auto"
     # False: each trial in a fresh process, the only bound on TensorFlow's memory growth.
     in_process: bool = False
+    # None of these three change which trials run, so a resume may switch them.
+    tensorboard: bool = False  # per-trial TensorBoard logs with HParams, <results_dir>/tensorboard
+    workers: int | None = None  # a distributed search: this process serves, N local workers train
+    distribution: str | None = None  # "mirrored": each trial trains on every local GPU
 
     def resolve(self) -> TuneConfig:
         """Return a copy with every derived default filled in."""

@@ -17,6 +17,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 
 from keras_tuner.engine.trial import TrialStatus
 
@@ -33,8 +34,13 @@ SEARCH_STOPPED = 4  # the last trials all failed
 PR_SET_PDEATHSIG = 1
 
 
-def run_trials_in_children(config: TuneConfig) -> None:
+def run_trials_in_children(
+    config: TuneConfig, on_killed: Callable[[TuneConfig, str], None] | None = None
+) -> None:
     """Start `run-trial` processes one after another until the oracle has no trial left.
+
+    A child killed by a signal is handed to `on_killed` (default `fail_killed_trials`) with
+    the signal's name.
 
     Raises:
         SearchStopped: a child stopped the search after too many failed trials.
@@ -58,7 +64,7 @@ def run_trials_in_children(config: TuneConfig) -> None:
         if status in (128 + signal.SIGINT, 128 + signal.SIGTERM):
             raise KeyboardInterrupt
         if status < 0:
-            fail_killed_trials(config, signal.Signals(-status).name)
+            (on_killed or fail_killed_trials)(config, signal.Signals(-status).name)
             continue
         raise TuningError(
             f"the process running a trial ended with exit status {status}; finished trials "
@@ -88,7 +94,7 @@ def fail_killed_trials(config: TuneConfig, signal_name: str) -> None:
         SearchStopped: that made too many consecutive failures.
     """
     tuner = make_tuner(dataclasses.replace(config, overwrite=False))
-    reason = f"its process was killed by {signal_name} (out of memory?)"
+    reason = killed_reason(signal_name)
     running = [t for t in tuner.oracle.trials.values() if t.status == TrialStatus.RUNNING]
     for trial in running:
         tuner.save_record(trial.trial_id, {"reason": reason})
@@ -96,6 +102,11 @@ def fail_killed_trials(config: TuneConfig, signal_name: str) -> None:
         print(f"trial {trial.trial_id} failed: {reason}")
     write_trials_csv(config.results_dir, tuner)
     check_failures(tuner.oracle, config.max_failures, reason)
+
+
+def killed_reason(signal_name: str) -> str:
+    """The reason recorded for a trial whose process was killed."""
+    return f"its process was killed by {signal_name} (out of memory?)"
 
 
 def die_with_parent(parent: int) -> None:

@@ -16,6 +16,7 @@ import keras_tuner.src.config as kt_config
 import numpy as np
 
 from hypermodels import get_hypermodel, space
+from tuning import devices, tensorboard
 from tuning.config import TuneConfig
 from tuning.data import Split
 from tuning.errors import SearchStopped
@@ -30,6 +31,7 @@ kt_config.DEBUG = False
 
 OBJECTIVE = kt.Objective("val_accuracy", direction="max")
 TUNER_DIR = "tuner"
+TUNER_FILE = "tuner0.json"
 RECORD_FILE = "record.json"
 
 
@@ -125,6 +127,7 @@ class RecordingTuner(kt.Tuner):
         # Seeding per trial, not once per process, makes a resumed search train each
         # remaining trial exactly as an uninterrupted one would.
         keras.utils.set_random_seed(self.training_seed + int(trial.trial_id))
+        tensorboard.clear_trial_logs(kwargs.get("callbacks", []), trial.trial_id)
         rule = self.median_rule()
         if rule is not None:
             kwargs["callbacks"] = [*kwargs.get("callbacks", []), MedianStopping(rule)]
@@ -150,13 +153,18 @@ class RecordingTuner(kt.Tuner):
         return histories
 
     def median_rule(self) -> MedianRule | None:
-        """The median-stopping rule over the trials that ran to their end, if it is on."""
+        """The median-stopping rule over the trials that ran to their end, if it is on.
+
+        Read from the trial files, which a worker of a distributed search shares with the
+        chief, though its oracle client cannot list the trials.
+        """
         if self.stop_grace_epochs is None:
             return None
         curves = []
-        for trial_id, trial in self.oracle.trials.items():
-            record = self.load_record(trial_id)
-            if trial.status != kt.engine.trial.TrialStatus.COMPLETED or record.get("stopped_early"):
+        for path in sorted(Path(self.project_dir).glob("trial_*/trial.json")):
+            state = read_json(path) or {}
+            record = read_json(path.with_name(RECORD_FILE)) or {}
+            if state.get("status") != "COMPLETED" or record.get("stopped_early"):
                 continue
             curve = tuple(row[OBJECTIVE.name] for row in record.get("history", []))
             if curve:
@@ -171,6 +179,13 @@ class RecordingTuner(kt.Tuner):
         """
         super().on_trial_begin(trial)
         self.save()
+        if self._is_worker():  # the chief shows the trial; a worker's log says who ran it
+            print(f"{self.tuner_id} runs trial {trial.trial_id}", flush=True)
+
+    def _get_tuner_fname(self) -> str:
+        # KerasTuner names the file after KERASTUNER_TUNER_ID and reloads a search only if it
+        # exists: a distributed chief would silently restart a search begun without one.
+        return str(Path(self.project_dir) / TUNER_FILE)
 
     def save(self) -> None:
         """Save the oracle and the tuner state, each file replaced atomically."""
@@ -179,18 +194,23 @@ class RecordingTuner(kt.Tuner):
         write_json_atomic(Path(self._get_tuner_fname()), self.get_state())
 
     def on_trial_end(self, trial: kt.engine.trial.Trial) -> None:
-        """Save the oracle, call `after_trial`, free the trial's graphs, stop on failures."""
+        """Save the oracle, call `after_trial`, free the trial's graphs, stop on failures.
+
+        A worker of a distributed search only reports the trial: its oracle is the chief's,
+        over gRPC, and the chief writes the reports and counts the failures of all workers.
+        """
         super().on_trial_end(trial)
         reason = self.load_record(trial.trial_id).get("reason")
         if trial.status == kt.engine.trial.TrialStatus.FAILED:
             print(f"trial {trial.trial_id} failed: {reason}")
-        if self.after_trial is not None:
+        if self.after_trial is not None and not self._is_worker():
             self.after_trial(self)
         # Without both, every trial's graphs and weights stay reachable: memory grows with
         # each trial (KerasTuner issues #395, #873).
         keras.backend.clear_session()
         gc.collect()
-        check_failures(self.oracle, self.max_failures, reason)
+        if not self._is_worker():
+            check_failures(self.oracle, self.max_failures, reason)
         self.trials_ended += 1
         if self.trials_budget is not None and self.trials_ended >= self.trials_budget:
             raise TrialBudgetSpent
@@ -286,12 +306,15 @@ def make_tuner(
     config: TuneConfig,
     after_trial: Callable[[RecordingTuner], None] | None = None,
     trials_budget: int | None = None,
+    oracle_class: type[DurableOracle] = DurableOracle,
 ) -> RecordingTuner:
     """Create the tuner, or reload its state from `<results_dir>/tuner/` unless overwriting.
 
     With `trials_budget`, the search raises `TrialBudgetSpent` once that many trials ended.
     """
-    oracle = DurableOracle(
+    if config.overwrite:
+        tensorboard.discard_logs(config.results_dir)
+    oracle = oracle_class(
         objective=OBJECTIVE,
         max_trials=config.max_trials,
         num_initial_points=config.initial_points,
@@ -311,6 +334,7 @@ def make_tuner(
         ),
         oracle=oracle,
         executions_per_trial=config.executions_per_trial,
+        distribution_strategy=devices.distribution_strategy(config.distribution),
         directory=str(config.results_dir),
         project_name=TUNER_DIR,
         overwrite=config.overwrite,
@@ -323,7 +347,11 @@ def make_tuner(
 
 
 def training_callbacks(config: TuneConfig) -> list[keras.callbacks.Callback]:
-    """ReduceLROnPlateau and EarlyStopping on val_accuracy, as in the course; TerminateOnNaN."""
+    """ReduceLROnPlateau and EarlyStopping on val_accuracy, as in the course; TerminateOnNaN.
+
+    With `config.tensorboard`, also TensorBoard, which KerasTuner sets up per trial.
+    """
+    logs = [tensorboard.callback(config.results_dir)] if config.tensorboard else []
     return [
         keras.callbacks.TerminateOnNaN(),
         keras.callbacks.ReduceLROnPlateau(
@@ -339,6 +367,7 @@ def training_callbacks(config: TuneConfig) -> list[keras.callbacks.Callback]:
             min_delta=config.early_stop_min_delta,
             restore_best_weights=True,
         ),
+        *logs,
     ]
 
 
