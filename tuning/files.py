@@ -29,6 +29,8 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     except OSError as e:
         raise TuningError(f"cannot write {path}: {e.strerror or e}") from None
     try:
+        # mkstemp makes the file private (0600); a report should get the usual umask mode.
+        os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -74,3 +76,10 @@ def read_json(path: Path) -> dict | None:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
+
+
+def current_umask() -> int:
+    """The process's umask (reading it means setting it, so it is set straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
