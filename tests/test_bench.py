@@ -29,3 +29,8 @@ def test_bench_refuses_bad_input_before_training(tmp_path, data_dir, capsys):
     assert main([*args, "--data-dir", str(data_dir)]) == 2
     assert "--train-limit must be between 1 and 50000" in capsys.readouterr().err
     assert not (tmp_path / "bench.csv").exists()
+
+
+def test_bench_refuses_an_unknown_configuration(tmp_path, capsys):
+    assert main(["bench", "--configs", "baseline,turbo", "--results-dir", str(tmp_path)]) == 2
+    assert "unknown configuration 'turbo'" in capsys.readouterr().err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -10,13 +11,13 @@ from pathlib import Path
 
 import pandas as pd
 
+import tuning
 from tuning import runinfo
-from tuning.benchrun import BENCH_VALUES, CONFIGS
+from tuning.benchrun import BENCH_VALUES, CONFIGS, DEFAULT_CONFIGS
 from tuning.data import load_dataset, split
 from tuning.errors import TuningError
 from tuning.files import write_csv_atomic, write_json_atomic
 from tuning.hardware import cpu_flags, gpus
-from tuning.isolation import child_environment
 
 BENCH_CSV = "bench.csv"
 BENCH_JSON = "bench.json"
@@ -34,8 +35,9 @@ def bench(
     train_limit: int | None = None,
     data_dir: Path | None = None,
     seed: int = 23,
+    configs: tuple[str, ...] = DEFAULT_CONFIGS,
 ) -> str:
-    """Time `baseline` and `fast` alternately, each run in a process of its own.
+    """Time `baseline` and `fast` (or `configs`) alternately, each run in a process of its own.
 
     Writes bench.csv (one row per run) and bench.json (the machine, the paths, every
     figure) to `results_dir`, and returns the summary.
@@ -44,7 +46,7 @@ def bench(
     results_dir.mkdir(parents=True, exist_ok=True)
     runs = []
     for round_ in range(1, rounds + 1):
-        for config in CONFIGS:
+        for config in configs:
             figures = run_once(config, dataset, epochs, train_limit, seed, data_dir)
             runs.append({"round": round_, **figures})
             print(run_line(runs[-1]), flush=True)
@@ -70,12 +72,24 @@ def run_once(config: str, dataset: str, epochs: int, train_limit, seed: int, dat
         command += ["--train-limit", str(train_limit)]
     if data_dir:
         command += ["--data-dir", str(data_dir)]
-    training = CONFIGS[config][0]
-    done = subprocess.run(command, capture_output=True, text=True, env=child_environment(training))
+    done = subprocess.run(command, capture_output=True, text=True, env=run_environment(config))
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
         raise TuningError(f"bench run {config} failed (exit {done.returncode}): {last}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_environment(config: str) -> dict[str, str]:
+    """The environment for a run, with its oneDNN switch, which TensorFlow reads at import."""
+    env = dict(os.environ)
+    onednn = CONFIGS[config][3]
+    if tuning.USER_ONEDNN is not None:
+        return env  # the user's own choice wins, as for tune
+    if onednn is None:
+        env.pop(tuning.ONEDNN_ENV, None)
+    else:
+        env[tuning.ONEDNN_ENV] = onednn
+    return env
 
 
 def run_line(run: dict) -> str:
@@ -97,34 +111,46 @@ def describe_machine() -> dict:
 
 
 def summary(frame: pd.DataFrame, hardware: dict, epochs: int, paths: list[Path]) -> str:
-    """Medians per configuration, the speed ratio, the accuracy gap and the share of peak."""
-    median = frame.groupby("config")[["images_per_s", "seconds_per_epoch", "val_accuracy"]]
-    median = median.median()
-    ratio = statistics.median(ratios(frame))
-    gap = 100 * (median.loc["fast", "val_accuracy"] - median.loc["baseline", "val_accuracy"])
-    fast = frame[frame.config == "fast"].iloc[-1]
-    compute = "bfloat16" if "bfloat16" in fast.path["precision"] else "float32"
-    peak = statistics.median(frame[frame.config == "fast"].fraction_of_peak)
+    """Medians per configuration, speed-ups over baseline, the accuracy gap, share of peak."""
+    columns = ["images_per_s", "seconds_per_epoch", "val_accuracy"]
+    medians = frame.groupby("config", sort=False)[columns].median()
     lines = [
         f"machine: {hardware['processor']}, {hardware['cpus']} cpus, "
         f"features {' '.join(hardware['cpu_features']) or 'none listed'}, "
-        f"GPUs: {', '.join(hardware['gpus']) or 'none'}",
-        f"fast path: {fast.path}",
-        *(
-            f"{config:<8} median {row.images_per_s:7.0f} images/s, {row.seconds_per_epoch:.1f} "
-            f"s/epoch, val_accuracy {row.val_accuracy:.4f} after {epochs} epochs"
-            for config, row in median.iterrows()
-        ),
-        f"speed-up fast/baseline: median {ratio:.2f}x over rounds (target {TARGET_RATIO}x)",
-        f"val_accuracy fast - baseline: {gap:+.2f} points (allowed: -{ACCURACY_LIMIT})",
-        f"fast reaches {peak:.0%} of this machine's {compute} matmul throughput "
-        f"({fast.matmul_gflops[compute]:.0f} GFLOP/s measured; "
-        f"{fast.train_flops_per_image / 1e6:.0f} MFLOP per training image)",
+        f"GPUs: {', '.join(hardware['gpus']) or 'none'}"
     ]
+    for config, row in medians.iterrows():
+        line = (
+            f"{config:<12} median {row.images_per_s:7.0f} images/s, "
+            f"{row.seconds_per_epoch:6.1f} s/epoch, val_accuracy {row.val_accuracy:.4f} "
+            f"after {epochs} epochs"
+        )
+        if config != "baseline" and "baseline" in medians.index:
+            line += f", {statistics.median(ratios(frame, config)):.2f}x baseline"
+        lines.append(line)
+    if {"baseline", "fast"} <= set(medians.index):
+        lines += fast_lines(frame, medians)
     return "\n".join(lines + [f"wrote {path}" for path in paths])
 
 
-def ratios(frame: pd.DataFrame) -> list[float]:
-    """fast/baseline images per second, round by round."""
+def fast_lines(frame: pd.DataFrame, medians: pd.DataFrame) -> list[str]:
+    """The verdict on `fast`: speed-up against the target, accuracy gap, share of peak."""
+    ratio = statistics.median(ratios(frame, "fast"))
+    gap = 100 * (medians.loc["fast", "val_accuracy"] - medians.loc["baseline", "val_accuracy"])
+    fast = frame[frame.config == "fast"]
+    last = fast.iloc[-1]
+    compute = "bfloat16" if "bfloat16" in last.path["precision"] else "float32"
+    return [
+        f"fast path: {last.path}",
+        f"speed-up fast/baseline: median {ratio:.2f}x over rounds (target {TARGET_RATIO}x)",
+        f"val_accuracy fast - baseline: {gap:+.2f} points (allowed: -{ACCURACY_LIMIT})",
+        f"fast reaches {statistics.median(fast.fraction_of_peak):.0%} of this machine's "
+        f"{compute} matmul throughput ({last.matmul_gflops[compute]:.0f} GFLOP/s measured; "
+        f"{last.train_flops_per_image / 1e6:.0f} MFLOP per training image)",
+    ]
+
+
+def ratios(frame: pd.DataFrame, config: str) -> list[float]:
+    """`config`/baseline images per second, round by round."""
     by_round = frame.pivot(index="round", columns="config", values="images_per_s")
-    return list(by_round["fast"] / by_round["baseline"])
+    return list(by_round[config] / by_round["baseline"])

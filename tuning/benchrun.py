@@ -7,6 +7,7 @@ fresh TensorFlow (oneDNN is switched at import) and no run warms another's cache
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import time
@@ -20,7 +21,19 @@ from tuning.hardware import training_path
 
 # The pinned configuration every bench run trains: the course's MNIST model.
 BENCH_VALUES = space.COURSE_VALUES["mnist"]
-CONFIGS = {"baseline": ("plain", "float32"), "fast": ("fast", "auto")}
+# Each configuration: (training, precision) for `training_path`, then XLA when forced, then
+# oneDNN ("1" on, "0" off, None: TensorFlow's own default, which is off on AVX2 CPUs).
+# `baseline` and `fast` are what bench compares; the others each change one lever of
+# `fast`, to measure what it is worth on this machine (README, "Speed").
+CONFIGS: dict[str, tuple[str, str, bool | None, str | None]] = {
+    "baseline": ("plain", "float32", None, None),
+    "fast": ("fast", "auto", None, "1"),
+    "plain+onednn": ("plain", "float32", None, "1"),
+    "fast-onednn": ("fast", "auto", None, "0"),
+    "fast+xla": ("fast", "auto", True, "1"),
+    "fast+bf16": ("fast", "mixed_bfloat16", None, "1"),
+}
+DEFAULT_CONFIGS = ("baseline", "fast")
 MATMUL_SIZE = 1024
 
 
@@ -82,7 +95,10 @@ def matmul_gflops(dtype: str, size: int = MATMUL_SIZE, repeats: int = 20) -> flo
 
 def run(config: str, dataset: str, epochs: int, train_limit: int | None, seed: int, data_dir):
     """Train the pinned cnn for `epochs` on the path `config` names; return its figures."""
-    path: TrainingPath = training_path(*CONFIGS[config])
+    training, precision, jit_compile, _ = CONFIGS[config]
+    path: TrainingPath = training_path(training, precision)
+    if jit_compile is not None:
+        path = dataclasses.replace(path, jit_compile=jit_compile)
     data = split(load_dataset(dataset, data_dir), train_limit)
     hp = space.search_space(BENCH_VALUES)
     keras.utils.set_random_seed(seed)

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from hypermodels import HYPERMODELS, space
+from tuning.benchrun import CONFIGS, DEFAULT_CONFIGS
 from tuning.config import TuneConfig
 from tuning.configfile import read_config
 from tuning.data import DATA_DIR_ENV, DATASETS
@@ -308,8 +309,27 @@ def add_bench_command(commands: argparse._SubParsersAction) -> None:
         help="where bench.csv and bench.json go (default %(default)s)",
     )
     bench.add_argument("--seed", type=seed_int, default=23, help="default %(default)s")
+    bench.add_argument(
+        "--configs",
+        type=bench_configs,
+        default=DEFAULT_CONFIGS,
+        metavar="A,B,...",
+        help=f"configurations to time, each round in this order: {', '.join(CONFIGS)}; the "
+        "others each change one lever of fast (default: baseline,fast)",
+    )
     add_data_dir(bench)
     bench.set_defaults(run=run_bench)
+
+
+def bench_configs(text: str) -> tuple[str, ...]:
+    """Argparse type: a comma-separated list of bench configurations."""
+    names = tuple(name.strip() for name in text.split(","))
+    unknown = [name for name in names if name not in CONFIGS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown configuration {', '.join(unknown)!r} (known: {', '.join(CONFIGS)})"
+        )
+    return names
 
 
 def add_retrain_commands(commands: argparse._SubParsersAction) -> None:
@@ -449,6 +469,7 @@ def run_bench(args: argparse.Namespace) -> str:
         train_limit=args.train_limit,
         data_dir=args.data_dir,
         seed=args.seed,
+        configs=args.configs,
     )
 
 
