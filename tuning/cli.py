@@ -168,6 +168,12 @@ def build_parser() -> Parser:
         "seconds per trial, but TensorFlow's memory then grows with every trial",
     )
     tune.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no Keras progress bars or KerasTuner trial tables; the one line per finished "
+        "trial (score, best so far, elapsed and estimated time left) stays",
+    )
+    tune.add_argument(
         "--overwrite",
         action="store_true",
         help="discard the saved search in the results dir and start afresh",
@@ -254,6 +260,7 @@ def run_tune(args: argparse.Namespace) -> str:
         max_failures=args.max_failures,
         keep_checkpoints=args.keep_checkpoints,
         in_process=args.in_process,
+        quiet=args.quiet,
     )
     return tune(config)
 

@@ -61,6 +61,9 @@ class TuneConfig:
     keep_checkpoints: int | None = None  # None: top_n, the weights evaluation needs
     # False: each trial in a fresh process, the only bound on TensorFlow's memory growth.
     in_process: bool = False
+    # True: no Keras progress bars (verbose=0); the one-line progress per trial stays. Not a
+    # search setting: a resume may change it.
+    quiet: bool = False
 
     def resolve(self) -> TuneConfig:
         """Return a copy with every derived default filled in."""

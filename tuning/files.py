@@ -13,7 +13,12 @@ from tuning.errors import TuningError
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write `text` to a temporary file beside `path`, flush it to disk, then rename over it.
+    """Write `text` as UTF-8, atomically (see `write_bytes_atomic`)."""
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to a temporary file beside `path`, flush it to disk, then rename over it.
 
     Raises:
         TuningError: the write failed (a full disk, say); `path` keeps its old content.
@@ -24,8 +29,8 @@ def write_text_atomic(path: Path, text: str) -> None:
     except OSError as e:
         raise TuningError(f"cannot write {path}: {e.strerror or e}") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

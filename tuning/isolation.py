@@ -22,6 +22,7 @@ from keras_tuner.engine.trial import TrialStatus
 
 from tuning.config import TuneConfig
 from tuning.errors import SearchStopped, TuningError
+from tuning.progress import print_progress
 from tuning.reports import write_trials_csv
 from tuning.search import check_failures, make_tuner
 
@@ -78,6 +79,8 @@ def fail_killed_trials(config: TuneConfig, signal_name: str) -> None:
         tuner.oracle.fail_trial(trial.trial_id, reason)
         print(f"trial {trial.trial_id} failed: {reason}")
     write_trials_csv(config.results_dir, tuner)
+    if running:
+        print_progress(tuner, config)
     check_failures(tuner.oracle, config.max_failures, reason)
 
 
