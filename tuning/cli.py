@@ -60,7 +60,7 @@ def build_parser() -> Parser:
         "tune",
         help="run or resume a Bayesian search, evaluate the best trials on test, write reports",
         description="Run (or resume: the default) a Bayesian search, then evaluate the best "
-        "trials on the test set and write trials.csv, test_results.csv and run.json.",
+        "trials on the test set and write the CSV reports, run.json and PNG plots.",
     )
     tune.add_argument(
         "--config",
@@ -182,8 +182,9 @@ def build_parser() -> Parser:
 
     report = commands.add_parser(
         "report",
-        help="rebuild the CSV reports of a results dir from its tuner state, without training",
-        description="Rebuild trials.csv and test_results.csv from the tuner state in "
+        help="rebuild the CSV reports and plots of a results dir from its tuner state, "
+        "without training",
+        description="Rebuild the CSV reports and PNG plots from the tuner state in "
         "RESULTS_DIR. No training; a best trial whose test evaluation is missing is evaluated.",
     )
     report.add_argument("results_dir", type=Path, metavar="RESULTS_DIR")

@@ -72,6 +72,9 @@ def fail_killed_trials(config: TuneConfig, signal_name: str) -> None:
         SearchStopped: that made too many consecutive failures.
     """
     tuner = make_tuner(dataclasses.replace(config, overwrite=False))
+    # KerasTuner's own closing display of a trial needs the start time that the trial's
+    # process noted only when it was not --quiet; the lines below say everything anyway.
+    tuner.oracle.verbose = 0
     reason = f"its process was killed by {signal_name} (out of memory?)"
     running = [t for t in tuner.oracle.trials.values() if t.status == TrialStatus.RUNNING]
     for trial in running:
