@@ -89,7 +89,9 @@ def learning_curves_figure(history: pd.DataFrame, trials: pd.DataFrame) -> Figur
         color = f"C{index}"
         score = best.loc[best.trial_id == trial_id, SCORE].iloc[0]
         for ax, metric in ((accuracy, "accuracy"), (loss, "loss")):
-            ax.plot(epochs.epoch, epochs[f"val_{metric}"], "-o", color=color, markersize=4)
+            # Dots show single epochs; on long curves they would only blur the line.
+            marker = "o" if len(epochs) <= 10 else None
+            ax.plot(epochs.epoch, epochs[f"val_{metric}"], color=color, marker=marker, ms=4)
             ax.plot(epochs.epoch, epochs[metric], "--", color=color)
         handles.append(Line2D([], [], color=color, label=f"trial {trial_id} ({score:.4f})"))
     for ax, metric in ((accuracy, "accuracy"), (loss, "loss")):
