@@ -8,14 +8,22 @@ STAMP := $(VENV)/.installed
 MAX_TRIALS ?= 10
 MAX_EPOCHS ?= 100
 ARGS ?=
+# WORKERS=N: a distributed search, this machine's N workers served by `tune` as the chief.
+WORKERS ?=
+DIST := $(if $(WORKERS),--workers $(WORKERS))
+# `make tensorboard` serves the logs of `tune --tensorboard` for this dataset.
+DATASET ?= mnist
 # The smoke budget: a complete real search, kept to a few minutes on 2 cores.
 SMOKE := --max-trials 2 --max-epochs 1 --train-limit 2000 --top-n 2 --results-dir results/smoke
 
-.PHONY: help install tune-mnist tune-fashion test smoke lint clean
+.PHONY: help install tune-mnist tune-fashion tensorboard ablate-mnist ablate-fashion \
+	confirm-mnist confirm-fashion test smoke bench lint clean
 
 help:
-	@echo "make tune-mnist | tune-fashion  [MAX_TRIALS=10] [MAX_EPOCHS=100] [ARGS='--set dropout=0.5 ...']"
-	@echo "make test | smoke | lint | clean"
+	@echo "make tune-mnist | tune-fashion  [MAX_TRIALS=10] [MAX_EPOCHS=100] [WORKERS=N] [ARGS='--set dropout=0.5 ...']"
+	@echo "make tensorboard [DATASET=fashion-mnist]"
+	@echo "make ablate-mnist | ablate-fashion | confirm-mnist | confirm-fashion  [ARGS='--max-epochs 5 ...']"
+	@echo "make test | smoke | bench [ARGS='--epochs 2 --rounds 3'] | lint | clean"
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,10 +33,26 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 tune-mnist: $(STAMP)
-	$(PY) -m tuning tune --dataset mnist --max-trials $(MAX_TRIALS) --max-epochs $(MAX_EPOCHS) $(ARGS)
+	$(PY) -m tuning tune --dataset mnist --max-trials $(MAX_TRIALS) --max-epochs $(MAX_EPOCHS) $(DIST) $(ARGS)
 
 tune-fashion: $(STAMP)
-	$(PY) -m tuning tune --dataset fashion-mnist --max-trials $(MAX_TRIALS) --max-epochs $(MAX_EPOCHS) $(ARGS)
+	$(PY) -m tuning tune --dataset fashion-mnist --max-trials $(MAX_TRIALS) --max-epochs $(MAX_EPOCHS) $(DIST) $(ARGS)
+
+tensorboard: $(STAMP)
+	$(PY) -m tensorboard.main --logdir results/$(DATASET)/tensorboard
+
+# After a search: retrain its best trial with each technique off, or with other seeds.
+ablate-mnist: $(STAMP)
+	$(PY) -m tuning ablate results/mnist $(ARGS)
+
+ablate-fashion: $(STAMP)
+	$(PY) -m tuning ablate results/fashion-mnist $(ARGS)
+
+confirm-mnist: $(STAMP)
+	$(PY) -m tuning confirm results/mnist $(ARGS)
+
+confirm-fashion: $(STAMP)
+	$(PY) -m tuning confirm results/fashion-mnist $(ARGS)
 
 test: $(STAMP)
 	$(PY) -m ruff check tuning hypermodels tests
@@ -38,6 +62,10 @@ test: $(STAMP)
 smoke: $(STAMP)
 	$(PY) -m tuning tune --dataset mnist $(SMOKE)/mnist --overwrite $(ARGS)
 	$(PY) -m tuning tune --dataset fashion-mnist $(SMOKE)/fashion-mnist --overwrite $(ARGS)
+
+# Speed of the training path tune uses against the plain one; figures in README, "Speed".
+bench: $(STAMP)
+	$(PY) -m tuning bench $(ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check --fix tuning hypermodels tests

@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import keras
 import keras_tuner as kt
+import numpy as np
 
 from hypermodels import full, space
+from hypermodels.augment import augmentation_layers, random_affine
 from hypermodels.choices import LayerChoices, cosine_callbacks, make_optimizer
+from hypermodels.training import (
+    PLAIN,
+    TrainingPath,
+    augment_batches,
+    eval_dataset,
+    set_precision,
+    train_dataset,
+)
 
 INPUT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
 HIDDEN_UNITS = 800
-
-
-def augmentation(factor: float) -> list[keras.layers.Layer]:
-    """Random rotation, translation and zoom, each with `factor`; none when it is 0."""
-    if factor == 0:
-        return []
-    return [
-        keras.layers.RandomRotation(factor, fill_mode="nearest"),
-        keras.layers.RandomTranslation(factor, factor, fill_mode="nearest"),
-        keras.layers.RandomZoom(factor, fill_mode="nearest"),
-    ]
 
 
 def kernel_regularizer(l1: float, l2: float) -> keras.regularizers.Regularizer | None:
@@ -37,9 +38,10 @@ class ImageClassifier(kt.HyperModel):
     space it reads those choices from the hyperparameters too.
     """
 
-    def __init__(self, space: str = "card", **kwargs):
+    def __init__(self, space: str = "card", path: TrainingPath = PLAIN, **kwargs):
         super().__init__(**kwargs)
         self.space_name = space
+        self.path = path
 
     @property
     def full_space(self) -> bool:
@@ -76,10 +78,13 @@ class ImageClassifier(kt.HyperModel):
     def build(self, hp: kt.HyperParameters) -> keras.Model:
         """Build and compile the model for the hyperparameter values in `hp`."""
         layers = self.layer_choices(hp)
+        set_precision(self.path.precision)
+        factor = space.augment_factor(hp)
         model = keras.Sequential(
             [
                 keras.Input(shape=INPUT_SHAPE),
-                *augmentation(space.augment_factor(hp)),
+                # With the input pipeline, augmentation happens there (see `fit`).
+                *([] if self.path.input_pipeline else augmentation_layers(factor)),
                 keras.layers.Rescaling(1.0 / 255),
                 *self.feature_layers(hp, layers),
                 *layers.hidden(keras.layers.Dense, HIDDEN_UNITS),
@@ -92,6 +97,7 @@ class ImageClassifier(kt.HyperModel):
             optimizer=self.optimizer(hp),
             loss="categorical_crossentropy",
             metrics=["accuracy"],
+            jit_compile=self.path.jit_compile,
         )
         return model
 
@@ -105,4 +111,26 @@ class ImageClassifier(kt.HyperModel):
             callbacks = kwargs.get("callbacks") or []
             epochs = kwargs.get("epochs", 1)
             kwargs["callbacks"] = cosine_callbacks(callbacks, space.learning_rate(hp), epochs)
-        return model.fit(*args, batch_size=space.batch_size(hp), **kwargs)
+        if not self.path.input_pipeline:
+            return model.fit(*args, batch_size=space.batch_size(hp), **kwargs)
+        return model.fit(*self.datasets(hp, *args, kwargs), **kwargs)
+
+    def datasets(self, hp: kt.HyperParameters, x, y, kwargs: dict) -> tuple:
+        """The training and validation tf.data pipelines of the fast path.
+
+        Training batches are shuffled and augmented there, with one fused random affine
+        transform per batch, outside the model: XLA cannot compile the image transform, and
+        the pipeline prepares the next batch while the model trains on this one.
+        """
+        x_val, y_val = kwargs["validation_data"]
+        batch_size = space.batch_size(hp)
+        # Drawn from the trial's seeded generator: a resumed trial sees the same batches.
+        seed = int(np.random.randint(2**31 - 1))
+        train = train_dataset(x, y, batch_size, seed)
+        factor = space.augment_factor(hp)
+        if factor:
+            augment = partial(random_affine, factor=factor)
+            train = augment_batches(train, augment, seed)
+        kwargs["validation_data"] = eval_dataset(x_val, y_val, batch_size)
+        kwargs["shuffle"] = False  # the pipeline shuffles; Keras would only warn
+        return (train,)

@@ -64,6 +64,9 @@ class LayerChoices:
         return keras.layers.Dense(
             units,
             activation="softmax",
+            # Float32 under mixed precision too: a bfloat16 softmax rounds small
+            # probabilities to 0 and makes the loss coarse.
+            dtype="float32",
             kernel_regularizer=self.kernel_regularizer,
             bias_regularizer=penalty(keras.regularizers.L2, self.bias_l2),
         )

@@ -20,5 +20,21 @@ def _import_tensorflow_quietly() -> None:
         os.close(devnull)
 
 
+def _enable_onednn() -> None:
+    """Turn TensorFlow's oneDNN kernels on for x86-64 CPUs, unless the environment says.
+
+    TensorFlow reads the switch once, at import, and enables oneDNN by itself only on CPUs
+    with AVX512 neural-network features; on AVX2 machines it trains 1.5x faster with it
+    (README, "Speed"). `tune --training plain` starts its trials with it off.
+    """
+    import platform
+
+    if platform.machine().lower() in ("x86_64", "amd64"):
+        os.environ.setdefault(ONEDNN_ENV, "1")
+
+
+ONEDNN_ENV = "TF_ENABLE_ONEDNN_OPTS"
+USER_ONEDNN = os.environ.get(ONEDNN_ENV)  # the user's own choice, which always wins
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+_enable_onednn()
 _import_tensorflow_quietly()

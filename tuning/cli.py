@@ -9,10 +9,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from hypermodels import HYPERMODELS, space
+from tuning.benchrun import CONFIGS, DEFAULT_CONFIGS
 from tuning.config import TuneConfig
 from tuning.configfile import read_config
 from tuning.data import DATA_DIR_ENV, DATASETS
+from tuning.devices import DISTRIBUTIONS
 from tuning.errors import TuningError
+from tuning.hardware import PRECISION_CHOICES, TRAINING_CHOICES
 
 EXIT_USAGE = 2
 
@@ -162,6 +165,45 @@ def build_parser() -> Parser:
         "the reports still cover the finished ones (default %(default)s)",
     )
     tune.add_argument(
+        "--early-trial-stop",
+        action=argparse.BooleanOptionalAction,
+        default=defaults.early_trial_stop,
+        help="end a trial whose best val_accuracy trails the median of the finished trials at "
+        "the same epoch (--no-early-trial-stop: every trial runs until EarlyStopping); "
+        "default on",
+    )
+    tune.add_argument(
+        "--grace-epochs",
+        type=positive_int,
+        default=defaults.grace_epochs,
+        metavar="N",
+        help="epochs every trial runs before the median rule may end it (default %(default)s)",
+    )
+    tune.add_argument(
+        "--warm-start",
+        action=argparse.BooleanOptionalAction,
+        default=defaults.warm_start,
+        help="train the course's configuration for the dataset as the first trial "
+        "(--no-warm-start: the first trial is random too); default on",
+    )
+    tune.add_argument(
+        "--training",
+        choices=TRAINING_CHOICES,
+        default=defaults.training,
+        help="fast: a tf.data pipeline with one fused augmentation transform, oneDNN on x86 "
+        "CPUs, XLA on GPUs, the precision below; plain: the guides' and the course's path "
+        "(numpy arrays into fit, three augmentation layers, TensorFlow's defaults); "
+        "default %(default)s",
+    )
+    tune.add_argument(
+        "--precision",
+        choices=PRECISION_CHOICES,
+        default=defaults.precision,
+        help="auto: mixed_bfloat16 on GPUs from Ampere on and CPUs with AVX512-BF16 or AMX, "
+        "mixed_float16 on older GPUs, else float32; float32 forces full precision "
+        "(default %(default)s)",
+    )
+    tune.add_argument(
         "--in-process",
         action="store_true",
         help="run every trial in this process instead of a fresh one each; saves a few "
@@ -172,6 +214,26 @@ def build_parser() -> Parser:
         action="store_true",
         help="no Keras progress bars or KerasTuner trial tables; the one line per finished "
         "trial (score, best so far, elapsed and estimated time left) stays",
+    )
+    tune.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="log every trial for TensorBoard, with its values for the HParams dashboard, "
+        "under <results-dir>/tensorboard (make tensorboard serves them)",
+    )
+    tune.add_argument(
+        "--workers",
+        type=positive_int,
+        metavar="N",
+        help="distributed search: this process becomes the chief, which hands out the trials "
+        "and writes the reports but trains nothing, and starts N workers on this machine, "
+        "one GPU each where there are GPUs (workers on other machines: see README)",
+    )
+    tune.add_argument(
+        "--distribution",
+        choices=DISTRIBUTIONS,
+        help="mirrored: train each trial on every GPU of its machine with "
+        "tf.distribute.MirroredStrategy (on the CPU where there is none)",
     )
     tune.add_argument(
         "--overwrite",
@@ -196,6 +258,9 @@ def build_parser() -> Parser:
     )
     report.set_defaults(run=run_report)
 
+    add_retrain_commands(commands)
+    add_bench_command(commands)
+
     trial = commands.add_parser(
         "run-trial",
         help="(used by tune) run the next trial of a saved search in this process",
@@ -206,8 +271,113 @@ def build_parser() -> Parser:
     trial.add_argument("results_dir", type=Path, metavar="RESULTS_DIR")
     trial.add_argument("--parent", type=positive_int, required=True, help="pid of the tune process")
     trial.set_defaults(run=run_trial)
+
+    worker = commands.add_parser(
+        "worker",
+        help="run trials of a distributed search until its chief says the search is over",
+        description="Ask the chief named by KERASTUNER_ORACLE_IP and KERASTUNER_ORACLE_PORT for "
+        "trials of the search in RESULTS_DIR (shared with the chief) and train them, as "
+        "KERASTUNER_TUNER_ID; every setting comes from the chief's run.json.",
+    )
+    worker.add_argument("results_dir", type=Path, metavar="RESULTS_DIR")
+    worker.add_argument(
+        "--parent", type=positive_int, help="(used by tune --workers) pid of the chief"
+    )
+    worker.set_defaults(run=run_worker)
     parser.set_defaults(subparsers={"tune": tune, "report": report, "run-trial": trial})
     return parser
+
+
+def add_bench_command(commands: argparse._SubParsersAction) -> None:
+    """Add `bench`, which times the guides' plain training path against tune's."""
+    bench = commands.add_parser(
+        "bench",
+        help="time the guides' plain training path against the one tune uses",
+        description="Train the cnn with the course's MNIST configuration pinned, on the plain "
+        "path of KerasTuner's guides (baseline) and on tune's (fast), alternately, each run in "
+        "a process of its own; print images/s, s/epoch and val_accuracy per run, the median "
+        "speed-up, the accuracy gap and the share of the machine's measured matmul "
+        "throughput; write bench.csv and bench.json.",
+    )
+    bench.add_argument("--dataset", choices=DATASETS, default="mnist", help="default %(default)s")
+    bench.add_argument(
+        "--epochs", type=positive_int, default=2, help="epochs per run (default %(default)s)"
+    )
+    bench.add_argument(
+        "--rounds", type=positive_int, default=3, help="baseline+fast pairs (default %(default)s)"
+    )
+    bench.add_argument(
+        "--train-limit", type=positive_int, metavar="N", help="train on the first N images only"
+    )
+    bench.add_argument(
+        "--results-dir",
+        type=Path,
+        default=Path("results"),
+        help="where bench.csv and bench.json go (default %(default)s)",
+    )
+    bench.add_argument("--seed", type=seed_int, default=23, help="default %(default)s")
+    bench.add_argument(
+        "--configs",
+        type=bench_configs,
+        default=DEFAULT_CONFIGS,
+        metavar="A,B,...",
+        help=f"configurations to time, each round in this order: {', '.join(CONFIGS)}; the "
+        "others each change one lever of fast (default: baseline,fast)",
+    )
+    add_data_dir(bench)
+    bench.set_defaults(run=run_bench)
+
+
+def bench_configs(text: str) -> tuple[str, ...]:
+    """Argparse type: a comma-separated list of bench configurations."""
+    names = tuple(name.strip() for name in text.split(","))
+    unknown = [name for name in names if name not in CONFIGS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown configuration {', '.join(unknown)!r} (known: {', '.join(CONFIGS)})"
+        )
+    return names
+
+
+def add_retrain_commands(commands: argparse._SubParsersAction) -> None:
+    """Add `ablate` and `confirm`, which retrain a finished search's best configuration."""
+    ablate = commands.add_parser(
+        "ablate",
+        help="retrain the best configuration with each technique switched off; ablation.csv/.png",
+        description="Retrain the best trial of RESULTS_DIR as it is and with augmentation, "
+        "dropout, L1 and L2 switched off in turn and all together, with the trial's own seed "
+        "and epoch budget; evaluate each on test and write ablation.csv and ablation.png. "
+        "Rows already finished with the same settings are kept.",
+    )
+    confirm = commands.add_parser(
+        "confirm",
+        help="retrain the best configuration with other seeds; confirm.csv with mean and std",
+        description="Retrain the best trial of RESULTS_DIR with --seeds other training seeds, "
+        "evaluate each on test, and write confirm.csv and confirm_summary.csv (mean and "
+        "standard deviation), to tell a real improvement from seed noise. Rows already "
+        "finished with the same settings are kept.",
+    )
+    confirm.add_argument(
+        "--seeds",
+        type=positive_int,
+        default=3,
+        metavar="K",
+        help="retrainings; the k-th is seeded with the trial's own seed + 1000 * k "
+        "(default %(default)s)",
+    )
+    for command, run in ((ablate, run_ablate), (confirm, run_confirm)):
+        command.add_argument(
+            "results_dir", type=Path, metavar="RESULTS_DIR", help="a finished search's results dir"
+        )
+        add_data_dir(command, default_text="the search's --data-dir, else as for tune")
+        command.add_argument(
+            "--max-epochs",
+            type=positive_int,
+            metavar="N",
+            help="epoch limit per retraining, for a quick look; recorded in the CSV "
+            "(default: the search's --max-epochs)",
+        )
+        command.set_defaults(run=run)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -259,9 +429,17 @@ def run_tune(args: argparse.Namespace) -> str:
         pins=space.parse_pins(list(pins.values()), space=args.space, hypermodel=args.hypermodel),
         overwrite=args.overwrite,
         max_failures=args.max_failures,
+        early_trial_stop=args.early_trial_stop,
+        grace_epochs=args.grace_epochs,
+        warm_start=args.warm_start,
         keep_checkpoints=args.keep_checkpoints,
+        training=args.training,
+        precision=args.precision,
         in_process=args.in_process,
         quiet=args.quiet,
+        tensorboard=args.tensorboard,
+        workers=args.workers,
+        distribution=args.distribution,
     )
     return tune(config)
 
@@ -273,11 +451,50 @@ def run_trial(args: argparse.Namespace) -> int:
     return run_trial(args.results_dir, args.parent)
 
 
+def run_worker(args: argparse.Namespace) -> str:
+    """Work as a worker of a distributed search."""
+    from tuning.worker import work
+
+    return work(args.results_dir, args.parent)
+
+
 def run_report(args: argparse.Namespace) -> str:
     """Rebuild the reports of a results dir."""
     from tuning.commands import report
 
     return report(args.results_dir, data_dir=args.data_dir, top_n=args.top_n)
+
+
+def run_bench(args: argparse.Namespace) -> str:
+    """Time the baseline and fast training paths."""
+    from tuning.bench import bench
+
+    return bench(
+        args.dataset,
+        args.epochs,
+        args.rounds,
+        args.results_dir,
+        train_limit=args.train_limit,
+        data_dir=args.data_dir,
+        seed=args.seed,
+        configs=args.configs,
+    )
+
+
+def run_ablate(args: argparse.Namespace) -> str:
+    """Retrain the best configuration with each technique switched off."""
+    from tuning.ablation import ablate
+
+    return ablate(args.results_dir, data_dir=args.data_dir, max_epochs=args.max_epochs)
+
+
+def run_confirm(args: argparse.Namespace) -> str:
+    """Retrain the best configuration with other seeds."""
+    from tuning.confirm import confirm
+
+    return confirm(
+        args.results_dir, seeds=args.seeds, data_dir=args.data_dir, max_epochs=args.max_epochs
+    )
 
 
 class Terminated(KeyboardInterrupt):

@@ -8,8 +8,8 @@ import time
 from functools import partial
 from pathlib import Path
 
-from tuning import runinfo
-from tuning.config import TuneConfig, differing_keys, search_settings
+from tuning import chief, distributed, runinfo
+from tuning.config import SAVED_BEFORE, TuneConfig, differing_keys, search_settings
 from tuning.data import Dataset, Split, load_dataset, split
 from tuning.diagnosis import diagnosis
 from tuning.errors import SearchStopped, TuningError
@@ -47,6 +47,10 @@ def tune(config: TuneConfig, verbose: int = 2) -> str:
     Raises:
         SearchStopped: the last trials all failed; the reports cover the ones that finished.
     """
+    if distributed.role() == "worker":
+        from tuning.worker import work_for_tune  # which imports this module
+
+        return work_for_tune(config, verbose)
     started, clock = runinfo.now(), time.monotonic()
     dataset = load_dataset(config.dataset, config.data_dir)
     data = split(dataset, config.train_limit)
@@ -83,9 +87,13 @@ def search_trials(
 ) -> tuple[RecordingTuner, SearchStopped | None]:
     """Run the search's trials, each in a fresh process unless `config.in_process`.
 
+    A distributed search's chief serves them to its workers instead.
+
     Returns:
         The tuner with the final state, and why the search stopped early, if it did.
     """
+    if distributed.is_chief(config):
+        return chief.run_chief(config, verbose, partial(after_each_trial, config=config))
     tuner = make_tuner(config, after_trial=partial(after_each_trial, config=config))
     try:
         if config.in_process:
@@ -206,7 +214,9 @@ def saved_config(results_dir: Path, saved: dict | None) -> TuneConfig:
     if saved is None:
         raise TuningError(f"{results_dir} holds no search (no {TUNER_DIR}/ state and run.json)")
     fields = {f.name for f in dataclasses.fields(TuneConfig)}
-    config = TuneConfig(**{k: v for k, v in saved["config"].items() if k in fields})
+    # A setting older searches lack takes the value it had in effect: SAVED_BEFORE's.
+    values = {**SAVED_BEFORE, **saved["config"]}
+    config = TuneConfig(**{k: v for k, v in values.items() if k in fields})
     return dataclasses.replace(config, results_dir=results_dir, overwrite=False)
 
 

@@ -30,6 +30,9 @@ SEARCH_KEYS = (
     "min_lr",
     "early_stop_patience",
     "early_stop_min_delta",
+    "early_trial_stop",
+    "grace_epochs",
+    "warm_start",
 )
 
 
@@ -57,13 +60,29 @@ class TuneConfig:
     min_lr: float = 1e-5
     early_stop_patience: int = 10
     early_stop_min_delta: float = 1e-5
+    # The median-stopping rule (tuning.stopping): a trial trailing the finished trials'
+    # median after `grace_epochs` epochs ends early; it saves most of a bad trial's epochs.
+    early_trial_stop: bool = True
+    grace_epochs: int = 10  # as long as EarlyStopping's patience: the same trust in a plateau
+    # The first trial trains the course's configuration (hypermodels.space.COURSE_VALUES), so
+    # the search starts from a known good point and the median rule has a strong reference.
+    warm_start: bool = True
     max_failures: int = 3  # consecutive failed trials that stop the search
     keep_checkpoints: int | None = None  # None: top_n, the weights evaluation needs
+    # How trials train (tuning.hardware.training_path): `fast`, or `plain` as the guides write
+    # it; `precision` auto picks the fastest one this machine computes natively. Neither
+    # changes what is searched, so a resume may change them.
+    training: str = "fast"
+    precision: str = "auto"
     # False: each trial in a fresh process, the only bound on TensorFlow's memory growth.
     in_process: bool = False
     # True: no Keras progress bars (verbose=0); the one-line progress per trial stays. Not a
     # search setting: a resume may change it.
     quiet: bool = False
+    # None of these three change which trials run, so a resume may switch them.
+    tensorboard: bool = False  # per-trial TensorBoard logs with HParams, <results_dir>/tensorboard
+    workers: int | None = None  # a distributed search: this process serves, N local workers train
+    distribution: str | None = None  # "mirrored": each trial trains on every local GPU
 
     def resolve(self) -> TuneConfig:
         """Return a copy with every derived default filled in."""
@@ -90,12 +109,20 @@ class TuneConfig:
 
 # Values of search settings that older run.json files lack: they were searched before the
 # setting existed, which is what these defaults mean.
-SAVED_BEFORE = {"space": "card"}
+SAVED_BEFORE = {
+    "space": "card",
+    "early_trial_stop": False,
+    "grace_epochs": None,
+    "warm_start": False,
+}
 
 
 def search_settings(config_json: dict) -> dict:
     """The part of a saved configuration that a resumed search must match."""
-    return {key: config_json.get(key, SAVED_BEFORE.get(key)) for key in SEARCH_KEYS}
+    settings = {key: config_json.get(key, SAVED_BEFORE.get(key)) for key in SEARCH_KEYS}
+    if not settings["early_trial_stop"]:
+        settings["grace_epochs"] = None  # unused: changing it changes nothing
+    return settings
 
 
 def differing_keys(saved: dict, current: dict) -> list[str]:

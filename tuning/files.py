@@ -13,7 +13,7 @@ from tuning.errors import TuningError
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write `text` as UTF-8, atomically (see `write_bytes_atomic`)."""
+    """Write `text` (UTF-8) atomically; see `write_bytes_atomic`."""
     write_bytes_atomic(path, text.encode("utf-8"))
 
 
@@ -29,6 +29,8 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     except OSError as e:
         raise TuningError(f"cannot write {path}: {e.strerror or e}") from None
     try:
+        # mkstemp makes the file private (0600); a report should get the usual umask mode.
+        os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -55,12 +57,17 @@ def write_json_atomic(path: Path, data: dict) -> None:
 
 
 def write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
-    """Write `frame` as CSV without its index, atomically.
+    """Write `frame` as CSV without its index, atomically."""
+    write_text_atomic(path, csv_text(frame))
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """`frame` as the CSV text this tool writes.
 
     Floats keep 10 significant digits: enough for every score, and KerasTuner's stepped values
     read 0.3 rather than 0.30000000000000004.
     """
-    write_text_atomic(path, frame.to_csv(index=False, float_format="%.10g"))
+    return frame.to_csv(index=False, float_format="%.10g")
 
 
 def read_json(path: Path) -> dict | None:
@@ -69,3 +76,10 @@ def read_json(path: Path) -> dict | None:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
+
+
+def current_umask() -> int:
+    """The process's umask (reading it means setting it, so it is set straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

@@ -17,9 +17,11 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 
 from keras_tuner.engine.trial import TrialStatus
 
+import tuning
 from tuning.config import TuneConfig
 from tuning.errors import SearchStopped, TuningError
 from tuning.progress import print_progress
@@ -33,8 +35,13 @@ SEARCH_STOPPED = 4  # the last trials all failed
 PR_SET_PDEATHSIG = 1
 
 
-def run_trials_in_children(config: TuneConfig) -> None:
+def run_trials_in_children(
+    config: TuneConfig, on_killed: Callable[[TuneConfig, str], None] | None = None
+) -> None:
     """Start `run-trial` processes one after another until the oracle has no trial left.
+
+    A child killed by a signal is handed to `on_killed` (default `fail_killed_trials`) with
+    the signal's name.
 
     Raises:
         SearchStopped: a child stopped the search after too many failed trials.
@@ -43,7 +50,11 @@ def run_trials_in_children(config: TuneConfig) -> None:
     command = [sys.executable, "-m", "tuning", "run-trial", str(config.results_dir)]
     while True:
         # Its own session: Ctrl-C reaches only tune, which then kills it, and says so once.
-        child = subprocess.run([*command, "--parent", str(os.getpid())], start_new_session=True)
+        child = subprocess.run(
+            [*command, "--parent", str(os.getpid())],
+            start_new_session=True,
+            env=child_environment(config.training),
+        )
         status = child.returncode
         if status == TRIAL_ENDED:
             continue
@@ -54,12 +65,24 @@ def run_trials_in_children(config: TuneConfig) -> None:
         if status in (128 + signal.SIGINT, 128 + signal.SIGTERM):
             raise KeyboardInterrupt
         if status < 0:
-            fail_killed_trials(config, signal.Signals(-status).name)
+            (on_killed or fail_killed_trials)(config, signal.Signals(-status).name)
             continue
         raise TuningError(
             f"the process running a trial ended with exit status {status}; finished trials "
             "are saved, run the same command to resume"
         )
+
+
+def child_environment(training: str) -> dict[str, str]:
+    """The environment for a trial process: TensorFlow's own oneDNN default if plain.
+
+    The switch is read once, when TensorFlow is imported, so the trial's process must get
+    it from its start; `tuning` turns oneDNN on for x86-64 unless the user chose.
+    """
+    env = dict(os.environ)
+    if training == "plain" and tuning.USER_ONEDNN is None:
+        env.pop(tuning.ONEDNN_ENV, None)
+    return env
 
 
 def fail_killed_trials(config: TuneConfig, signal_name: str) -> None:
@@ -75,7 +98,7 @@ def fail_killed_trials(config: TuneConfig, signal_name: str) -> None:
     # KerasTuner's own closing display of a trial needs the start time that the trial's
     # process noted only when it was not --quiet; the lines below say everything anyway.
     tuner.oracle.verbose = 0
-    reason = f"its process was killed by {signal_name} (out of memory?)"
+    reason = killed_reason(signal_name)
     running = [t for t in tuner.oracle.trials.values() if t.status == TrialStatus.RUNNING]
     for trial in running:
         tuner.save_record(trial.trial_id, {"reason": reason})
@@ -85,6 +108,11 @@ def fail_killed_trials(config: TuneConfig, signal_name: str) -> None:
     if running:
         print_progress(tuner, config)
     check_failures(tuner.oracle, config.max_failures, reason)
+
+
+def killed_reason(signal_name: str) -> str:
+    """The reason recorded for a trial whose process was killed."""
+    return f"its process was killed by {signal_name} (out of memory?)"
 
 
 def die_with_parent(parent: int) -> None:

@@ -17,12 +17,16 @@ TEST_RESULTS_CSV = "test_results.csv"
 HISTORY_CSV = "history.csv"
 HISTORY_COLUMNS = ["trial_id", "epoch", *HISTORY_METRICS]
 RECORD_COLUMNS = ["epochs", "best_epoch", "final_lr", "seconds"]
+# trials.csv's status of a trial the median rule ended; KerasTuner counts it COMPLETED, with
+# the best val_accuracy it reached, and it can rank among the best like any other.
+STOPPED_EARLY = "STOPPED_EARLY"
 
 
 def trials_columns(names: Sequence[str]) -> list[str]:
     """trials.csv's columns for a search over `names`.
 
-    `reason` says why a FAILED trial failed (a diverged loss, an exception); empty otherwise.
+    `reason` says why a FAILED trial failed (a diverged loss, an exception) or why a
+    STOPPED_EARLY one was stopped; empty otherwise.
     """
     return ["trial_id", "status", "val_accuracy", *names, *RECORD_COLUMNS, "reason"]
 
@@ -60,6 +64,13 @@ def failure_reason(trial: kt.engine.trial.Trial, record: dict) -> str | None:
     return lines[-1] if lines else None
 
 
+def trial_reason(trial: kt.engine.trial.Trial, record: dict) -> str | None:
+    """Why a trial failed or was stopped early; None for one that ran to its end."""
+    if trial.status == "FAILED":
+        return failure_reason(trial, record)
+    return record.get("stopped_early")
+
+
 def trials_frame(tuner: RecordingTuner) -> pd.DataFrame:
     """One row per trial, in trial order, with its status, score, values and training record."""
     names = declared_names(tuner.oracle.hyperparameters)
@@ -69,11 +80,11 @@ def trials_frame(tuner: RecordingTuner) -> pd.DataFrame:
         rows.append(
             {
                 "trial_id": trial.trial_id,
-                "status": trial.status,
+                "status": STOPPED_EARLY if record.get("stopped_early") else trial.status,
                 "val_accuracy": trial.score,
                 **hyperparameter_values(trial),
                 **{column: record.get(column) for column in RECORD_COLUMNS},
-                "reason": failure_reason(trial, record) if trial.status == "FAILED" else None,
+                "reason": trial_reason(trial, record),
             }
         )
     return pd.DataFrame(rows, columns=trials_columns(names))

@@ -16,10 +16,13 @@ import keras_tuner.src.config as kt_config
 import numpy as np
 
 from hypermodels import get_hypermodel, space
+from tuning import devices, tensorboard
 from tuning.config import TuneConfig
 from tuning.data import Split
 from tuning.errors import SearchStopped
 from tuning.files import read_json, write_json_atomic
+from tuning.hardware import training_path
+from tuning.stopping import MedianRule, MedianStopping
 
 # KerasTuner prints a traceback for every failed trial, a diverged loss included; we print
 # one line per failure, and a traceback only where something raised (run_trial does that).
@@ -28,6 +31,7 @@ kt_config.DEBUG = False
 
 OBJECTIVE = kt.Objective("val_accuracy", direction="max")
 TUNER_DIR = "tuner"
+TUNER_FILE = "tuner0.json"
 RECORD_FILE = "record.json"
 
 
@@ -37,6 +41,20 @@ class DurableOracle(kt.oracles.BayesianOptimizationOracle):
     KerasTuner writes oracle.json and trial.json in place; a kill in mid-write would leave a
     truncated file that no resume can read, losing the whole search.
     """
+
+    def __init__(self, *args, warm_start: dict[str, space.Value] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.warm_start = warm_start
+
+    def populate_space(self, trial_id: str) -> dict:
+        """The first trial of a warm start gets `warm_start`'s values; the rest, the GP's.
+
+        The values come from the hypermodels (the course's configuration), pins kept.
+        """
+        if self.warm_start is None or self.trials:
+            return super().populate_space(trial_id)
+        values = space.start_values(self.hyperparameters, self.warm_start)
+        return {"status": kt.engine.trial.TrialStatus.RUNNING, "values": values}
 
     def save(self) -> None:
         """Save the oracle state (trial order, seeds, values tried) atomically."""
@@ -86,6 +104,7 @@ class RecordingTuner(kt.Tuner):
         *args,
         training_seed: int,
         max_failures: int,
+        stop_grace_epochs: int | None = None,
         after_trial: Callable[[RecordingTuner], None] | None = None,
         trials_budget: int | None = None,
         **kwargs,
@@ -94,6 +113,7 @@ class RecordingTuner(kt.Tuner):
         self.trials_ended = 0
         self.training_seed = training_seed
         self.max_failures = max_failures
+        self.stop_grace_epochs = stop_grace_epochs
         self.after_trial = after_trial
         super().__init__(*args, **kwargs)
 
@@ -107,6 +127,10 @@ class RecordingTuner(kt.Tuner):
         # Seeding per trial, not once per process, makes a resumed search train each
         # remaining trial exactly as an uninterrupted one would.
         keras.utils.set_random_seed(self.training_seed + int(trial.trial_id))
+        tensorboard.clear_trial_logs(kwargs.get("callbacks", []), trial.trial_id)
+        rule = self.median_rule()
+        if rule is not None:
+            kwargs["callbacks"] = [*kwargs.get("callbacks", []), MedianStopping(rule)]
         start = time.monotonic()
         try:
             histories = super().run_trial(trial, *args, **kwargs)
@@ -116,13 +140,36 @@ class RecordingTuner(kt.Tuner):
             self.save_record(trial.trial_id, {"seconds": elapsed(start), "reason": reason})
             raise kt.errors.FailedTrialError(reason) from e
         record = training_record(histories[-1], seconds=elapsed(start))
+        if rule is not None:
+            curve = histories[-1].history.get(OBJECTIVE.name, [])
+            record["stopped_early"] = rule.describe(curve)
         # Peak resident memory of this process so far: with a process per trial (the
         # default), the trial's own peak, which shows whether memory grows across trials.
+        record["training"] = self.hypermodel.path.to_json()
         record["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         self.save_record(trial.trial_id, record)
         if record.get("reason"):
             raise kt.errors.FailedTrialError(record["reason"])
         return histories
+
+    def median_rule(self) -> MedianRule | None:
+        """The median-stopping rule over the trials that ran to their end, if it is on.
+
+        Read from the trial files, which a worker of a distributed search shares with the
+        chief, though its oracle client cannot list the trials.
+        """
+        if self.stop_grace_epochs is None:
+            return None
+        curves = []
+        for path in sorted(Path(self.project_dir).glob("trial_*/trial.json")):
+            state = read_json(path) or {}
+            record = read_json(path.with_name(RECORD_FILE)) or {}
+            if state.get("status") != "COMPLETED" or record.get("stopped_early"):
+                continue
+            curve = tuple(row[OBJECTIVE.name] for row in record.get("history", []))
+            if curve:
+                curves.append(curve)
+        return MedianRule(tuple(curves), self.stop_grace_epochs)
 
     def on_trial_begin(self, trial: kt.engine.trial.Trial) -> None:
         """Save the tuner state before training, so a kill in trial 0 still resumes.
@@ -132,6 +179,13 @@ class RecordingTuner(kt.Tuner):
         """
         super().on_trial_begin(trial)
         self.save()
+        if self._is_worker():  # the chief shows the trial; a worker's log says who ran it
+            print(f"{self.tuner_id} runs trial {trial.trial_id}", flush=True)
+
+    def _get_tuner_fname(self) -> str:
+        # KerasTuner names the file after KERASTUNER_TUNER_ID and reloads a search only if it
+        # exists: a distributed chief would silently restart a search begun without one.
+        return str(Path(self.project_dir) / TUNER_FILE)
 
     def save(self) -> None:
         """Save the oracle and the tuner state, each file replaced atomically."""
@@ -140,18 +194,23 @@ class RecordingTuner(kt.Tuner):
         write_json_atomic(Path(self._get_tuner_fname()), self.get_state())
 
     def on_trial_end(self, trial: kt.engine.trial.Trial) -> None:
-        """Save the oracle, call `after_trial`, free the trial's graphs, stop on failures."""
+        """Save the oracle, call `after_trial`, free the trial's graphs, stop on failures.
+
+        A worker of a distributed search only reports the trial: its oracle is the chief's,
+        over gRPC, and the chief writes the reports and counts the failures of all workers.
+        """
         super().on_trial_end(trial)
         reason = self.load_record(trial.trial_id).get("reason")
         if trial.status == kt.engine.trial.TrialStatus.FAILED:
             print(f"trial {trial.trial_id} failed: {reason}")
-        if self.after_trial is not None:
+        if self.after_trial is not None and not self._is_worker():
             self.after_trial(self)
         # Without both, every trial's graphs and weights stay reachable: memory grows with
         # each trial (KerasTuner issues #395, #873).
         keras.backend.clear_session()
         gc.collect()
-        check_failures(self.oracle, self.max_failures, reason)
+        if not self._is_worker():
+            check_failures(self.oracle, self.max_failures, reason)
         self.trials_ended += 1
         if self.trials_budget is not None and self.trials_ended >= self.trials_budget:
             raise TrialBudgetSpent
@@ -247,38 +306,52 @@ def make_tuner(
     config: TuneConfig,
     after_trial: Callable[[RecordingTuner], None] | None = None,
     trials_budget: int | None = None,
+    oracle_class: type[DurableOracle] = DurableOracle,
 ) -> RecordingTuner:
     """Create the tuner, or reload its state from `<results_dir>/tuner/` unless overwriting.
 
     With `trials_budget`, the search raises `TrialBudgetSpent` once that many trials ended.
     """
-    oracle = DurableOracle(
+    if config.overwrite:
+        tensorboard.discard_logs(config.results_dir)
+    oracle = oracle_class(
         objective=OBJECTIVE,
         max_trials=config.max_trials,
         num_initial_points=config.initial_points,
         seed=config.seed,
         hyperparameters=space.search_space(config.pins, config.space, config.hypermodel),
+        warm_start=space.COURSE_VALUES[config.dataset] if config.warm_start else None,
         tune_new_entries=True,
         # RecordingTuner counts failures itself, after the failed trial is saved; KerasTuner's
         # own check raises before saving it, so a resume would run that trial again.
         max_consecutive_failed_trials=None,
     )
     return RecordingTuner(
-        hypermodel=get_hypermodel(config.hypermodel, space=config.space),
+        hypermodel=get_hypermodel(
+            config.hypermodel,
+            space=config.space,
+            path=training_path(config.training, config.precision),
+        ),
         oracle=oracle,
         executions_per_trial=config.executions_per_trial,
+        distribution_strategy=devices.distribution_strategy(config.distribution),
         directory=str(config.results_dir),
         project_name=TUNER_DIR,
         overwrite=config.overwrite,
         training_seed=config.seed,
         max_failures=config.max_failures,
+        stop_grace_epochs=config.grace_epochs if config.early_trial_stop else None,
         after_trial=after_trial,
         trials_budget=trials_budget,
     )
 
 
 def training_callbacks(config: TuneConfig) -> list[keras.callbacks.Callback]:
-    """ReduceLROnPlateau and EarlyStopping on val_accuracy, as in the course; TerminateOnNaN."""
+    """ReduceLROnPlateau and EarlyStopping on val_accuracy, as in the course; TerminateOnNaN.
+
+    With `config.tensorboard`, also TensorBoard, which KerasTuner sets up per trial.
+    """
+    logs = [tensorboard.callback(config.results_dir)] if config.tensorboard else []
     return [
         keras.callbacks.TerminateOnNaN(),
         keras.callbacks.ReduceLROnPlateau(
@@ -294,6 +367,7 @@ def training_callbacks(config: TuneConfig) -> list[keras.callbacks.Callback]:
             min_delta=config.early_stop_min_delta,
             restore_best_weights=True,
         ),
+        *logs,
     ]
 
 

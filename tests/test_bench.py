@@ -1,0 +1,36 @@
+import json
+
+import pandas as pd
+
+from tuning.bench import COLUMNS
+from tuning.cli import main
+
+
+def test_bench_times_both_paths_alternately_and_writes_its_csv(tmp_path, data_dir, capsys):
+    args = ["bench", "--epochs", "1", "--rounds", "2", "--train-limit", "256"]
+    assert main([*args, "--results-dir", str(tmp_path), "--data-dir", str(data_dir)]) == 0
+    out = capsys.readouterr().out
+    frame = pd.read_csv(tmp_path / "bench.csv")
+    assert list(frame.columns) == COLUMNS
+    assert list(frame.config) == ["baseline", "fast", "baseline", "fast"]
+    assert list(frame["round"]) == [1, 1, 2, 2]
+    assert (frame.images_per_s > 0).all() and (frame.seconds_per_epoch > 0).all()
+    assert frame.val_accuracy.between(0, 1).all()
+    runs = json.loads((tmp_path / "bench.json").read_text())["runs"]
+    assert [run["path"]["input_pipeline"] for run in runs] == [False, True, False, True]
+    assert 0 < runs[1]["fraction_of_peak"] < 1
+    for line in ("machine: ", "speed-up fast/baseline: median", "val_accuracy fast - baseline"):
+        assert line in out
+    assert "of this machine's float32 matmul throughput" in out
+
+
+def test_bench_refuses_bad_input_before_training(tmp_path, data_dir, capsys):
+    args = ["bench", "--train-limit", "60000", "--results-dir", str(tmp_path)]
+    assert main([*args, "--data-dir", str(data_dir)]) == 2
+    assert "--train-limit must be between 1 and 50000" in capsys.readouterr().err
+    assert not (tmp_path / "bench.csv").exists()
+
+
+def test_bench_refuses_an_unknown_configuration(tmp_path, capsys):
+    assert main(["bench", "--configs", "baseline,turbo", "--results-dir", str(tmp_path)]) == 2
+    assert "unknown configuration 'turbo'" in capsys.readouterr().err

@@ -1,0 +1,225 @@
+"""Distributed search: a chief and its workers run every trial once; failures end it cleanly."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import tensorflow as tf
+from conftest import tune_args
+from test_faults import SMALL, assert_consistent, read_csv, trial_processes
+
+from tuning import distributed
+from tuning.cli import main
+from tuning.commands import saved_config
+from tuning.config import TuneConfig
+from tuning.devices import worker_gpus
+from tuning.errors import TuningError
+from tuning.lock import LOCK_FILE
+from tuning.search import make_tuner
+from tuning.worker import check_same_search, wait_for_chief
+
+TINY = ["--hypermodel", "mlp", "--train-limit", "500", "--max-epochs", "1"]
+
+
+def trials_run_by(results: Path) -> dict[str, list[str]]:
+    """Which trials each worker ran, from the `<tuner id> runs trial <id>` lines of its log."""
+    runs = {}
+    for log in sorted((results / distributed.WORKER_LOGS).glob("*.log")):
+        runs[log.stem] = re.findall(r"^\S+ runs trial (\d+)$", log.read_text(), re.MULTILINE)
+    return runs
+
+
+def worker_processes(results: Path) -> list[str]:
+    """Pids of `worker` processes working in `results`."""
+    found = subprocess.run(["pgrep", "-f", f"worker {results} "], capture_output=True, text=True)
+    return found.stdout.split()
+
+
+def wait_for(condition, seconds: float = 180) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert condition()
+
+
+def test_a_chief_and_two_workers_run_every_trial_exactly_once(tmp_path, data_dir):
+    args = tune_args(tmp_path, data_dir, *TINY, "--max-trials", "4", "--workers", "2")
+    assert main(args) == 0
+    assert_consistent(tmp_path, 4)  # 4 COMPLETED trials, CSVs and test results as saved
+    runs = trials_run_by(tmp_path)
+    assert set(runs) == {"worker0", "worker1"}
+    assert all(runs.values())  # both workers trained, the chief none
+    assert sorted(sum(runs.values(), [])) == ["0", "1", "2", "3"]  # each trial once
+    history = read_csv(tmp_path / "history.csv")
+    assert sorted(history.trial_id) == ["0", "1", "2", "3"]  # one epoch each, none twice
+    oracle = json.loads((tmp_path / "tuner" / "oracle.json").read_text())
+    assert sorted(oracle["end_order"]) == ["0", "1", "2", "3"]
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert (run["status"], run["config"]["workers"]) == ("finished", 2)
+    assert (tmp_path / LOCK_FILE).read_text() == ""  # the chief released the lock
+    assert not worker_processes(tmp_path)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_workers_started_by_hand_run_the_chiefs_command_with_keras_tuner_variables(
+    tmp_path, data_dir
+):
+    # As on other machines: the chief and each worker are `tune` with KerasTuner's variables.
+    address = {distributed.ORACLE_IP: "127.0.0.1", distributed.ORACLE_PORT: str(free_port())}
+    command = [sys.executable, "-m", "tuning", *tune_args(tmp_path, data_dir, *TINY)]
+    command += ["--max-trials", "2"]
+
+    def start(tuner_id: str, *extra: str, output=subprocess.PIPE) -> subprocess.Popen:
+        env = {**os.environ, **address, distributed.TUNER_ID: tuner_id}
+        return subprocess.Popen(
+            [*command, *extra], env=env, stdout=output, stderr=output, text=True
+        )
+
+    chief, worker = start("chief", output=subprocess.DEVNULL), start("hostb-0")
+    stranger = start("hostc-0", "--max-epochs", "2")
+    _, err = stranger.communicate(timeout=300)
+    assert stranger.returncode == 2
+    assert err.splitlines()[-1].startswith("error: this worker's settings differ from the ")
+    assert err.splitlines()[-1].endswith("(max_epochs); start it with the chief's options")
+    out, _ = worker.communicate(timeout=300)
+    assert worker.returncode == 0
+    assert re.findall(r"^hostb-0 runs trial (\d+)$", out, re.MULTILINE) == ["0", "1"]
+    assert chief.wait(timeout=300) == 0
+    assert_consistent(tmp_path, 2)
+
+
+def test_a_dead_worker_stops_the_others_with_one_error_and_the_search_resumes(tmp_path, data_dir):
+    args = tune_args(tmp_path, data_dir, *SMALL, "--max-trials", "2", "--max-epochs", "3")
+    args += ["--workers", "2"]
+    chief = subprocess.Popen(
+        [sys.executable, "-m", "tuning", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for(lambda: any(trials_run_by(tmp_path).values()))  # training has begun
+    pid = worker_processes(tmp_path)[0]
+    os.kill(int(pid), signal.SIGKILL)
+    _, stderr = chief.communicate(timeout=120)
+    assert chief.returncode == 2
+    last = stderr.splitlines()[-1]
+    assert re.match(r"error: worker[01] ended with signal SIGKILL \(.*workers/worker[01].log", last)
+    assert last.endswith(
+        "the other workers were stopped; finished trials are saved, run the same command to resume"
+    )
+    wait_for(lambda: not worker_processes(tmp_path) and not trial_processes(tmp_path), 30)
+    assert main(args) == 0  # the same command resumes: the cut-off trials run again
+    assert_consistent(tmp_path, 2)
+
+
+def test_a_trial_whose_process_is_killed_in_a_worker_fails_and_the_search_goes_on(
+    tmp_path, data_dir
+):
+    args = tune_args(tmp_path, data_dir, *SMALL, "--max-trials", "2", "--max-epochs", "2")
+    chief = subprocess.Popen(
+        [sys.executable, "-m", "tuning", *args, "--workers", "1"], stdout=subprocess.DEVNULL
+    )
+    wait_for(lambda: (tmp_path / "tuner" / "trial_0").exists() and trial_processes(tmp_path))
+    (child,) = trial_processes(tmp_path)
+    os.kill(int(child), signal.SIGKILL)
+    assert chief.wait(timeout=300) == 0
+    trials = read_csv(tmp_path / "trials.csv")
+    assert list(trials.status) == ["FAILED", "COMPLETED"]
+    assert trials.reason[0] == "its process was killed by SIGKILL (out of memory?)"
+    assert list(read_csv(tmp_path / "test_results.csv").trial_id) == ["1"]
+
+
+def test_consecutive_failures_make_the_chief_stop_the_search_with_reports(
+    tmp_path, data_dir, capsys
+):
+    args = tune_args(tmp_path, data_dir, *SMALL, "--max-trials", "4", "--max-epochs", "1")
+    args += ["--set", "learning_rate=1e30", "--max-failures", "2", "--workers", "1"]
+    assert main(args) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "stopped after 2 consecutive failed trials" in err[0]
+    assert list(read_csv(tmp_path / "trials.csv").status) == ["FAILED", "FAILED"]
+    assert trials_run_by(tmp_path) == {"worker0": ["0", "1"]}  # then told to stop
+    assert json.loads((tmp_path / "run.json").read_text())["status"] == "stopped"
+
+
+def test_a_search_with_mirrored_strategy_completes(tmp_path, data_dir):
+    args = tune_args(tmp_path, data_dir, *TINY, "--max-trials", "2", "--in-process")
+    assert main([*args, "--distribution", "mirrored"]) == 0
+    assert list(read_csv(tmp_path / "trials.csv").status) == ["COMPLETED", "COMPLETED"]
+    config = saved_config(tmp_path, json.loads((tmp_path / "run.json").read_text()))
+    assert config.distribution == "mirrored"  # what a trial's own process would read
+    strategy = make_tuner(config).distribution_strategy
+    assert isinstance(strategy, tf.distribute.MirroredStrategy)
+    assert strategy.num_replicas_in_sync == 1  # this machine's CPU
+
+
+def test_workers_are_pinned_one_gpu_each_unless_mirrored():
+    gpus = ["2", "3"]
+    pinned = [worker_gpus(i, gpus, None) for i in range(3)]
+    assert pinned == [{"CUDA_VISIBLE_DEVICES": g} for g in ("2", "3", "2")]
+    assert worker_gpus(0, gpus, "mirrored") == {}
+    assert worker_gpus(0, [], None) == {}
+
+
+@pytest.fixture
+def worker_env(monkeypatch):
+    monkeypatch.setenv(distributed.TUNER_ID, "hostb-0")
+    monkeypatch.setenv(distributed.ORACLE_IP, "127.0.0.1")
+    monkeypatch.setenv(distributed.ORACLE_PORT, "9")
+
+
+def test_a_worker_needs_keras_tuner_environment(tmp_path, capsys, monkeypatch):
+    for name in (distributed.TUNER_ID, distributed.ORACLE_IP, distributed.ORACLE_PORT):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["worker", str(tmp_path)]) == 2
+    assert "a worker needs KERASTUNER_TUNER_ID" in capsys.readouterr().err
+    monkeypatch.setenv(distributed.ORACLE_IP, "127.0.0.1")
+    assert main(["worker", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        'error: Environment variable "KERASTUNER_ORACLE_IP" was set, but '
+        '"KERASTUNER_ORACLE_PORT" was not. Please specify a port.'
+    ]
+
+
+def test_tune_as_a_worker_refuses_the_chiefs_options(tmp_path, data_dir, capsys, worker_env):
+    assert main([*tune_args(tmp_path, data_dir), "--workers", "2"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "error: KERASTUNER_TUNER_ID=hostb-0 makes this process a worker: --overwrite and "
+        "--workers are for the chief"
+    ]
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_worker_with_other_settings_than_the_chief_is_refused(tmp_path):
+    chief = TuneConfig(dataset="mnist", max_epochs=2, results_dir=tmp_path).resolve()
+    check_same_search(chief, TuneConfig(dataset="mnist", max_epochs=2, results_dir=tmp_path))
+    with pytest.raises(TuningError, match=r"differ from the chief's search .* \(max_epochs\)"):
+        check_same_search(chief, TuneConfig(dataset="mnist", max_epochs=3))
+
+
+def test_a_worker_without_a_chief_gives_up_with_one_line():
+    with pytest.raises(TuningError, match=r"no chief answered at 127.0.0.1:9 within 1 s"):
+        wait_for_chief("127.0.0.1:9", seconds=1)
+
+
+def test_help_documents_the_distributed_options(capsys):
+    with pytest.raises(SystemExit):
+        main(["tune", "--help"])
+    text = capsys.readouterr().out
+    for option in ("--workers", "--distribution", "{mirrored}", "--tensorboard"):
+        assert option in text

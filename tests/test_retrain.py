@@ -1,0 +1,66 @@
+"""Retraining a search's best configuration: as a trial trains, and refused on bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from conftest import snapshot
+
+from tuning.cli import main
+from tuning.retrain import best_configuration, retrain
+
+
+def test_retrain_with_the_trials_seed_reproduces_the_trial(search_copy):
+    trials = pd.read_csv(search_copy / "trials.csv", dtype={"trial_id": str})
+    tested = pd.read_csv(search_copy / "test_results.csv", dtype={"trial_id": str})
+    with best_configuration(search_copy) as best:
+        hp = best.trial.hyperparameters.copy()
+        result = retrain(best.config, hp, best.data, best.test, best.seed, epochs=2, verbose=0)
+    trial = trials.set_index("trial_id").loc[best.trial.trial_id]
+    assert best.trial.trial_id == tested.trial_id.iloc[0]
+    # Same seed, values, data, callbacks and epochs as the trial: the same scores, up to the
+    # thread-scheduling noise of floating-point sums. Another seed lands much further away.
+    assert result["val_accuracy"] == pytest.approx(trial.val_accuracy, abs=0.01)
+    assert result["test_accuracy"] == pytest.approx(tested.test_accuracy.iloc[0], abs=0.01)
+    assert result["test_loss"] == pytest.approx(tested.test_loss.iloc[0], abs=0.02)
+    assert (result["epochs"], result["best_epoch"]) == (trial.epochs, trial.best_epoch)
+    assert result["seconds"] > 0
+
+
+def fail_every_trial(results_dir) -> None:
+    for path in (results_dir / "tuner").glob("trial_*/trial.json"):
+        state = json.loads(path.read_text())
+        state["status"] = "FAILED"
+        path.write_text(json.dumps(state))
+
+
+@pytest.mark.parametrize("command", ["ablate", "confirm"])
+def test_a_search_without_a_completed_trial_is_refused(search_copy, data_dir, command, capsys):
+    fail_every_trial(search_copy)
+    before = snapshot(search_copy)
+    assert main([command, str(search_copy), "--data-dir", str(data_dir)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {search_copy} has no completed trial to retrain"
+    assert snapshot(search_copy) == before
+
+
+@pytest.mark.parametrize("command", ["ablate", "confirm"])
+@pytest.mark.parametrize("folder", ["empty", "missing"])
+def test_a_folder_without_a_search_is_refused(tmp_path, command, folder, capsys):
+    target = tmp_path / "results"
+    if folder == "empty":
+        target.mkdir()
+    assert main([command, str(target)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {target} holds no search")
+    assert list(tmp_path.rglob("*")) == ([target] if folder == "empty" else [])
+
+
+@pytest.mark.parametrize("command", ["ablate", "confirm"])
+def test_a_data_dir_without_the_dataset_is_refused(search_copy, tmp_path, command, capsys):
+    before = snapshot(search_copy)
+    assert main([command, str(search_copy), "--data-dir", str(tmp_path / "none")]) == 2
+    message = f"error: data dir {tmp_path / 'none'} has no folder mnist/"
+    assert capsys.readouterr().err.strip() == message
+    assert snapshot(search_copy) == before

@@ -1,0 +1,83 @@
+import json
+
+import pandas as pd
+import pytest
+
+from hypermodels.space import COURSE_VALUES
+from tests.conftest import tune_args
+from tuning.cli import main
+from tuning.stopping import MedianRule
+
+FAST = ["--hypermodel", "mlp", "--train-limit", "500", "--in-process"]
+
+
+def trial_values(results, trial_id: str) -> dict:
+    state = json.loads((results / "tuner" / f"trial_{trial_id}" / "trial.json").read_text())
+    return state["hyperparameters"]["values"]
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "fashion-mnist"])
+def test_warm_start_trains_the_course_configuration_first(tmp_path, data_dir, dataset):
+    results = tmp_path / dataset
+    args = tune_args(results, data_dir, *FAST, "--max-trials", "2", "--max-epochs", "1")
+    assert main([*args[:2], dataset, *args[3:]]) == 0
+    assert trial_values(results, "0") == COURSE_VALUES[dataset]
+    assert trial_values(results, "1") != COURSE_VALUES[dataset]
+
+
+def test_warm_start_keeps_pins_and_can_be_switched_off(tmp_path, data_dir):
+    pinned = tmp_path / "pinned"
+    args = [*FAST, "--max-trials", "1", "--max-epochs", "1", "--set", "dropout=0.2"]
+    assert main(tune_args(pinned, data_dir, *args)) == 0
+    assert trial_values(pinned, "0") == {**COURSE_VALUES["mnist"], "dropout": 0.2}
+    cold = tmp_path / "cold"
+    assert main(tune_args(cold, data_dir, *args, "--no-warm-start")) == 0
+    assert trial_values(cold, "0")["learning_rate"] != COURSE_VALUES["mnist"]["learning_rate"]
+
+
+def test_resume_refuses_another_warm_start_or_stopping_setting(tmp_path, data_dir, capsys):
+    results = tmp_path / "mnist"
+    args = tune_args(results, data_dir, *FAST, "--max-trials", "1", "--max-epochs", "1")
+    assert main([*args, "--no-warm-start", "--no-early-trial-stop"]) == 0
+    capsys.readouterr()
+    assert main([*args, "--max-trials", "2"]) == 2
+    error = capsys.readouterr().err
+    assert "early_trial_stop: False -> True" in error and "warm_start: False -> True" in error
+    # The grace period means nothing with the rule off, so it may differ.
+    resumed = [*args, "--max-trials", "2", "--no-warm-start", "--no-early-trial-stop"]
+    assert main([*resumed, "--grace-epochs", "3"]) == 0
+
+
+def test_median_rule_stops_trailing_trials_and_keeps_their_best(tmp_path, data_dir):
+    results = tmp_path / "mnist"
+    args = [*FAST, "--max-trials", "6", "--max-epochs", "4", "--grace-epochs", "1"]
+    assert main(tune_args(results, data_dir, *args, "--initial-points", "5")) == 0
+    trials = pd.read_csv(results / "trials.csv", dtype={"trial_id": str})
+    history = pd.read_csv(results / "history.csv", dtype={"trial_id": str})
+    stopped = trials[trials.status == "STOPPED_EARLY"]
+    assert len(stopped) >= 1
+    # Replay the rule trial by trial from the saved curves: every decision must match.
+    finished: list[tuple] = []
+    for trial in trials.itertuples():
+        curve = tuple(history[history.trial_id == trial.trial_id].val_accuracy)
+        rule = MedianRule(tuple(finished), grace_epochs=1)
+        expected = rule.describe(curve)
+        assert (trial.status == "STOPPED_EARLY") == (expected is not None), trial
+        if expected is None:
+            assert len(curve) == 4 or trial.epochs < 4  # ran to its end or EarlyStopping
+            finished.append(curve)
+        else:
+            assert trial.reason == expected and len(curve) < 4
+        assert trial.val_accuracy == pytest.approx(max(curve))  # its best score is kept
+
+
+def test_plain_training_path_is_recorded(tmp_path, data_dir):
+    results = tmp_path / "mnist"
+    args = [*FAST, "--max-trials", "1", "--max-epochs", "1", "--training", "plain"]
+    assert main(tune_args(results, data_dir, *args)) == 0
+    record = json.loads((results / "tuner" / "trial_0" / "record.json").read_text())
+    assert record["training"] == {
+        "precision": "float32",
+        "jit_compile": "auto",
+        "input_pipeline": False,
+    }

@@ -1,0 +1,154 @@
+"""One timed bench run in its own process: `python -m tuning.benchrun CONFIG ...` prints JSON.
+
+`tuning.bench` starts one of these per configuration and round, so every run starts with a
+fresh TensorFlow (oneDNN is switched at import) and no run warms another's caches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import statistics
+import time
+
+import keras
+
+from hypermodels import get_hypermodel, space
+from hypermodels.training import TrainingPath
+from tuning.data import load_dataset, split
+from tuning.hardware import training_path
+
+# The pinned configuration every bench run trains: the course's MNIST model.
+BENCH_VALUES = space.COURSE_VALUES["mnist"]
+# Each configuration: (training, precision) for `training_path`, then XLA when forced, then
+# oneDNN ("1" on, "0" off, None: TensorFlow's own default, which is off on AVX2 CPUs).
+# `baseline` and `fast` are what bench compares; the others each change one lever of
+# `fast`, to measure what it is worth on this machine (README, "Speed").
+CONFIGS: dict[str, tuple[str, str, bool | None, str | None]] = {
+    "baseline": ("plain", "float32", None, None),
+    "fast": ("fast", "auto", None, "1"),
+    "plain+onednn": ("plain", "float32", None, "1"),
+    "fast-onednn": ("fast", "auto", None, "0"),
+    "fast+xla": ("fast", "auto", True, "1"),
+    "fast+bf16": ("fast", "mixed_bfloat16", None, "1"),
+}
+DEFAULT_CONFIGS = ("baseline", "fast")
+MATMUL_SIZE = 1024
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Wall seconds of each epoch's training part and of the whole epoch."""
+
+    def __init__(self):
+        super().__init__()
+        self.train_seconds: list[float] = []
+        self.epoch_seconds: list[float] = []
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:  # noqa: D102
+        self.start = time.perf_counter()
+
+    def on_test_begin(self, logs: dict | None = None) -> None:  # noqa: D102
+        self.train_seconds.append(time.perf_counter() - self.start)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:  # noqa: D102
+        self.epoch_seconds.append(time.perf_counter() - self.start)
+
+
+def steady(values: list[float]) -> float:
+    """The median, leaving out the first epoch (tracing and compiling) when there are more."""
+    return statistics.median(values[1:] if len(values) > 1 else values)
+
+
+def training_flops_per_image(model: keras.Model) -> float:
+    """Multiply-adds of convolutions and dense layers, x2 for FLOPs, x3 for training.
+
+    The backward pass costs about twice the forward one (gradients of inputs and of
+    weights); pooling, activations and the optimizer are left out, a small share here.
+    """
+    forward = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            _, height, width, filters = layer.output.shape
+            kh, kw = layer.kernel_size
+            forward += height * width * filters * kh * kw * layer.input.shape[-1]
+        elif isinstance(layer, keras.layers.Dense):
+            forward += layer.input.shape[-1] * layer.units
+    return 3 * 2 * forward
+
+
+def matmul_gflops(dtype: str, size: int = MATMUL_SIZE, repeats: int = 20) -> float:
+    """Measured matrix-multiply throughput of this machine in `dtype`, GFLOP/s (median)."""
+    import tensorflow as tf
+
+    a = tf.random.normal((size, size), dtype="float32")
+    a = tf.cast(a, dtype)
+    matmul = tf.function(lambda x: tf.linalg.matmul(x, x))
+    matmul(a).numpy()  # trace and warm up
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        matmul(a).numpy()
+        seconds.append(time.perf_counter() - start)
+    return 2 * size**3 / statistics.median(seconds) / 1e9
+
+
+def run(config: str, dataset: str, epochs: int, train_limit: int | None, seed: int, data_dir):
+    """Train the pinned cnn for `epochs` on the path `config` names; return its figures."""
+    training, precision, jit_compile, _ = CONFIGS[config]
+    path: TrainingPath = training_path(training, precision)
+    if jit_compile is not None:
+        path = dataclasses.replace(path, jit_compile=jit_compile)
+    data = split(load_dataset(dataset, data_dir), train_limit)
+    hp = space.search_space(BENCH_VALUES)
+    keras.utils.set_random_seed(seed)
+    hypermodel = get_hypermodel("cnn", path=path)
+    model = hypermodel.build(hp)
+    timer = EpochTimer()
+    history = hypermodel.fit(
+        hp,
+        model,
+        data.x_train,
+        data.y_train,
+        validation_data=(data.x_val, data.y_val),
+        epochs=epochs,
+        callbacks=[timer],
+        verbose=0,
+    )
+    images_per_s = len(data.x_train) / steady(timer.train_seconds)
+    flops = training_flops_per_image(model)
+    peak = {"float32": matmul_gflops("float32")}
+    if "bfloat16" in path.precision:
+        peak["bfloat16"] = matmul_gflops("bfloat16")
+    compute = "bfloat16" if "bfloat16" in path.precision else "float32"
+    return {
+        "config": config,
+        "path": path.to_json(),
+        "images_per_s": images_per_s,
+        "seconds_per_epoch": steady(timer.epoch_seconds),
+        "first_epoch_seconds": timer.epoch_seconds[0],
+        "val_accuracy": float(history.history["val_accuracy"][-1]),
+        "train_flops_per_image": flops,
+        "matmul_gflops": peak,
+        "fraction_of_peak": flops * images_per_s / (peak[compute] * 1e9),
+    }
+
+
+def main() -> None:
+    """Parse the arguments `tuning.bench` passes, run, print one JSON line."""
+    parser = argparse.ArgumentParser(prog="python -m tuning.benchrun")
+    parser.add_argument("config", choices=sorted(CONFIGS))
+    parser.add_argument("--dataset", required=True)
+    parser.add_argument("--epochs", type=int, required=True)
+    parser.add_argument("--train-limit", type=int)
+    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--data-dir")
+    args = parser.parse_args()
+    figures = run(
+        args.config, args.dataset, args.epochs, args.train_limit, args.seed, args.data_dir
+    )
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
