@@ -28,6 +28,7 @@ TUNE_OPTIONS = [
     "--keep-checkpoints",
     "--max-failures",
     "--config",
+    "--quiet",
     "--overwrite",
 ]
 

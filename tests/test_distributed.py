@@ -149,10 +149,12 @@ def test_consecutive_failures_make_the_chief_stop_the_search_with_reports(
     args = tune_args(tmp_path, data_dir, *SMALL, "--max-trials", "4", "--max-epochs", "1")
     args += ["--set", "learning_rate=1e30", "--max-failures", "2", "--workers", "1"]
     assert main(args) == 1
-    err = capsys.readouterr().err.strip().splitlines()
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
     assert len(err) == 1 and "stopped after 2 consecutive failed trials" in err[0]
     assert list(read_csv(tmp_path / "trials.csv").status) == ["FAILED", "FAILED"]
     assert trials_run_by(tmp_path) == {"worker0": ["0", "1"]}  # then told to stop
+    assert "trial 2/4 (id 1) | val_accuracy FAILED | best - |" in captured.out  # the chief's
     assert json.loads((tmp_path / "run.json").read_text())["status"] == "stopped"
 
 

@@ -66,13 +66,16 @@ def test_a_trial_whose_process_is_killed_fails_and_the_search_goes_on(tmp_path, 
     # On a CPU machine the kernel's out-of-memory killer is what kills a trial's process;
     # running that trial again would only get it killed again.
     args = [*tune_args(tmp_path, data_dir, "--max-trials", "2", "--max-epochs", "2"), *SMALL]
-    search = subprocess.Popen([sys.executable, "-m", "tuning", *args], stdout=subprocess.DEVNULL)
+    command = [sys.executable, "-m", "tuning", *args, "--quiet"]
+    search = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not (tmp_path / "tuner" / "trial_0").exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     (child,) = trial_processes(tmp_path)
     os.kill(int(child), signal.SIGKILL)
-    assert search.wait(timeout=300) == 0
+    out, _ = search.communicate(timeout=300)
+    assert search.returncode == 0
+    assert "trial 1/2 (id 0) | val_accuracy FAILED | best - |" in out  # its progress line too
     trials = read_csv(tmp_path / "trials.csv")
     assert list(trials.status) == ["FAILED", "COMPLETED"]
     assert trials.reason[0] == "its process was killed by SIGKILL (out of memory?)"

@@ -63,7 +63,7 @@ def build_parser() -> Parser:
         "tune",
         help="run or resume a Bayesian search, evaluate the best trials on test, write reports",
         description="Run (or resume: the default) a Bayesian search, then evaluate the best "
-        "trials on the test set and write trials.csv, test_results.csv and run.json.",
+        "trials on the test set and write the CSV reports, run.json and PNG plots.",
     )
     tune.add_argument(
         "--config",
@@ -210,6 +210,12 @@ def build_parser() -> Parser:
         "seconds per trial, but TensorFlow's memory then grows with every trial",
     )
     tune.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no Keras progress bars or KerasTuner trial tables; the one line per finished "
+        "trial (score, best so far, elapsed and estimated time left) stays",
+    )
+    tune.add_argument(
         "--tensorboard",
         action="store_true",
         help="log every trial for TensorBoard, with its values for the HParams dashboard, "
@@ -238,8 +244,9 @@ def build_parser() -> Parser:
 
     report = commands.add_parser(
         "report",
-        help="rebuild the CSV reports of a results dir from its tuner state, without training",
-        description="Rebuild trials.csv and test_results.csv from the tuner state in "
+        help="rebuild the CSV reports and plots of a results dir from its tuner state, "
+        "without training",
+        description="Rebuild the CSV reports and PNG plots from the tuner state in "
         "RESULTS_DIR. No training; a best trial whose test evaluation is missing is evaluated.",
     )
     report.add_argument("results_dir", type=Path, metavar="RESULTS_DIR")
@@ -429,6 +436,7 @@ def run_tune(args: argparse.Namespace) -> str:
         training=args.training,
         precision=args.precision,
         in_process=args.in_process,
+        quiet=args.quiet,
         tensorboard=args.tensorboard,
         workers=args.workers,
         distribution=args.distribution,

@@ -11,6 +11,7 @@ from pathlib import Path
 from tuning import chief, distributed, runinfo
 from tuning.config import SAVED_BEFORE, TuneConfig, differing_keys, search_settings
 from tuning.data import Dataset, Split, load_dataset, split
+from tuning.diagnosis import diagnosis
 from tuning.errors import SearchStopped, TuningError
 from tuning.evaluate import evaluate_best, prune_checkpoints
 from tuning.files import read_json, write_json_atomic
@@ -22,6 +23,7 @@ from tuning.isolation import (
     run_trials_in_children,
 )
 from tuning.lock import results_lock
+from tuning.progress import print_progress
 from tuning.reports import failure_reason, summary, write_reports, write_trials_csv
 from tuning.search import (
     TUNER_DIR,
@@ -68,7 +70,7 @@ def tune(config: TuneConfig, verbose: int = 2) -> str:
         }
         results_dir = config.results_dir
         write_json_atomic(results_dir / runinfo.RUN_FILE, run)
-        tuner, stopped = search_trials(config, data, verbose)
+        tuner, stopped = search_trials(config, data, 0 if config.quiet else verbose)
         text = finish_reports(tuner, results_dir, config.top_n, dataset)
         run.update(status="stopped" if stopped else "finished", finished_at=runinfo.now())
         run.update(seconds=round(time.monotonic() - clock, 1))
@@ -126,7 +128,7 @@ def run_trial(results_dir: Path, parent: int, verbose: int = 2) -> int:
     after = partial(after_each_trial, config=config)
     tuner = make_tuner(config, after_trial=after, trials_budget=1)
     try:
-        run_search(tuner, config, data, verbose=verbose)
+        run_search(tuner, config, data, verbose=0 if config.quiet else verbose)
     except TrialBudgetSpent:
         return TRIAL_ENDED
     except SearchStopped:
@@ -135,9 +137,13 @@ def run_trial(results_dir: Path, parent: int, verbose: int = 2) -> int:
 
 
 def after_each_trial(tuner: RecordingTuner, config: TuneConfig) -> None:
-    """Rewrite trials.csv, so hours into a search the user can already read it; prune weights."""
+    """Rewrite trials.csv, so hours into a search the user can already read it; prune weights.
+
+    Then print the trial's progress line; in the trial's own process too, so both modes print it.
+    """
     write_trials_csv(config.results_dir, tuner)
     prune_checkpoints(tuner, config.keep_checkpoints)
+    print_progress(tuner, config)
 
 
 def check_keep(config: TuneConfig) -> None:
@@ -215,9 +221,16 @@ def saved_config(results_dir: Path, saved: dict | None) -> TuneConfig:
 
 
 def finish_reports(tuner: RecordingTuner, results_dir: Path, top_n: int, dataset: Dataset) -> str:
-    """Evaluate the best trials on the test set, write both CSVs and return the summary."""
+    """Evaluate the best trials, write the CSVs and plots, and return the summary.
+
+    The summary ends with the share of failed trials and any best value on a range's edge.
+    """
+    # Imported here: matplotlib is needed for the final reports, not in every trial's process.
+    from tuning.plots import write_plots
+
     evaluated, missing = evaluate_best(tuner, top_n, dataset)
-    text = summary(evaluated, write_reports(results_dir, tuner, evaluated))
+    paths = write_reports(results_dir, tuner, evaluated) + write_plots(results_dir, tuner)
+    text = "\n".join([summary(evaluated, paths), *diagnosis(tuner)])
     if missing:
         text += (
             f"\nnote: trials {', '.join(missing)} rank in the top {top_n} but their weights were "

@@ -76,6 +76,9 @@ class TuneConfig:
     precision: str = "auto"
     # False: each trial in a fresh process, the only bound on TensorFlow's memory growth.
     in_process: bool = False
+    # True: no Keras progress bars (verbose=0); the one-line progress per trial stays. Not a
+    # search setting: a resume may change it.
+    quiet: bool = False
     # None of these three change which trials run, so a resume may switch them.
     tensorboard: bool = False  # per-trial TensorBoard logs with HParams, <results_dir>/tensorboard
     workers: int | None = None  # a distributed search: this process serves, N local workers train

@@ -24,6 +24,7 @@ from keras_tuner.engine.trial import TrialStatus
 import tuning
 from tuning.config import TuneConfig
 from tuning.errors import SearchStopped, TuningError
+from tuning.progress import print_progress
 from tuning.reports import write_trials_csv
 from tuning.search import check_failures, make_tuner
 
@@ -94,6 +95,9 @@ def fail_killed_trials(config: TuneConfig, signal_name: str) -> None:
         SearchStopped: that made too many consecutive failures.
     """
     tuner = make_tuner(dataclasses.replace(config, overwrite=False))
+    # KerasTuner's own closing display of a trial needs the start time that the trial's
+    # process noted only when it was not --quiet; the lines below say everything anyway.
+    tuner.oracle.verbose = 0
     reason = killed_reason(signal_name)
     running = [t for t in tuner.oracle.trials.values() if t.status == TrialStatus.RUNNING]
     for trial in running:
@@ -101,6 +105,8 @@ def fail_killed_trials(config: TuneConfig, signal_name: str) -> None:
         tuner.oracle.fail_trial(trial.trial_id, reason)
         print(f"trial {trial.trial_id} failed: {reason}")
     write_trials_csv(config.results_dir, tuner)
+    if running:
+        print_progress(tuner, config)
     check_failures(tuner.oracle, config.max_failures, reason)
 
 

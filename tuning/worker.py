@@ -122,7 +122,7 @@ def run_worker(config: TuneConfig, verbose: int) -> str:
     print(f"{tuner_id}: working on the search in {config.results_dir}", flush=True)
     if config.in_process:
         data = split(load_dataset(config.dataset, config.data_dir), config.train_limit)
-        run_search(make_tuner(config), config, data, verbose=verbose)
+        run_search(make_tuner(config), config, data, verbose=0 if config.quiet else verbose)
     else:
         run_trials_in_children(config, on_killed=fail_killed_trial)
     return f"{tuner_id}: the chief says the search is over; it writes the reports"

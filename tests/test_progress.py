@@ -1,0 +1,73 @@
+"""One progress line per finished trial, in both modes; --quiet silences Keras, not the lines."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pandas as pd
+from conftest import tune_args
+
+from tuning.cli import main
+from tuning.progress import clock
+
+LINE = re.compile(
+    r"^trial (\d+)/(\d+) \(id (\d+)\) \| val_accuracy (\d\.\d{4}|FAILED) \| best (\d\.\d{4}|-) "
+    r"\| elapsed (\d+:\d\d:\d\d) \| left ~(\d+:\d\d:\d\d)(?: \| (.*))?$"
+)
+SMALL = ["--hypermodel", "mlp", "--train-limit", "500", "--set", "batch_size=128"]
+# Keras's line per epoch with verbose=2, e.g. "4/4 - 1s - 302ms/step - accuracy: 0.11 - ...".
+KERAS_EPOCH = re.compile(r"^\d+/\d+ - .* - val_accuracy: ", re.MULTILINE)
+
+
+def progress(out: str) -> list[re.Match]:
+    """The progress lines in `out`; any line that starts like one must match the format."""
+    lines = [line for line in out.splitlines() if re.match(r"trial \d+/", line)]
+    matches = [LINE.match(line) for line in lines]
+    assert all(matches), lines
+    return matches
+
+
+def seconds(text: str) -> int:
+    hours, minutes, secs = map(int, text.split(":"))
+    return 3600 * hours + 60 * minutes + secs
+
+
+def test_clock_reads_hours_minutes_seconds():
+    assert clock(0) == "0:00:00"
+    assert clock(3725.4) == "1:02:05"
+    assert clock(100 * 3600) == "100:00:00"
+
+
+def test_quiet_reaches_each_trial_process_and_the_lines_stay(tmp_path, data_dir):
+    args = tune_args(tmp_path, data_dir, "--max-trials", "3", "--max-epochs", "2", *SMALL)
+    run = subprocess.run(
+        [sys.executable, "-m", "tuning", *args, "--quiet"], capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    lines = progress(run.stdout)
+    assert [m.group(1, 2, 3) for m in lines] == [("1", "3", "0"), ("2", "3", "1"), ("3", "3", "2")]
+    trials = pd.read_csv(tmp_path / "trials.csv")
+    assert [float(m.group(4)) for m in lines] == list(trials.val_accuracy.round(4))
+    assert [float(m.group(5)) for m in lines] == list(trials.val_accuracy.cummax().round(4))
+    elapsed = [seconds(m.group(6)) for m in lines]
+    assert elapsed == sorted(elapsed) and elapsed[-1] > 0
+    assert seconds(lines[-1].group(7)) == 0  # nothing left after the last trial
+    assert seconds(lines[0].group(7)) > 0
+    assert lines[0].group(8).startswith("augment_factor=")
+    assert "batch_size" not in lines[0].group(8)  # pinned: the same in every trial
+    assert not KERAS_EPOCH.search(run.stdout) and "Search: Running Trial" not in run.stdout
+
+
+def test_keras_progress_stays_without_quiet_and_a_resume_may_change_it(tmp_path, data_dir, capsys):
+    args = tune_args(tmp_path, data_dir, "--max-epochs", "1", *SMALL, "--in-process")
+    assert main([*args, "--max-trials", "2"]) == 0
+    out = capsys.readouterr().out
+    assert [m.group(1, 2) for m in progress(out)] == [("1", "2"), ("2", "2")]
+    assert len(KERAS_EPOCH.findall(out)) == 2  # one epoch per trial
+
+    assert main([*args, "--max-trials", "3", "--quiet"]) == 0  # quiet is no search setting
+    out = capsys.readouterr().out
+    assert [m.group(1, 2, 3) for m in progress(out)] == [("3", "3", "2")]
+    assert not KERAS_EPOCH.search(out)

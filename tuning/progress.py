@@ -1,0 +1,91 @@
+"""One line per finished trial: its score, the best so far, the time spent and the time left.
+
+The line has one fixed format (LINE), so a log can be read by eye or by a script:
+
+    trial 3/10 (id 2) | val_accuracy 0.9812 | best 0.9850 | elapsed 0:12:34 | left ~0:29:10 |
+    augment_factor=0.0123 dropout=0.2 ...
+
+(on one line). A failed trial reads `val_accuracy FAILED`; before any trial completed, the
+best reads `-`. Pinned names are left out of the values: they are the same in every trial.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import keras_tuner as kt
+from keras_tuner.engine.trial import TrialStatus
+
+from tuning import runinfo
+from tuning.config import TuneConfig
+from tuning.evaluate import best_trials
+from tuning.files import read_json
+from tuning.reports import hyperparameter_values, show
+from tuning.search import RecordingTuner
+
+LINE = (
+    "trial {done}/{total} (id {trial_id}) | val_accuracy {score} | best {best} | "
+    "elapsed {elapsed} | left ~{left} | {values}"
+)
+
+
+def clock(seconds: float) -> str:
+    """Seconds as H:MM:SS, hours unbounded."""
+    minutes, secs = divmod(round(max(seconds, 0.0)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}"
+
+
+def searched_values(trial: kt.engine.trial.Trial, hp: kt.HyperParameters) -> str:
+    """The trial's active values of the names the search varies, as `name=value` words."""
+    pinned = {h.name for h in hp.space if isinstance(h, kt.engine.hyperparameters.Fixed)}
+    values = hyperparameter_values(trial)
+    return " ".join(
+        f"{name}={show(value)}"
+        for name, value in values.items()
+        if value is not None and name not in pinned
+    )
+
+
+def seconds_left(tuner: RecordingTuner, max_trials: int) -> float:
+    """The mean training seconds of the trials ended so far, times the trials still to run."""
+    ended = tuner.oracle.end_order
+    seconds = [tuner.load_record(i).get("seconds") for i in ended]
+    seconds = [s for s in seconds if s is not None]
+    mean = sum(seconds) / len(seconds) if seconds else 0.0
+    return mean * max(max_trials - len(ended), 0)
+
+
+def run_started(results_dir) -> datetime | None:
+    """When this run of the search started (run.json's `started_at`), if known."""
+    started = (read_json(results_dir / runinfo.RUN_FILE) or {}).get("started_at")
+    return datetime.fromisoformat(started) if started else None
+
+
+def progress_line(tuner: RecordingTuner, config: TuneConfig, now: datetime | None = None) -> str:
+    """The progress line of the trial that ended last.
+
+    Elapsed counts from this run's start (a resume counts from its own); the time left is
+    an estimate from the trials ended so far.
+    """
+    oracle = tuner.oracle
+    trial = oracle.trials[oracle.end_order[-1]]
+    best = best_trials(tuner, 1)
+    started = run_started(config.results_dir)
+    now = now or datetime.now(UTC)
+    completed = trial.status == TrialStatus.COMPLETED and trial.score is not None
+    return LINE.format(
+        done=len(oracle.end_order),
+        total=config.max_trials,
+        trial_id=trial.trial_id,
+        score=f"{trial.score:.4f}" if completed else trial.status,
+        best=f"{best[0].score:.4f}" if best else "-",
+        elapsed=clock((now - started).total_seconds()) if started else "?",
+        left=clock(seconds_left(tuner, config.max_trials)),
+        values=searched_values(trial, oracle.hyperparameters),
+    ).rstrip(" |")
+
+
+def print_progress(tuner: RecordingTuner, config: TuneConfig) -> None:
+    """Print the last trial's progress line at once: a child's stdout may be a pipe."""
+    print(progress_line(tuner, config), flush=True)
