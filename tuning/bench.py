@@ -89,6 +89,8 @@ def run_environment(config: str) -> dict[str, str]:
         env.pop(tuning.ONEDNN_ENV, None)
     else:
         env[tuning.ONEDNN_ENV] = onednn
+    if tuning.USER_INTEROP is None and onednn != "1":
+        env.pop(tuning.INTEROP_ENV, None)  # TensorFlow's default, as the guides run it
     return env
 
 

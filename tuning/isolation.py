@@ -82,6 +82,8 @@ def child_environment(training: str) -> dict[str, str]:
     env = dict(os.environ)
     if training == "plain" and tuning.USER_ONEDNN is None:
         env.pop(tuning.ONEDNN_ENV, None)
+    if training == "plain" and tuning.USER_INTEROP is None:
+        env.pop(tuning.INTEROP_ENV, None)
     return env
 
 
