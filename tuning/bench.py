@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -11,13 +10,13 @@ from pathlib import Path
 
 import pandas as pd
 
-import tuning
 from tuning import runinfo
 from tuning.benchrun import BENCH_VALUES, CONFIGS, DEFAULT_CONFIGS
 from tuning.data import load_dataset, split
 from tuning.errors import TuningError
 from tuning.files import write_csv_atomic, write_json_atomic
 from tuning.hardware import cpu_flags, gpus
+from tuning.isolation import tensorflow_environment
 
 BENCH_CSV = "bench.csv"
 BENCH_JSON = "bench.json"
@@ -72,26 +71,12 @@ def run_once(config: str, dataset: str, epochs: int, train_limit, seed: int, dat
         command += ["--train-limit", str(train_limit)]
     if data_dir:
         command += ["--data-dir", str(data_dir)]
-    done = subprocess.run(command, capture_output=True, text=True, env=run_environment(config))
+    env = tensorflow_environment(CONFIGS[config][3])
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
         raise TuningError(f"bench run {config} failed (exit {done.returncode}): {last}")
     return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def run_environment(config: str) -> dict[str, str]:
-    """The environment for a run, with its oneDNN switch, which TensorFlow reads at import."""
-    env = dict(os.environ)
-    onednn = CONFIGS[config][3]
-    if tuning.USER_ONEDNN is not None:
-        return env  # the user's own choice wins, as for tune
-    if onednn is None:
-        env.pop(tuning.ONEDNN_ENV, None)
-    else:
-        env[tuning.ONEDNN_ENV] = onednn
-    if tuning.USER_INTEROP is None and onednn != "1":
-        env.pop(tuning.INTEROP_ENV, None)  # TensorFlow's default, as the guides run it
-    return env
 
 
 def run_line(run: dict) -> str:

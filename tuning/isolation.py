@@ -74,15 +74,24 @@ def run_trials_in_children(
 
 
 def child_environment(training: str) -> dict[str, str]:
-    """The environment for a trial process: TensorFlow's own oneDNN default if plain.
+    """The environment for a trial process: TensorFlow's own defaults if plain."""
+    return tensorflow_environment(None if training == "plain" else "1")
 
-    The switch is read once, when TensorFlow is imported, so the trial's process must get
-    it from its start; `tuning` turns oneDNN on for x86-64 unless the user chose.
+
+def tensorflow_environment(onednn: str | None) -> dict[str, str]:
+    """The environment for a process whose TensorFlow gets oneDNN `onednn`.
+
+    TensorFlow reads both switches once, at import, so the process must get them from its
+    start. `onednn` "1" keeps `tuning`'s fast setting (oneDNN and one inter-op thread), "0"
+    turns oneDNN off, None leaves both to TensorFlow. A switch the user set always wins.
     """
     env = dict(os.environ)
-    if training == "plain" and tuning.USER_ONEDNN is None:
-        env.pop(tuning.ONEDNN_ENV, None)
-    if training == "plain" and tuning.USER_INTEROP is None:
+    if tuning.USER_ONEDNN is None:
+        if onednn is None:
+            env.pop(tuning.ONEDNN_ENV, None)
+        else:
+            env[tuning.ONEDNN_ENV] = onednn
+    if tuning.USER_INTEROP is None and onednn != "1":
         env.pop(tuning.INTEROP_ENV, None)
     return env
 
