@@ -10,6 +10,21 @@ import keras
 Regularizer = keras.regularizers.Regularizer
 
 
+@keras.saving.register_keras_serializable(package="hypermodels")
+class ActivityL1(keras.regularizers.L1):
+    """L1 on a layer's output, summed in float32 whatever the layer computes in.
+
+    Under a mixed policy a layer's output is bfloat16 or float16, and so would be Keras's
+    activity penalty: float16 overflows on large sums, bfloat16 keeps 3 significant digits,
+    and Keras cannot add such a penalty to the float32 loss (a TypeError in `fit`). Kernel
+    and bias penalties need nothing: their variables are float32 under every policy.
+    """
+
+    def __call__(self, x):
+        """The penalty of output `x`, cast to float32 first."""
+        return super().__call__(keras.ops.cast(x, "float32"))
+
+
 def penalty(kind: type[Regularizer], strength: float) -> Regularizer | None:
     """`kind(strength)`, or None when it is 0 so no zero penalty is computed."""
     return kind(strength) if strength else None
@@ -31,7 +46,7 @@ class LayerChoices:
 
         The activity penalty always acts on the activation's output, the layer's "activity".
         """
-        activity = penalty(keras.regularizers.L1, self.activity_l1)
+        activity = penalty(ActivityL1, self.activity_l1)
         bias = penalty(keras.regularizers.L2, self.bias_l2)
         weights = {
             "kernel_initializer": self.initializer,
