@@ -23,7 +23,11 @@ def data_dir() -> Path:
 
 
 def tune_args(results_dir: Path, data_dir: Path, *extra: str, dataset: str = "mnist") -> list:
-    """CLI arguments of a tiny real search: few images, few epochs."""
+    """CLI arguments of a tiny real search: few images, few epochs, float32.
+
+    The precision is pinned so that no verdict depends on what `auto` picks on the machine
+    running the tests; a test may pass another `--precision` in `extra` (the last wins).
+    """
     return [
         "tune",
         "--dataset",
@@ -36,6 +40,8 @@ def tune_args(results_dir: Path, data_dir: Path, *extra: str, dataset: str = "mn
         "2000",
         "--top-n",
         "2",
+        "--precision",
+        "float32",
         *extra,
     ]
 

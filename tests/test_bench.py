@@ -2,6 +2,7 @@ import json
 
 import pandas as pd
 
+from tuning import hardware
 from tuning.bench import COLUMNS
 from tuning.cli import main
 
@@ -21,7 +22,10 @@ def test_bench_times_both_paths_alternately_and_writes_its_csv(tmp_path, data_di
     assert 0 < runs[1]["fraction_of_peak"] < 1
     for line in ("machine: ", "speed-up fast/baseline: median", "val_accuracy fast - baseline"):
         assert line in out
-    assert "of this machine's float32 matmul throughput" in out
+    # The fast path computes in what `auto` picks here, and its peak line says which.
+    compute = "bfloat16" if "bfloat16" in runs[1]["path"]["precision"] else "float32"
+    assert f"of this machine's {compute} matmul throughput" in out
+    assert runs[1]["path"]["precision"] == hardware.auto_precision()
 
 
 def test_bench_refuses_bad_input_before_training(tmp_path, data_dir, capsys):

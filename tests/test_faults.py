@@ -298,6 +298,7 @@ def test_no_model_outlives_its_trial(tmp_path, data_dir, monkeypatch):
         results_dir=tmp_path,
         data_dir=data_dir,
         pins={"batch_size": 64},
+        precision="float32",
     ).resolve()
     run_search(make_tuner(config), config, split(load_dataset("mnist", data_dir), 256), verbose=0)
     assert len(kept) >= 6 and not any(kept), "models of earlier trials still alive"
@@ -315,7 +316,7 @@ def test_config_file_sets_options_and_pins_and_the_command_line_wins(tmp_path, d
     config = tmp_path / "search.toml"
     config.write_text(
         'dataset = "mnist"\nhypermodel = "mlp"\nmax-trials = 2\nmax_epochs = 1\n'
-        f'train-limit = 500\ntop-n = 1\ndata-dir = "{data_dir}"\n'
+        f'train-limit = 500\ntop-n = 1\ndata-dir = "{data_dir}"\nprecision = "float32"\n'
         "[set]\nbatch_size = 128\ndropout = 0.3\n"
     )
     results = tmp_path / "out"
@@ -372,7 +373,7 @@ def test_config_file_pins_full_space_names(tmp_path, data_dir):
     config = tmp_path / "full.toml"
     config.write_text(
         'dataset = "mnist"\nspace = "full"\nhypermodel = "mlp"\nmax-trials = 1\nmax-epochs = 1\n'
-        "train-limit = 300\ntop-n = 1\n"
+        'train-limit = 300\ntop-n = 1\nprecision = "float32"\n'
         '[set]\nactivation = "elu"\nbatch_norm = true\noptimizer = "adamw"\nweight_decay = 1e-4\n'
     )
     results = tmp_path / "out"
