@@ -10,6 +10,7 @@ import pytest
 from conftest import snapshot, tune_args
 
 from hypermodels import space
+from tuning import hardware
 from tuning.cli import main
 from tuning.data import FILES
 from tuning.reports import TEST_COLUMNS, TRIALS_COLUMNS, evaluated_columns, trials_columns
@@ -54,6 +55,11 @@ def test_run_json_records_config_source_and_versions(tiny_search, data_dir):
     assert run["config"]["initial_points"] == 2
     assert run["config"]["lr_factor"] == 0.3787
     assert run["seconds"] > 0 and run["finished_at"] >= run["started_at"]
+    # The path the trials trained on, and what decides its speed on this machine.
+    assert run["training"] == hardware.resolved(hardware.training_path("fast", "float32"))
+    assert set(run["machine"]["cpu_features"]) == hardware.cpu_flags() & set(hardware.SHOWN_FLAGS)
+    assert run["machine"]["gpus"] == hardware.describe_machine()["gpus"]
+    assert list(pd.read_csv(tiny_search / "trials.csv").precision) == ["float32", "float32"]
     source = run["data_source"]
     for name in FILES.values():
         expected = hashlib.sha256((data_dir / "mnist" / name).read_bytes()).hexdigest()

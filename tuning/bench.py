@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from tuning import runinfo
 from tuning.benchrun import BENCH_VALUES, CONFIGS, DEFAULT_CONFIGS
 from tuning.data import load_dataset, split
 from tuning.errors import TuningError
 from tuning.files import write_csv_atomic, write_json_atomic
-from tuning.hardware import cpu_flags, gpus
+from tuning.hardware import describe_machine
 from tuning.isolation import tensorflow_environment
 
 BENCH_CSV = "bench.csv"
@@ -23,7 +22,6 @@ BENCH_JSON = "bench.json"
 COLUMNS = ["round", "config", "images_per_s", "seconds_per_epoch", "val_accuracy"]
 TARGET_RATIO = 2.0
 ACCURACY_LIMIT = 0.3  # points of val_accuracy that speed may cost at most
-SHOWN_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16")
 
 
 def bench(
@@ -87,16 +85,6 @@ def run_line(run: dict) -> str:
     )
 
 
-def describe_machine() -> dict:
-    """The machine's CPU, its relevant features and GPUs, for bench.json and the summary."""
-    flags = cpu_flags()
-    return {
-        **runinfo.machine(),
-        "cpu_features": [flag for flag in SHOWN_FLAGS if flag in flags],
-        "gpus": [gpu.name for gpu in gpus()],
-    }
-
-
 def summary(frame: pd.DataFrame, hardware: dict, epochs: int, paths: list[Path]) -> str:
     """Medians per configuration, speed-ups over baseline, the accuracy gap, share of peak."""
     columns = ["images_per_s", "seconds_per_epoch", "val_accuracy"]
@@ -104,7 +92,7 @@ def summary(frame: pd.DataFrame, hardware: dict, epochs: int, paths: list[Path])
     lines = [
         f"machine: {hardware['processor']}, {hardware['cpus']} cpus, "
         f"features {' '.join(hardware['cpu_features']) or 'none listed'}, "
-        f"GPUs: {', '.join(hardware['gpus']) or 'none'}"
+        f"GPUs: {', '.join(gpu_names(hardware)) or 'none'}"
     ]
     for config, row in medians.iterrows():
         line = (
@@ -141,3 +129,11 @@ def ratios(frame: pd.DataFrame, config: str) -> list[float]:
     """`config`/baseline images per second, round by round."""
     by_round = frame.pivot(index="round", columns="config", values="images_per_s")
     return list(by_round[config] / by_round["baseline"])
+
+
+def gpu_names(hardware: dict) -> list[str]:
+    """Each GPU of a machine description as `name (compute capability x.y)`."""
+    return [
+        f"{gpu['name']} (compute capability {gpu['compute_capability']})"
+        for gpu in hardware["gpus"]
+    ]

@@ -8,7 +8,7 @@ import time
 from functools import partial
 from pathlib import Path
 
-from tuning import chief, distributed, runinfo
+from tuning import chief, distributed, hardware, runinfo
 from tuning.config import SAVED_BEFORE, TuneConfig, differing_keys, search_settings
 from tuning.data import Dataset, Split, load_dataset, split
 from tuning.diagnosis import diagnosis
@@ -59,11 +59,15 @@ def tune(config: TuneConfig, verbose: int = 2) -> str:
     ensure_writable(resolved.results_dir)
     with results_lock(resolved.results_dir):
         config, saved = resolve_for_resume(config)
+        path = hardware.training_path(config.training, config.precision)
         run = {
             "config": config.to_json(),
             "data_source": dataset.source,
             "packages": runinfo.package_versions(),
-            "machine": runinfo.machine(),
+            "machine": hardware.describe_machine(),
+            # What `--training` and `--precision auto` resolve to here; each trial records
+            # its own in trials.csv, since a resume may run on another machine.
+            "training": hardware.resolved(path),
             "first_started_at": (saved or {}).get("first_started_at", started),
             "started_at": started,
             "status": "running",

@@ -1,14 +1,22 @@
-"""Pick the fastest safe training path for this machine's CPU or GPU."""
+"""Pick the fastest safe training path for this machine's CPU or GPU, and describe both."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from hypermodels.training import PLAIN, TrainingPath
+from tuning import runinfo
+from tuning.errors import TuningError
 
 # CPU flags with native bfloat16 arithmetic; without them TensorFlow emulates bfloat16,
-# measured 8x slower than float32 on this project's AVX2 machine (README, "Speed").
+# measured 8x slower than float32 on an AVX2-only CPU (docs/speed.md).
 BF16_CPU_FLAGS = {"avx512_bf16", "amx_bf16"}
+# The flags that decide the training path's speed, as run.json and bench.json list them.
+SHOWN_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16")
+# "1" or "0": treat this CPU as having native bfloat16 or not, whatever its flags say; to
+# check on one machine what `--precision auto` does on the other kind.
+NATIVE_BF16_ENV = "TUNING_NATIVE_BF16"
 PRECISION_CHOICES = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 TRAINING_CHOICES = ("fast", "plain")
 
@@ -25,19 +33,44 @@ def cpu_flags() -> set[str]:
     return set()
 
 
-def gpu_compute_capabilities() -> list[tuple[int, int]]:
-    """The compute capability of each GPU TensorFlow sees; empty on a CPU-only machine."""
-    import tensorflow as tf
+def cpu_native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively: its flags, unless TUNING_NATIVE_BF16 says.
 
-    details = (tf.config.experimental.get_device_details(gpu) for gpu in gpus())
-    return [d.get("compute_capability", (0, 0)) for d in details]
+    Raises:
+        TuningError: TUNING_NATIVE_BF16 is set to something other than 0 or 1.
+    """
+    forced = os.environ.get(NATIVE_BF16_ENV)
+    if forced in (None, ""):
+        return bool(cpu_flags() & BF16_CPU_FLAGS)
+    if forced not in ("0", "1"):
+        raise TuningError(f"{NATIVE_BF16_ENV} must be 0 or 1, not {forced!r}")
+    return forced == "1"
 
 
 def gpus() -> list:
-    """The GPUs TensorFlow sees."""
+    """The GPUs TensorFlow sees; listing them claims no GPU memory."""
     import tensorflow as tf
 
     return tf.config.list_physical_devices("GPU")
+
+
+def gpu_details() -> list[dict]:
+    """Name and compute capability of each GPU TensorFlow sees; empty on a CPU-only machine."""
+    import tensorflow as tf
+
+    details = (tf.config.experimental.get_device_details(gpu) for gpu in gpus())
+    return [
+        {
+            "name": d.get("device_name", "unknown GPU"),
+            "compute_capability": tuple(d.get("compute_capability", (0, 0))),
+        }
+        for d in details
+    ]
+
+
+def gpu_compute_capabilities() -> list[tuple[int, int]]:
+    """The compute capability of each GPU TensorFlow sees; empty on a CPU-only machine."""
+    return [gpu["compute_capability"] for gpu in gpu_details()]
 
 
 def auto_precision() -> str:
@@ -52,7 +85,7 @@ def auto_precision() -> str:
         if oldest >= (8, 0):
             return "mixed_bfloat16"
         return "mixed_float16" if oldest >= (7, 0) else "float32"
-    return "mixed_bfloat16" if cpu_flags() & BF16_CPU_FLAGS else "float32"
+    return "mixed_bfloat16" if cpu_native_bf16() else "float32"
 
 
 def training_path(training: str = "fast", precision: str = "auto") -> TrainingPath:
@@ -60,11 +93,36 @@ def training_path(training: str = "fast", precision: str = "auto") -> TrainingPa
 
     Args:
         training: `fast`: the input pipeline with fused augmentation, Keras's automatic XLA
-            (on for GPUs, off for CPUs, where it measured 1.8x slower here) and the
-            precision below; `plain`: float32 numpy arrays into fit, three layers.
+            (on for GPUs, off for CPUs, where it measured 1.8x slower) and the precision
+            below; `plain`: float32 numpy arrays into fit, three augmentation layers.
         precision: `auto` picks `auto_precision()`; any other value forces that policy.
     """
     if training == "plain":
         return PLAIN if precision in ("auto", "float32") else TrainingPath(precision=precision)
     chosen = auto_precision() if precision == "auto" else precision
     return TrainingPath(precision=chosen, input_pipeline=True)
+
+
+def resolved(path: TrainingPath) -> dict:
+    """`path` as it trains on this machine: Keras's `auto` XLA made true or false.
+
+    Keras's rule on TensorFlow: XLA on where there is a GPU, off on CPU-only machines.
+    """
+    xla = path.jit_compile if isinstance(path.jit_compile, bool) else bool(gpus())
+    return {**path.to_json(), "jit_compile": xla}
+
+
+def describe_machine() -> dict:
+    """The machine, the CPU flags that decide the path's speed, and each GPU's capability."""
+    flags = cpu_flags()
+    machine = {
+        **runinfo.machine(),
+        "cpu_features": [flag for flag in SHOWN_FLAGS if flag in flags],
+        "gpus": [
+            {"name": gpu["name"], "compute_capability": "{}.{}".format(*gpu["compute_capability"])}
+            for gpu in gpu_details()
+        ],
+    }
+    if os.environ.get(NATIVE_BF16_ENV):
+        machine[NATIVE_BF16_ENV] = os.environ[NATIVE_BF16_ENV]
+    return machine

@@ -25,10 +25,11 @@ STOPPED_EARLY = "STOPPED_EARLY"
 def trials_columns(names: Sequence[str]) -> list[str]:
     """trials.csv's columns for a search over `names`.
 
-    `reason` says why a FAILED trial failed (a diverged loss, an exception) or why a
-    STOPPED_EARLY one was stopped; empty otherwise.
+    `precision` is the dtype policy the trial trained in (`--precision auto` resolves per
+    machine). `reason` says why a FAILED trial failed (a diverged loss, an exception) or
+    why a STOPPED_EARLY one was stopped; empty otherwise.
     """
-    return ["trial_id", "status", "val_accuracy", *names, *RECORD_COLUMNS, "reason"]
+    return ["trial_id", "status", "val_accuracy", *names, *RECORD_COLUMNS, "precision", "reason"]
 
 
 def evaluated_columns(names: Sequence[str]) -> list[str]:
@@ -84,6 +85,7 @@ def trials_frame(tuner: RecordingTuner) -> pd.DataFrame:
                 "val_accuracy": trial.score,
                 **hyperparameter_values(trial),
                 **{column: record.get(column) for column in RECORD_COLUMNS},
+                "precision": record.get("training", {}).get("precision"),
                 "reason": trial_reason(trial, record),
             }
         )

@@ -21,7 +21,7 @@ from tuning.config import TuneConfig
 from tuning.data import Split
 from tuning.errors import SearchStopped
 from tuning.files import read_json, write_json_atomic
-from tuning.hardware import training_path
+from tuning.hardware import resolved, training_path
 from tuning.stopping import MedianRule, MedianStopping
 
 # KerasTuner prints a traceback for every failed trial, a diverged loss included; we print
@@ -131,21 +131,23 @@ class RecordingTuner(kt.Tuner):
         rule = self.median_rule()
         if rule is not None:
             kwargs["callbacks"] = [*kwargs.get("callbacks", []), MedianStopping(rule)]
+        training = resolved(self.hypermodel.path)  # what this process trains with
         start = time.monotonic()
         try:
             histories = super().run_trial(trial, *args, **kwargs)
         except Exception as e:  # out of memory, a layer refusing a value: fail this trial only
             traceback.print_exc()  # the whole story for the log; trials.csv gets one line
             reason = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e) else ''}"
-            self.save_record(trial.trial_id, {"seconds": elapsed(start), "reason": reason})
+            failed = {"seconds": elapsed(start), "reason": reason, "training": training}
+            self.save_record(trial.trial_id, failed)
             raise kt.errors.FailedTrialError(reason) from e
         record = training_record(histories[-1], seconds=elapsed(start))
         if rule is not None:
             curve = histories[-1].history.get(OBJECTIVE.name, [])
             record["stopped_early"] = rule.describe(curve)
+        record["training"] = training
         # Peak resident memory of this process so far: with a process per trial (the
         # default), the trial's own peak, which shows whether memory grows across trials.
-        record["training"] = self.hypermodel.path.to_json()
         record["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         self.save_record(trial.trial_id, record)
         if record.get("reason"):
