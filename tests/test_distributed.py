@@ -17,7 +17,7 @@ import tensorflow as tf
 from conftest import tune_args
 from test_faults import SMALL, assert_consistent, read_csv, trial_processes
 
-from tuning import distributed
+from tuning import devices, distributed
 from tuning.cli import main
 from tuning.commands import saved_config
 from tuning.config import TuneConfig
@@ -144,11 +144,14 @@ def test_a_trial_whose_process_is_killed_in_a_worker_fails_and_the_search_goes_o
 
 
 def test_consecutive_failures_make_the_chief_stop_the_search_with_reports(
-    tmp_path, data_dir, capsys
+    tmp_path, data_dir, capsys, monkeypatch
 ):
+    hidden = []  # the chief trains nothing, so it keeps off the GPUs its workers need
+    monkeypatch.setattr(devices, "hide_gpus", lambda: hidden.append(True))
     args = tune_args(tmp_path, data_dir, *SMALL, "--max-trials", "4", "--max-epochs", "1")
     args += ["--set", "learning_rate=1e30", "--max-failures", "2", "--workers", "1"]
     assert main(args) == 1
+    assert hidden == [True]
     captured = capsys.readouterr()
     err = captured.err.strip().splitlines()
     assert len(err) == 1 and "stopped after 2 consecutive failed trials" in err[0]

@@ -13,8 +13,10 @@ import pandas as pd
 from conftest import tune_args
 from test_faults import SMALL, read_csv, trial_processes
 
+import tuning
 from hypermodels import space
 from tuning.cli import main
+from tuning.isolation import child_environment, tensorflow_environment
 
 
 def test_a_process_per_trial_runs_the_same_trials_as_one_process(tmp_path, data_dir):
@@ -80,3 +82,14 @@ def test_a_trial_whose_process_is_killed_fails_and_the_search_goes_on(tmp_path, 
     assert list(trials.status) == ["FAILED", "COMPLETED"]
     assert trials.reason[0] == "its process was killed by SIGKILL (out of memory?)"
     assert list(read_csv(tmp_path / "test_results.csv").trial_id) == ["1"]
+
+
+def test_every_process_of_a_search_lets_gpu_memory_grow(monkeypatch):
+    # tune's own process (it evaluates), then what its trials and bench runs start with.
+    assert os.environ[tuning.GPU_GROWTH_ENV] == "true"
+    for training in ("fast", "plain"):
+        assert child_environment(training)[tuning.GPU_GROWTH_ENV] == "true"
+    assert tensorflow_environment("0")[tuning.GPU_GROWTH_ENV] == "true"
+    monkeypatch.setenv(tuning.GPU_GROWTH_ENV, "false")  # a user's own choice stays
+    tuning._let_gpu_memory_grow()
+    assert child_environment("fast")[tuning.GPU_GROWTH_ENV] == "false"

@@ -36,10 +36,23 @@ def _enable_onednn() -> None:
         os.environ.setdefault(INTEROP_ENV, "1")
 
 
+def _let_gpu_memory_grow() -> None:
+    """Have every TensorFlow process of the search take GPU memory as it needs it.
+
+    TensorFlow otherwise reserves almost all of a GPU's memory in the first process that
+    touches it: `tune` itself, which evaluates and reports, would leave its trial
+    processes none. Set before TensorFlow is imported, and inherited by every process
+    `tune` starts (trials, workers, bench runs). A user's own setting wins.
+    """
+    os.environ.setdefault(GPU_GROWTH_ENV, "true")
+
+
+GPU_GROWTH_ENV = "TF_FORCE_GPU_ALLOW_GROWTH"
 ONEDNN_ENV = "TF_ENABLE_ONEDNN_OPTS"
 USER_ONEDNN = os.environ.get(ONEDNN_ENV)  # the user's own choice, which always wins
 INTEROP_ENV = "TF_NUM_INTEROP_THREADS"
 USER_INTEROP = os.environ.get(INTEROP_ENV)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 _enable_onednn()
+_let_gpu_memory_grow()
 _import_tensorflow_quietly()
