@@ -24,8 +24,9 @@ from keras_tuner.src.engine.trial import Trial, TrialStatus
 from tuning import devices, distributed
 from tuning.config import TuneConfig
 from tuning.errors import SearchStopped, TuningError
+from tuning.oracle import DurableOracle
 from tuning.reports import failure_reason
-from tuning.search import DurableOracle, RecordingTuner, check_failures, make_tuner
+from tuning.search import RecordingTuner, check_failures, make_tuner
 
 POLL_SECONDS = 0.5  # how often the chief looks at the search and at its local workers
 GRACE_SECONDS = 5  # for the last answers in flight when the chief stops serving

@@ -79,6 +79,8 @@ def tune(config: TuneConfig, verbose: int = 2) -> str:
         run.update(status="stopped" if stopped else "finished", finished_at=runinfo.now())
         run.update(seconds=round(time.monotonic() - clock, 1))
         run.update(training_seconds=training_seconds(tuner))
+        # Gaussian-process proposals that repeated a tried configuration (tuning.oracle).
+        run.update(replaced_proposals=tuner.oracle.replaced_proposals)
         write_json_atomic(results_dir / runinfo.RUN_FILE, run)
     if stopped:
         print(text)

@@ -22,6 +22,7 @@ from tuning.data import Split
 from tuning.errors import SearchStopped
 from tuning.files import read_json, write_json_atomic
 from tuning.hardware import resolved, training_path
+from tuning.oracle import DurableOracle
 from tuning.stopping import MedianRule, MedianStopping
 
 # KerasTuner prints a traceback for every failed trial, a diverged loss included; we print
@@ -33,63 +34,6 @@ OBJECTIVE = kt.Objective("val_accuracy", direction="max")
 TUNER_DIR = "tuner"
 TUNER_FILE = "tuner0.json"
 RECORD_FILE = "record.json"
-
-
-class DurableOracle(kt.oracles.BayesianOptimizationOracle):
-    """The Bayesian oracle, with its state files replaced atomically.
-
-    KerasTuner writes oracle.json and trial.json in place; a kill in mid-write would leave a
-    truncated file that no resume can read, losing the whole search.
-    """
-
-    def __init__(self, *args, warm_start: dict[str, space.Value] | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.warm_start = warm_start
-
-    def populate_space(self, trial_id: str) -> dict:
-        """The first trial of a warm start gets `warm_start`'s values; the rest, the GP's.
-
-        The values come from the hypermodels (the course's configuration), pins kept.
-        """
-        if self.warm_start is None or self.trials:
-            return super().populate_space(trial_id)
-        values = space.start_values(self.hyperparameters, self.warm_start)
-        return {"status": kt.engine.trial.TrialStatus.RUNNING, "values": values}
-
-    def save(self) -> None:
-        """Save the oracle state (trial order, seeds, values tried) atomically."""
-        write_json_atomic(Path(self._get_oracle_fname()), self.get_state())
-
-    def reload(self) -> None:
-        """Reload the saved search, and square it with trials a kill cut off.
-
-        KerasTuner writes a trial's trial.json before oracle.json. Killed between the two, a
-        trial can be saved as ended while oracle.json still lists it as running (KerasTuner
-        would run it again), or saved as running while oracle.json does not know it yet
-        (KerasTuner would never run it, and count it towards max_trials).
-        """
-        super().reload()
-        ended = (kt.engine.trial.TrialStatus.COMPLETED, kt.engine.trial.TrialStatus.FAILED)
-        self._retry_queue = [i for i in self._retry_queue if self.trials[i].status not in ended]
-        for trial_id in sorted(self.trials, key=int):
-            trial = self.trials[trial_id]
-            if trial.status in ended and trial_id not in self.end_order:
-                self._record_values(trial)
-                self.end_order.append(trial_id)
-            elif trial.status not in ended and trial_id not in self._retry_queue:
-                self._retry_queue.append(trial_id)
-
-    def fail_trial(self, trial_id: str, reason: str) -> None:
-        """End an interrupted trial as FAILED instead of running it again."""
-        trial = self.trials[trial_id]
-        if trial_id in self._retry_queue:
-            self._retry_queue.remove(trial_id)
-        trial.status, trial.message = kt.engine.trial.TrialStatus.FAILED, reason
-        self.end_trial(trial)
-
-    def _save_trial(self, trial: kt.engine.trial.Trial) -> None:
-        path = Path(self._get_trial_dir(trial.trial_id)) / "trial.json"
-        write_json_atomic(path, trial.get_state())
 
 
 class TrialBudgetSpent(Exception):

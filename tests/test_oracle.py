@@ -1,0 +1,109 @@
+"""The oracle: warm start, atomic state, and never the same configuration twice."""
+
+from __future__ import annotations
+
+import json
+from itertools import combinations
+
+import pandas as pd
+import pytest
+from conftest import tune_args
+
+from hypermodels import space
+from tuning.cli import main
+from tuning.config import TuneConfig
+from tuning.oracle import configuration_key
+from tuning.search import make_tuner
+
+# Only l1 is searched: five configurations in all.
+PINS = {**space.COURSE_VALUES["mnist"], "augment_factor": 0.0}
+del PINS["l1"]
+
+
+def test_alike_means_equal_active_values_with_floats_to_six_digits():
+    base = {"l1": 1e-4, "dropout": 0.3, "optimizer": "adam", "batch_norm": True}
+    assert configuration_key(base) == configuration_key({**base, "l1": 1.0000004e-4})
+    assert configuration_key(base) != configuration_key({**base, "l1": 1.00001e-4})
+    assert configuration_key(base) != configuration_key({**base, "optimizer": "sgd"})
+    assert configuration_key(base) != configuration_key({**base, "batch_norm": False})
+    # An inactive name has no value: a trial without weight_decay differs from one with it.
+    assert configuration_key(base) != configuration_key({**base, "weight_decay": 1e-4})
+
+
+@pytest.fixture
+def oracle(tmp_path):
+    """A fresh oracle over the five l1 values, two of them tried and completed."""
+    config = TuneConfig(
+        "mnist",
+        hypermodel="mlp",
+        pins=PINS,
+        max_trials=10,
+        initial_points=2,
+        warm_start=False,
+        results_dir=tmp_path,
+    )
+    oracle = make_tuner(config.resolve()).oracle
+    for score in (0.5, 0.6):
+        trial = oracle.create_trial("tuner0")
+        oracle.update_trial(trial.trial_id, {"val_accuracy": score})
+        trial.status = "COMPLETED"
+        oracle.end_trial(trial)
+    return oracle
+
+
+def tried(oracle) -> list[float]:
+    return [t.hyperparameters.values["l1"] for t in oracle.trials.values()]
+
+
+def with_l1(l1: float) -> dict:
+    return {**PINS, "l1": l1}
+
+
+def test_a_repeated_proposal_gives_way_to_the_best_new_restart(oracle, monkeypatch):
+    first, second = tried(oracle)
+    new = next(v for v in space.REGULARIZER_STRENGTHS if v not in (first, second))
+    proposals = [with_l1(first), with_l1(second), with_l1(new)]
+    monkeypatch.setattr(oracle, "ranked_proposals", lambda: iter(proposals))
+    trial = oracle.create_trial("tuner0")
+    assert trial.hyperparameters.values["l1"] == new
+    assert oracle.replaced_proposals == 1
+
+
+def test_when_every_restart_repeats_a_random_new_configuration_runs(oracle, monkeypatch, tmp_path):
+    first, _ = tried(oracle)
+    monkeypatch.setattr(oracle, "ranked_proposals", lambda: iter([with_l1(first)] * 3))
+    trial = oracle.create_trial("tuner0")
+    assert trial.status == "RUNNING" and trial.hyperparameters.values["l1"] not in tried(oracle)[:2]
+    assert oracle.replaced_proposals == 1
+    oracle.save()  # the count survives a resume
+    saved = json.loads((tmp_path / "tuner" / "oracle.json").read_text())
+    assert saved["replaced_proposals"] == 1
+
+
+def test_an_exhausted_space_stops_the_search(oracle):
+    for _ in range(3):  # the three untried l1 values, whatever the GP proposes
+        trial = oracle.create_trial("tuner0")
+        assert trial.status == "RUNNING"
+        oracle.update_trial(trial.trial_id, {"val_accuracy": 0.4})
+        trial.status = "COMPLETED"
+        oracle.end_trial(trial)
+    assert sorted(tried(oracle)) == sorted(space.REGULARIZER_STRENGTHS)
+    assert oracle.create_trial("tuner0").status == "STOPPED"
+
+
+def test_a_small_discrete_search_never_repeats_a_trial(tmp_path, data_dir):
+    # Only l1 and l2 searched: 25 configurations, where KerasTuner's own oracle ran one
+    # configuration in six of eight trials.
+    pins = ["augment_factor=0", "dropout=0.5", "learning_rate=0.001", "batch_size=256"]
+    args = tune_args(tmp_path, data_dir, "--max-trials", "8", "--max-epochs", "1")
+    args += ["--train-limit", "500", "--initial-points", "2"]
+    args += ["--in-process", "--quiet", *(f"--set={pin}" for pin in pins)]
+    assert main(args) == 0
+    trials = pd.read_csv(tmp_path / "trials.csv")
+    assert len(trials) == 8
+    configurations = [tuple(row) for row in trials[list(space.NAMES)].itertuples(index=False)]
+    for a, b in combinations(configurations, 2):
+        assert a != b
+    run = json.loads((tmp_path / "run.json").read_text())
+    oracle = json.loads((tmp_path / "tuner" / "oracle.json").read_text())
+    assert run["replaced_proposals"] == oracle["replaced_proposals"] >= 0
