@@ -29,10 +29,10 @@ def test_search_writes_trials_csv(tiny_search):
     assert trials.epochs.between(1, 2).all()
     assert (trials.best_epoch <= trials.epochs).all()
     assert (trials.final_lr > 0).all() and (trials.seconds > 0).all()
-    assert trials.augment_factor.between(0.01, 0.3).all()
-    assert trials.dropout.between(0.0, 0.5).all()
+    assert trials.augment_factor.between(0.002, 0.3).all()
+    assert trials.dropout.between(0.0, 0.7).all()
     assert trials.l1.isin(space.REGULARIZER_STRENGTHS).all()
-    assert trials.learning_rate.between(1e-4, 1e-2).all()
+    assert trials.learning_rate.between(2e-5, 1e-2).all()
     assert trials.batch_size.isin(space.BATCH_SIZES).all()
 
 
@@ -135,6 +135,21 @@ def test_resume_with_other_settings_is_refused(search_copy, data_dir, capsys, ex
     assert main([*args, *extra]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and f"{key}:" in err[0]
+    assert snapshot(search_copy) == before
+
+
+def test_a_search_saved_with_older_ranges_is_refused_with_a_way_on(search_copy, data_dir, capsys):
+    run = json.loads((search_copy / "run.json").read_text())
+    declared = run["config"]["search_space"]["space"]
+    (augment,) = [h for h in declared if h["config"]["name"] == "augment_factor"]
+    augment["config"]["min_value"] = 0.01  # as an earlier version declared it
+    (search_copy / "run.json").write_text(json.dumps(run))
+    before = snapshot(search_copy)
+    args = tune_args(search_copy, data_dir, "--max-trials", "3", "--max-epochs", "2")
+    assert main(args) == 2
+    (err,) = capsys.readouterr().err.strip().splitlines()
+    assert "searched over other ranges of augment_factor (this version's search" in err
+    assert err.endswith("start a new search with another --results-dir, or --overwrite")
     assert snapshot(search_copy) == before
 
 

@@ -274,6 +274,14 @@ def check_resumable(saved: dict, config: TuneConfig) -> None:
     """
     current = runinfo.normalized(config.to_json())
     keys = differing_keys(saved["config"], current)
+    # The same space and network declared otherwise: this version's code changed the ranges.
+    if "search_space" in keys and not {"space", "hypermodel"} & set(keys):
+        names = changed_ranges(saved["config"]["search_space"], current["search_space"])
+        raise TuningError(
+            f"{config.results_dir} was searched over other ranges of {', '.join(names)} "
+            "(this version's search space changed); it cannot be resumed, but `report` still "
+            "reads it: start a new search with another --results-dir, or --overwrite"
+        )
     if keys:
         before, after = search_settings(saved["config"]), search_settings(current)
         changes = "; ".join(f"{k}: {short(before[k])} -> {short(after[k])}" for k in keys)
@@ -281,6 +289,13 @@ def check_resumable(saved: dict, config: TuneConfig) -> None:
             f"{config.results_dir} holds a search with other settings ({changes}); "
             "resume with the same settings, or use another --results-dir, or --overwrite"
         )
+
+
+def changed_ranges(before: dict, after: dict) -> list[str]:
+    """The names whose declaration differs between two saved search spaces, in order."""
+    old = {h["config"]["name"]: h for h in before.get("space", [])}
+    new = {h["config"]["name"]: h for h in after.get("space", [])}
+    return [name for name in {**old, **new} if old.get(name) != new.get(name)]
 
 
 def short(value: object, limit: int = 60) -> str:
