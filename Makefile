@@ -8,6 +8,9 @@ STAMP := $(VENV)/.installed
 MAX_TRIALS ?= 10
 MAX_EPOCHS ?= 100
 ARGS ?=
+# TIME=45m (or 2h, 1h30m, seconds): a time budget for the search, summed over resumes.
+TIME ?=
+BUDGET := $(if $(TIME),--time-budget $(TIME))
 # WORKERS=N: a distributed search, this machine's N workers served by `tune` as the chief.
 WORKERS ?=
 DIST := $(if $(WORKERS),--workers $(WORKERS))
@@ -20,7 +23,7 @@ SMOKE := --max-trials 2 --max-epochs 1 --train-limit 2000 --top-n 2 --results-di
 	confirm-mnist confirm-fashion test smoke bench lint clean
 
 help:
-	@echo "make tune-mnist | tune-fashion  [MAX_TRIALS=10] [MAX_EPOCHS=100] [WORKERS=N] [ARGS='--set dropout=0.5 ...']"
+	@echo "make tune-mnist | tune-fashion  [MAX_TRIALS=10] [MAX_EPOCHS=100] [TIME=45m] [WORKERS=N] [ARGS='--set dropout=0.5 ...']"
 	@echo "make tensorboard [DATASET=fashion-mnist]"
 	@echo "make ablate-mnist | ablate-fashion | confirm-mnist | confirm-fashion  [ARGS='--max-epochs 5 ...']"
 	@echo "make test | smoke | bench [ARGS='--epochs 2 --rounds 3'] | lint | clean"
@@ -33,10 +36,10 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 tune-mnist: $(STAMP)
-	$(PY) -m tuning tune --dataset mnist --max-trials $(MAX_TRIALS) --max-epochs $(MAX_EPOCHS) $(DIST) $(ARGS)
+	$(PY) -m tuning tune --dataset mnist --max-trials $(MAX_TRIALS) --max-epochs $(MAX_EPOCHS) $(BUDGET) $(DIST) $(ARGS)
 
 tune-fashion: $(STAMP)
-	$(PY) -m tuning tune --dataset fashion-mnist --max-trials $(MAX_TRIALS) --max-epochs $(MAX_EPOCHS) $(DIST) $(ARGS)
+	$(PY) -m tuning tune --dataset fashion-mnist --max-trials $(MAX_TRIALS) --max-epochs $(MAX_EPOCHS) $(BUDGET) $(DIST) $(ARGS)
 
 tensorboard: $(STAMP)
 	$(PY) -m tensorboard.main --logdir results/$(DATASET)/tensorboard

@@ -27,6 +27,8 @@ TUNE_OPTIONS = [
     "--set",
     "--keep-checkpoints",
     "--max-failures",
+    "--time-budget",
+    "--precision",
     "--config",
     "--quiet",
     "--overwrite",
@@ -75,6 +77,8 @@ def test_module_and_script_reach_the_same_main():
         (["--max-epochs", "many"], "not an integer"),
         (["--seed", "-3"], "between 0 and"),
         (["--train-limit", "50001"], "--train-limit must be between 1 and 50000"),
+        (["--time-budget", "1h30"], "'1h30' is not a duration such as 45m, 2h, 1h30m or 3600"),
+        (["--time-budget", "0"], "a time budget must be above 0"),
     ],
 )
 def test_bad_input_is_one_error_line_and_leaves_results_alone(

@@ -228,3 +228,12 @@ def test_help_documents_the_distributed_options(capsys):
     text = capsys.readouterr().out
     for option in ("--workers", "--distribution", "{mirrored}", "--tensorboard"):
         assert option in text
+
+
+def test_a_spent_time_budget_makes_the_chief_hand_out_no_trial(search_copy, data_dir, capsys):
+    spent = json.loads((search_copy / "run.json").read_text())["search_seconds"]
+    args = tune_args(search_copy, data_dir, "--max-trials", "3", "--max-epochs", "2")
+    assert main([*args, "--workers", "1", "--time-budget", f"{spent / 2}"]) == 0
+    assert len(read_csv(search_copy / "trials.csv")) == 2
+    assert trials_run_by(search_copy) == {"worker0": []}  # it asked, and was told to stop
+    assert "was spent after 2 of 3 trials" in capsys.readouterr().out

@@ -339,6 +339,8 @@ def test_config_file_sets_options_and_pins_and_the_command_line_wins(tmp_path, d
         ("[set]\nmomentum = 0.9", "unknown hyperparameter 'momentum'"),
         ("set = 3", "set must be a table"),
         ("max-trials = ", "not valid TOML"),
+        ("time-budget = 'soon'", "time-budget: 'soon' is not a duration such as 45m"),
+        ("time-budget = true", "time-budget must be a duration (45m, 2h) or seconds"),
     ],
 )
 def test_bad_config_file_names_the_key(search_copy, data_dir, tmp_path, capsys, text, message):

@@ -52,6 +52,7 @@ def run_tune(args: argparse.Namespace) -> str:
         pins=space.parse_pins(list(pins.values()), space=args.space, hypermodel=args.hypermodel),
         overwrite=args.overwrite,
         max_failures=args.max_failures,
+        time_budget=args.time_budget,
         early_trial_stop=args.early_trial_stop,
         grace_epochs=args.grace_epochs,
         warm_start=args.warm_start,

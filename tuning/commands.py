@@ -8,7 +8,7 @@ import time
 from functools import partial
 from pathlib import Path
 
-from tuning import chief, distributed, hardware, runinfo
+from tuning import budget, chief, distributed, hardware, runinfo
 from tuning.config import SAVED_BEFORE, TuneConfig, differing_keys, search_settings
 from tuning.data import Dataset, Split, load_dataset, split
 from tuning.diagnosis import diagnosis
@@ -71,10 +71,12 @@ def tune(config: TuneConfig, verbose: int = 2) -> str:
             "first_started_at": (saved or {}).get("first_started_at", started),
             "started_at": started,
             "status": "running",
+            **budget.run_fields(saved),
         }
         results_dir = config.results_dir
         write_json_atomic(results_dir / runinfo.RUN_FILE, run)
         tuner, stopped = search_trials(config, data, 0 if config.quiet else verbose)
+        run.update(search_seconds=budget.spent_now(run))
         text = finish_reports(tuner, results_dir, config.top_n, dataset)
         run.update(status="stopped" if stopped else "finished", finished_at=runinfo.now())
         run.update(seconds=round(time.monotonic() - clock, 1))
@@ -85,7 +87,7 @@ def tune(config: TuneConfig, verbose: int = 2) -> str:
     if stopped:
         print(text)
         raise SearchStopped(f"{stopped}; the reports in {results_dir} cover the other trials")
-    return text + stopped_early(tuner, config)
+    return text + stopped_early(tuner, config, run["search_seconds"])
 
 
 def search_trials(
@@ -149,7 +151,17 @@ def after_each_trial(tuner: RecordingTuner, config: TuneConfig) -> None:
     """
     write_trials_csv(config.results_dir, tuner)
     prune_checkpoints(tuner, config.keep_checkpoints)
+    record_search_seconds(config.results_dir)
     print_progress(tuner, config)
+
+
+def record_search_seconds(results_dir: Path) -> None:
+    """Bring run.json's search seconds up to now, so a killed run still counts its trials."""
+    run = read_json(results_dir / runinfo.RUN_FILE)
+    if run and "search_started" in run:
+        write_json_atomic(
+            results_dir / runinfo.RUN_FILE, {**run, "search_seconds": budget.spent_now(run)}
+        )
 
 
 def check_keep(config: TuneConfig) -> None:
@@ -185,11 +197,17 @@ def resolve_for_resume(config: TuneConfig) -> tuple[TuneConfig, dict | None]:
     return config, saved
 
 
-def stopped_early(tuner: RecordingTuner, config: TuneConfig) -> str:
+def stopped_early(tuner: RecordingTuner, config: TuneConfig, search_seconds: float) -> str:
     """A closing note when the search ended with fewer trials than asked for, else ''."""
     ended = len(tuner.oracle.trials)
     if ended >= config.max_trials:
         return ""
+    if config.time_budget and search_seconds >= config.time_budget:
+        return (
+            f"\nnote: the time budget of {budget.show_duration(config.time_budget)} was spent "
+            f"after {ended} of {config.max_trials} trials; resume with a larger --time-budget "
+            "to go on"
+        )
     # KerasTuner stops quietly when it cannot draw new values (everything pinned, say).
     return (
         f"\nnote: the search stopped after {ended} of {config.max_trials} trials: "

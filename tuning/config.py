@@ -68,6 +68,9 @@ class TuneConfig:
     # the search starts from a known good point and the median rule has a strong reference.
     warm_start: bool = True
     max_failures: int = 3  # consecutive failed trials that stop the search
+    # Seconds the search's trials may take over all its runs (tuning.budget); None: no limit.
+    # Not a search setting: a resume with a larger budget goes on.
+    time_budget: float | None = None
     keep_checkpoints: int | None = None  # None: top_n, the weights evaluation needs
     # How trials train (tuning.hardware.training_path): `fast`, or `plain` as the guides write
     # it; `precision` auto picks the fastest one this machine computes natively. Neither

@@ -7,6 +7,7 @@ import tomllib
 from pathlib import Path
 
 from tuning.errors import TuningError
+from tuning.options import duration
 
 PINS_KEY = "set"  # the [set] table holds `--set NAME=VALUE` pins as `NAME = VALUE`
 
@@ -64,9 +65,10 @@ def checked_value(path: Path, name: str, value: object, action: argparse.Action)
         if not isinstance(value, bool):
             raise TuningError(f"{path}: {name} must be true or false, got {value!r}")
         return value
-    expected = str if action.type in (None, Path) else int
+    expected, kind = (str, "a string") if action.type in (None, Path) else (int, "an integer")
+    if action.type is duration:  # "45m" or seconds, as on the command line
+        expected, kind = (str, int, float), "a duration (45m, 2h) or seconds"
     if not isinstance(value, expected) or isinstance(value, bool):
-        kind = "a string" if expected is str else "an integer"
         raise TuningError(f"{path}: {name} must be {kind}, got {value!r}")
     if action.choices is not None and value not in action.choices:
         choices = ", ".join(map(str, action.choices))

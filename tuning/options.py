@@ -11,6 +11,7 @@ from pathlib import Path
 
 from hypermodels import HYPERMODELS, space
 from tuning.benchrun import CONFIGS, DEFAULT_CONFIGS
+from tuning.budget import parse_duration
 from tuning.config import TuneConfig
 from tuning.data import DATA_DIR_ENV, DATASETS
 from tuning.devices import DISTRIBUTIONS
@@ -40,6 +41,14 @@ def int_at_least(low: int, high: int | None = None) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def duration(text: str) -> float:
+    """Argparse type: a time budget in seconds, from `45m`, `2h`, `1h30m` or seconds."""
+    try:
+        return parse_duration(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 positive_int = int_at_least(1)
@@ -170,6 +179,15 @@ def build_parser(runs: Mapping[str, Callable]) -> Parser:
         help="end a trial whose best val_accuracy trails the median of the finished trials at "
         "the same epoch (--no-early-trial-stop: every trial runs until EarlyStopping); "
         "default on",
+    )
+    tune.add_argument(
+        "--time-budget",
+        type=duration,
+        metavar="DURATION",
+        help="wall time the search may take, summed over resumes, not counting the final "
+        "evaluation and reports: 45m, 2h, 1h30m or seconds. Once spent no trial starts and "
+        "the running one stops at the end of its epoch, keeping its best; a resume with a "
+        "larger budget goes on (default: no limit)",
     )
     tune.add_argument(
         "--grace-epochs",

@@ -16,6 +16,7 @@ import numpy as np
 import scipy.optimize
 
 from hypermodels import space
+from tuning.budget import Budget
 from tuning.files import write_json_atomic
 
 RUNNING = kt.engine.trial.TrialStatus.RUNNING
@@ -41,11 +42,26 @@ class DurableOracle(kt.oracles.BayesianOptimizationOracle):
     truncated file that no resume can read, losing the whole search.
     """
 
-    def __init__(self, *args, warm_start: dict[str, space.Value] | None = None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        warm_start: dict[str, space.Value] | None = None,
+        budget: Budget | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.warm_start = warm_start
+        self.budget = budget
         # Gaussian-process proposals that repeated a tried configuration and were replaced.
         self.replaced_proposals = 0
+
+    @kt.synchronized
+    def create_trial(self, tuner_id: str) -> kt.engine.trial.Trial:
+        """The next trial for `tuner_id`; once the time budget is spent, none (STOPPED)."""
+        if self.budget is None or tuner_id in self.ongoing_trials or not self.budget.over():
+            return super().create_trial(tuner_id)
+        self.tuner_ids.discard(tuner_id)  # told to stop, as KerasTuner's own STOPPED does
+        return kt.engine.trial.Trial(self.get_space(), status=STOPPED)
 
     def populate_space(self, trial_id: str) -> dict:
         """Values for the next trial: the warm start, random ones, then the GP's best new point.

@@ -17,6 +17,7 @@ import numpy as np
 
 from hypermodels import get_hypermodel, space
 from tuning import devices, tensorboard
+from tuning.budget import Budget, TimeBudgetStop, search_budget
 from tuning.config import TuneConfig
 from tuning.data import Split
 from tuning.errors import SearchStopped
@@ -49,6 +50,7 @@ class RecordingTuner(kt.Tuner):
         training_seed: int,
         max_failures: int,
         stop_grace_epochs: int | None = None,
+        budget: Budget | None = None,
         after_trial: Callable[[RecordingTuner], None] | None = None,
         trials_budget: int | None = None,
         **kwargs,
@@ -58,6 +60,7 @@ class RecordingTuner(kt.Tuner):
         self.training_seed = training_seed
         self.max_failures = max_failures
         self.stop_grace_epochs = stop_grace_epochs
+        self.budget = budget
         self.after_trial = after_trial
         super().__init__(*args, **kwargs)
 
@@ -75,6 +78,9 @@ class RecordingTuner(kt.Tuner):
         rule = self.median_rule()
         if rule is not None:
             kwargs["callbacks"] = [*kwargs.get("callbacks", []), MedianStopping(rule)]
+        budget_stop = TimeBudgetStop(self.budget) if self.budget is not None else None
+        if budget_stop is not None:
+            kwargs["callbacks"] = [*kwargs.get("callbacks", []), budget_stop]
         training = resolved(self.hypermodel.path)  # what this process trains with
         start = time.monotonic()
         try:
@@ -86,9 +92,10 @@ class RecordingTuner(kt.Tuner):
             self.save_record(trial.trial_id, failed)
             raise kt.errors.FailedTrialError(reason) from e
         record = training_record(histories[-1], seconds=elapsed(start))
-        if rule is not None:
-            curve = histories[-1].history.get(OBJECTIVE.name, [])
-            record["stopped_early"] = rule.describe(curve)
+        curve = histories[-1].history.get(OBJECTIVE.name, [])
+        # The budget's stop first: it cut the curve short, whatever the median rule says.
+        reasons = (budget_stop and budget_stop.describe(), rule and rule.describe(curve))
+        record["stopped_early"] = next((r for r in reasons if r), None)
         record["training"] = training
         # Peak resident memory of this process so far: with a process per trial (the
         # default), the trial's own peak, which shows whether memory grows across trials.
@@ -260,6 +267,7 @@ def make_tuner(
     """
     if config.overwrite:
         tensorboard.discard_logs(config.results_dir)
+    budget = search_budget(config.time_budget, config.results_dir)
     oracle = oracle_class(
         objective=OBJECTIVE,
         max_trials=config.max_trials,
@@ -267,6 +275,7 @@ def make_tuner(
         seed=config.seed,
         hyperparameters=space.search_space(config.pins, config.space, config.hypermodel),
         warm_start=space.COURSE_VALUES[config.dataset] if config.warm_start else None,
+        budget=budget,
         tune_new_entries=True,
         # RecordingTuner counts failures itself, after the failed trial is saved; KerasTuner's
         # own check raises before saving it, so a resume would run that trial again.
@@ -287,6 +296,7 @@ def make_tuner(
         training_seed=config.seed,
         max_failures=config.max_failures,
         stop_grace_epochs=config.grace_epochs if config.early_trial_stop else None,
+        budget=budget,
         after_trial=after_trial,
         trials_budget=trials_budget,
     )

@@ -1,0 +1,82 @@
+"""The time budget: durations, the epoch-end stop, and searches that stop and go on."""
+
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import tune_args
+
+from tuning import budget
+from tuning.budget import Budget, TimeBudgetStop, parse_duration, show_duration
+from tuning.cli import main
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("45m", 2700), ("2h", 7200), ("1h30m", 5400), ("90s", 90), ("3600", 3600), ("1.5h", 5400)],
+)
+def test_durations_read_as_a_user_writes_them(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "soon", "5x", "1h30", "0", "-5", "0m"])
+def test_a_bad_duration_is_refused(text):
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+def test_durations_are_shown_as_written():
+    assert [show_duration(s) for s in (5400, 2700, 50, 3605)] == ["1h 30m", "45m", "50s", "1h 5s"]
+
+
+def test_the_budget_stops_fit_at_the_end_of_the_epoch_it_ran_out(monkeypatch):
+    monkeypatch.setattr(budget, "clock", lambda: 100.0)
+    spent = Budget(seconds=60, spent_before=50, started=90)  # 50 + 10 = 60: spent
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(loss="mse")
+    stop = TimeBudgetStop(spent)
+    history = model.fit(np.zeros((8, 2)), np.zeros(8), epochs=3, callbacks=[stop], verbose=0)
+    assert len(history.epoch) == 1
+    assert stop.describe() == "time budget: 1m spent, stopped after epoch 1"
+    assert not TimeBudgetStop(Budget(60, 0, 90)).budget.over()  # 10 s of 60
+
+
+def fake_clock(monkeypatch, *readings: float) -> None:
+    """`budget.clock` reads `readings` in turn, then 10,000 s: the budget runs out there."""
+    values = iter(readings)
+    monkeypatch.setattr(budget, "clock", lambda: next(values, 10_000.0))
+
+
+def test_a_spent_budget_stops_the_running_trial_and_starts_no_other(
+    tmp_path, data_dir, monkeypatch, capsys
+):
+    # Read when the search starts (0 s), when trial 0 is handed out (10 s), then at each
+    # epoch's end: the budget of 100 s has run out by the end of epoch 1.
+    fake_clock(monkeypatch, 0.0, 10.0)
+    args = tune_args(tmp_path, data_dir, "--hypermodel", "mlp", "--train-limit", "500")
+    args += ["--max-trials", "2", "--max-epochs", "3", "--in-process", "--time-budget", "100"]
+    assert main([*args, "--no-warm-start", "--quiet"]) == 0
+    trials = pd.read_csv(tmp_path / "trials.csv")
+    assert list(trials.status) == ["STOPPED_EARLY"] and list(trials.epochs) == [1]
+    assert trials.reason[0] == "time budget: 1m 40s spent, stopped after epoch 1"
+    assert list(pd.read_csv(tmp_path / "test_results.csv").trial_id) == [0]  # its best kept
+    out = capsys.readouterr().out
+    assert "note: the time budget of 1m 40s was spent after 1 of 2 trials" in out
+    assert json.loads((tmp_path / "run.json").read_text())["search_seconds"] == 10_000
+
+
+def test_a_resume_with_a_larger_budget_goes_on(search_copy, data_dir, capsys):
+    spent = json.loads((search_copy / "run.json").read_text())["search_seconds"]
+    assert spent > 0
+    args = tune_args(search_copy, data_dir, "--max-trials", "3", "--max-epochs", "2")
+    assert main([*args, "--time-budget", f"{spent / 2}"]) == 0  # not a setting to match
+    assert len(pd.read_csv(search_copy / "trials.csv")) == 2  # spent: no trial started
+    assert "was spent after 2 of 3 trials" in capsys.readouterr().out
+    assert main([*args, "--time-budget", "1h"]) == 0
+    assert len(pd.read_csv(search_copy / "trials.csv")) == 3
+    run = json.loads((search_copy / "run.json").read_text())
+    assert run["search_seconds"] > run["search_seconds_before"] > spent
