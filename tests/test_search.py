@@ -5,8 +5,9 @@ import pytest
 
 from hypermodels.space import COURSE_VALUES
 from tests.conftest import tune_args
+from tuning import hardware
 from tuning.cli import main
-from tuning.stopping import MedianRule
+from tuning.stopping import AshaRule, MedianRule
 
 FAST = ["--hypermodel", "mlp", "--train-limit", "500", "--in-process"]
 
@@ -42,7 +43,7 @@ def test_resume_refuses_another_warm_start_or_stopping_setting(tmp_path, data_di
     capsys.readouterr()
     assert main([*args, "--max-trials", "2"]) == 2
     error = capsys.readouterr().err
-    assert "early_trial_stop: False -> True" in error and "warm_start: False -> True" in error
+    assert "early_trial_stop: off -> median" in error and "warm_start: False -> True" in error
     # The grace period means nothing with the rule off, so it may differ.
     resumed = [*args, "--max-trials", "2", "--no-warm-start", "--no-early-trial-stop"]
     assert main([*resumed, "--grace-epochs", "3"]) == 0
@@ -76,8 +77,40 @@ def test_plain_training_path_is_recorded(tmp_path, data_dir):
     args = [*FAST, "--max-trials", "1", "--max-epochs", "1", "--training", "plain"]
     assert main(tune_args(results, data_dir, *args)) == 0
     record = json.loads((results / "tuner" / "trial_0" / "record.json").read_text())
+    # Keras's `auto` XLA as it resolves on this machine: on with a GPU, off on a CPU.
     assert record["training"] == {
         "precision": "float32",
-        "jit_compile": "auto",
+        "jit_compile": bool(hardware.gpus()),
         "input_pipeline": False,
     }
+
+
+def test_asha_stops_trials_at_their_rungs_and_keeps_their_best(tmp_path, data_dir):
+    results = tmp_path / "mnist"
+    args = [*FAST, "--max-trials", "6", "--max-epochs", "4", "--initial-points", "6"]
+    args += ["--early-trial-stop", "asha", "--rung-epochs", "1", "--eta", "2"]
+    assert main(tune_args(results, data_dir, *args)) == 0
+    trials = pd.read_csv(results / "trials.csv", dtype={"trial_id": str})
+    history = pd.read_csv(results / "history.csv", dtype={"trial_id": str})
+    assert (trials.status == "STOPPED_EARLY").sum() >= 1
+    # Replay the rungs trial by trial from the saved curves: every decision must match.
+    ended: list[tuple] = []
+    for trial in trials.itertuples():
+        curve = tuple(history[history.trial_id == trial.trial_id].val_accuracy)
+        expected = AshaRule(tuple(ended), rung_epochs=1, eta=2).describe(curve)
+        assert (trial.status == "STOPPED_EARLY") == (expected is not None), trial
+        assert trial.reason == expected if expected else len(curve) == 4
+        assert trial.val_accuracy == pytest.approx(max(curve))  # its best score is kept
+        ended.append(curve)
+
+
+@pytest.mark.parametrize(("saved", "rule"), [(True, "median"), (False, "off")])
+def test_a_search_saved_with_the_old_switch_resumes_with_its_rule(tmp_path, data_dir, saved, rule):
+    results = tmp_path / "mnist"
+    args = tune_args(results, data_dir, *FAST, "--max-trials", "1", "--max-epochs", "1")
+    assert main([*args, "--early-trial-stop", rule]) == 0
+    run = json.loads((results / "run.json").read_text())
+    run["config"]["early_trial_stop"] = saved  # as searches saved before asha existed
+    (results / "run.json").write_text(json.dumps(run))
+    assert main([*args, "--early-trial-stop", rule, "--max-trials", "2"]) == 0
+    assert len(pd.read_csv(results / "trials.csv")) == 2

@@ -2,7 +2,13 @@ import keras
 import numpy as np
 import pytest
 
-from tuning.stopping import MIN_REFERENCE_TRIALS, MedianRule, MedianStopping
+from tuning.stopping import (
+    MIN_REFERENCE_TRIALS,
+    AshaRule,
+    MedianRule,
+    StopPolicy,
+    TrialStopping,
+)
 
 REFERENCE = ((0.5, 0.7, 0.8, 0.9), (0.6, 0.8, 0.85, 0.86), (0.4, 0.9))  # the last one ended early
 
@@ -36,6 +42,47 @@ def test_callback_ends_fit_at_the_rule_s_epoch(grace, epochs_run):
     model.compile(keras.optimizers.SGD(0.0), "categorical_crossentropy", metrics=["accuracy"])
     rule = MedianRule(((1.0,),) * 3, grace_epochs=grace)
     history = model.fit(
-        x, y, validation_data=(x, y), epochs=10, verbose=0, callbacks=[MedianStopping(rule)]
+        x, y, validation_data=(x, y), epochs=10, verbose=0, callbacks=[TrialStopping(rule)]
     )
     assert len(history.epoch) == epochs_run
+
+
+def test_asha_rungs_grow_by_eta():
+    assert AshaRule((), rung_epochs=3, eta=3).rungs(100) == [3, 9, 27, 81]
+    assert AshaRule((), rung_epochs=1, eta=2).rungs(9) == [1, 2, 4, 8]
+    assert AshaRule((), rung_epochs=5, eta=3).rungs(4) == []
+
+
+# Three ended trials: one ran 4 epochs, one was stopped at the rung of epoch 2, one ended
+# after 1 epoch (EarlyStopping) and so never reached the rung of epoch 2.
+ASHA_REFERENCE = ((0.5, 0.8, 0.85, 0.9), (0.6, 0.7), (0.9,))
+
+
+def test_asha_keeps_the_top_1_over_eta_of_the_trials_that_reached_a_rung():
+    rule = AshaRule(ASHA_REFERENCE, rung_epochs=1, eta=2)
+    # Rung 1: the median (1 - 1/2 quantile) of 0.5, 0.6 and 0.9 is 0.6.
+    assert rule.cutoff_at(1) == (0.6, 3)
+    assert rule.stop_epoch([0.55, 0.99]) == (1, 0.55, 0.6, 3)
+    # Rung 2: two trials reached it, best 0.8 and 0.7; the cutoff is their median, 0.75.
+    assert rule.cutoff_at(2) == (pytest.approx(0.75), 2)
+    assert rule.stop_epoch([0.6, 0.74])[:2] == (2, 0.74)
+    assert rule.stop_epoch([0.6, 0.75, 0.0]) is None  # epoch 3 is no rung
+    assert rule.stop_epoch([0.6, 0.75, 0.0, 0.89]) == (4, 0.89, 0.9, 1)  # 4 is
+    assert "at the rung of epoch 1: best val_accuracy 0.5500 below the top 1/2 cutoff" in (
+        rule.describe([0.55])
+    )
+
+
+def test_asha_lets_the_first_trial_at_a_rung_go_on():
+    rule = AshaRule(((0.9,),), rung_epochs=1, eta=3)
+    assert rule.stop_epoch([0.95, 0.1, 0.1]) is None  # rung 3: nobody reached it before
+    assert rule.cutoff_at(3) is None
+
+
+def test_each_rule_reads_its_own_reference():
+    ended = [((0.5, 0.6), False), ((0.1, 0.2), True)]  # the second was stopped early
+    median = StopPolicy("median", grace_epochs=1).make(ended)
+    assert isinstance(median, MedianRule) and median.reference == ((0.5, 0.6),)
+    asha = StopPolicy("asha", rung_epochs=1, eta=2).make(ended)
+    assert isinstance(asha, AshaRule) and asha.reference == ((0.5, 0.6), (0.1, 0.2))
+    assert StopPolicy("off").make(ended) is None

@@ -55,6 +55,8 @@ def run_tune(args: argparse.Namespace) -> str:
         time_budget=args.time_budget,
         early_trial_stop=args.early_trial_stop,
         grace_epochs=args.grace_epochs,
+        rung_epochs=args.rung_epochs,
+        eta=args.eta,
         warm_start=args.warm_start,
         keep_checkpoints=args.keep_checkpoints,
         training=args.training,

@@ -9,7 +9,7 @@ from functools import partial
 from pathlib import Path
 
 from tuning import budget, chief, distributed, hardware, runinfo
-from tuning.config import SAVED_BEFORE, TuneConfig, differing_keys, search_settings
+from tuning.config import SAVED_BEFORE, TuneConfig, differing_keys, search_settings, stop_rule
 from tuning.data import Dataset, Split, load_dataset, split
 from tuning.diagnosis import diagnosis
 from tuning.errors import SearchStopped, TuningError
@@ -240,6 +240,7 @@ def saved_config(results_dir: Path, saved: dict | None) -> TuneConfig:
     fields = {f.name for f in dataclasses.fields(TuneConfig)}
     # A setting older searches lack takes the value it had in effect: SAVED_BEFORE's.
     values = {**SAVED_BEFORE, **saved["config"]}
+    values["early_trial_stop"] = stop_rule(values["early_trial_stop"])
     config = TuneConfig(**{k: v for k, v in values.items() if k in fields})
     return dataclasses.replace(config, results_dir=results_dir, overwrite=False)
 

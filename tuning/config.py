@@ -32,6 +32,8 @@ SEARCH_KEYS = (
     "early_stop_min_delta",
     "early_trial_stop",
     "grace_epochs",
+    "rung_epochs",
+    "eta",
     "warm_start",
 )
 
@@ -60,10 +62,13 @@ class TuneConfig:
     min_lr: float = 1e-5
     early_stop_patience: int = 10
     early_stop_min_delta: float = 1e-5
-    # The median-stopping rule (tuning.stopping): a trial trailing the finished trials'
-    # median after `grace_epochs` epochs ends early; it saves most of a bad trial's epochs.
-    early_trial_stop: bool = True
+    # The rule that ends trials that cannot win (tuning.stopping): `median`, a trial trailing
+    # the finished trials' median after `grace_epochs` epochs; `asha`, successive halving at
+    # rungs of `rung_epochs` * eta**k epochs; or `off`.
+    early_trial_stop: str = "median"
     grace_epochs: int = 10  # as long as EarlyStopping's patience: the same trust in a plateau
+    rung_epochs: int = 3
+    eta: int = 3
     # The first trial trains the course's configuration (hypermodels.space.COURSE_VALUES), so
     # the search starts from a known good point and the median rule has a strong reference.
     warm_start: bool = True
@@ -120,11 +125,22 @@ SAVED_BEFORE = {
 }
 
 
+def stop_rule(saved: str | bool) -> str:
+    """The early-stopping rule a saved setting means: searches saved before ASHA kept a bool."""
+    if isinstance(saved, bool):
+        return "median" if saved else "off"
+    return saved
+
+
 def search_settings(config_json: dict) -> dict:
     """The part of a saved configuration that a resumed search must match."""
     settings = {key: config_json.get(key, SAVED_BEFORE.get(key)) for key in SEARCH_KEYS}
-    if not settings["early_trial_stop"]:
-        settings["grace_epochs"] = None  # unused: changing it changes nothing
+    settings["early_trial_stop"] = stop_rule(settings["early_trial_stop"])
+    # A rule's settings mean nothing under the other rules: changing them changes nothing.
+    if settings["early_trial_stop"] != "median":
+        settings["grace_epochs"] = None
+    if settings["early_trial_stop"] != "asha":
+        settings["rung_epochs"] = settings["eta"] = None
     return settings
 
 

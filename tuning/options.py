@@ -17,6 +17,7 @@ from tuning.data import DATA_DIR_ENV, DATASETS
 from tuning.devices import DISTRIBUTIONS
 from tuning.errors import TuningError
 from tuning.hardware import PRECISION_CHOICES, TRAINING_CHOICES
+from tuning.stopping import RULES
 
 
 class Parser(argparse.ArgumentParser):
@@ -174,11 +175,33 @@ def build_parser(runs: Mapping[str, Callable]) -> Parser:
     )
     tune.add_argument(
         "--early-trial-stop",
-        action=argparse.BooleanOptionalAction,
+        choices=RULES,
         default=defaults.early_trial_stop,
-        help="end a trial whose best val_accuracy trails the median of the finished trials at "
-        "the same epoch (--no-early-trial-stop: every trial runs until EarlyStopping); "
-        "default on",
+        help="end trials that cannot win: median (a trial whose best val_accuracy trails the "
+        "median of the finished trials at the same epoch, after --grace-epochs), asha "
+        "(successive halving: at rungs of --rung-epochs x eta^k epochs, only the top 1/eta "
+        "go on) or off (every trial runs until EarlyStopping); default %(default)s",
+    )
+    tune.add_argument(
+        "--no-early-trial-stop",
+        dest="early_trial_stop",
+        action="store_const",
+        const="off",
+        help="the same as --early-trial-stop off",
+    )
+    tune.add_argument(
+        "--rung-epochs",
+        type=positive_int,
+        default=defaults.rung_epochs,
+        metavar="R",
+        help="asha: epochs of the first rung (default %(default)s)",
+    )
+    tune.add_argument(
+        "--eta",
+        type=int_at_least(2),
+        default=defaults.eta,
+        metavar="ETA",
+        help="asha: each rung keeps the top 1/ETA and is ETA times the last (default %(default)s)",
     )
     tune.add_argument(
         "--time-budget",

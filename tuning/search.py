@@ -24,7 +24,7 @@ from tuning.errors import SearchStopped
 from tuning.files import read_json, write_json_atomic
 from tuning.hardware import resolved, training_path
 from tuning.oracle import DurableOracle
-from tuning.stopping import MedianRule, MedianStopping
+from tuning.stopping import NO_STOPPING, Rule, StopPolicy, TrialStopping
 
 # KerasTuner prints a traceback for every failed trial, a diverged loss included; we print
 # one line per failure, and a traceback only where something raised (run_trial does that).
@@ -49,7 +49,7 @@ class RecordingTuner(kt.Tuner):
         *args,
         training_seed: int,
         max_failures: int,
-        stop_grace_epochs: int | None = None,
+        stopping: StopPolicy = NO_STOPPING,
         budget: Budget | None = None,
         after_trial: Callable[[RecordingTuner], None] | None = None,
         trials_budget: int | None = None,
@@ -59,7 +59,7 @@ class RecordingTuner(kt.Tuner):
         self.trials_ended = 0
         self.training_seed = training_seed
         self.max_failures = max_failures
-        self.stop_grace_epochs = stop_grace_epochs
+        self.stopping = stopping
         self.budget = budget
         self.after_trial = after_trial
         super().__init__(*args, **kwargs)
@@ -75,9 +75,9 @@ class RecordingTuner(kt.Tuner):
         # remaining trial exactly as an uninterrupted one would.
         keras.utils.set_random_seed(self.training_seed + int(trial.trial_id))
         tensorboard.clear_trial_logs(kwargs.get("callbacks", []), trial.trial_id)
-        rule = self.median_rule()
+        rule = self.stopping_rule()
         if rule is not None:
-            kwargs["callbacks"] = [*kwargs.get("callbacks", []), MedianStopping(rule)]
+            kwargs["callbacks"] = [*kwargs.get("callbacks", []), TrialStopping(rule)]
         budget_stop = TimeBudgetStop(self.budget) if self.budget is not None else None
         if budget_stop is not None:
             kwargs["callbacks"] = [*kwargs.get("callbacks", []), budget_stop]
@@ -105,24 +105,22 @@ class RecordingTuner(kt.Tuner):
             raise kt.errors.FailedTrialError(record["reason"])
         return histories
 
-    def median_rule(self) -> MedianRule | None:
-        """The median-stopping rule over the trials that ran to their end, if it is on.
+    def stopping_rule(self) -> Rule | None:
+        """The early-stopping rule over the trials that ended so far, if one is on.
 
         Read from the trial files, which a worker of a distributed search shares with the
         chief, though its oracle client cannot list the trials.
         """
-        if self.stop_grace_epochs is None:
+        if self.stopping.rule == "off":
             return None
-        curves = []
+        ended = []
         for path in sorted(Path(self.project_dir).glob("trial_*/trial.json")):
             state = read_json(path) or {}
             record = read_json(path.with_name(RECORD_FILE)) or {}
-            if state.get("status") != "COMPLETED" or record.get("stopped_early"):
-                continue
             curve = tuple(row[OBJECTIVE.name] for row in record.get("history", []))
-            if curve:
-                curves.append(curve)
-        return MedianRule(tuple(curves), self.stop_grace_epochs)
+            if state.get("status") == "COMPLETED" and curve:
+                ended.append((curve, bool(record.get("stopped_early"))))
+        return self.stopping.make(ended)
 
     def on_trial_begin(self, trial: kt.engine.trial.Trial) -> None:
         """Save the tuner state before training, so a kill in trial 0 still resumes.
@@ -295,7 +293,9 @@ def make_tuner(
         overwrite=config.overwrite,
         training_seed=config.seed,
         max_failures=config.max_failures,
-        stop_grace_epochs=config.grace_epochs if config.early_trial_stop else None,
+        stopping=StopPolicy(
+            config.early_trial_stop, config.grace_epochs, config.rung_epochs, config.eta
+        ),
         budget=budget,
         after_trial=after_trial,
         trials_budget=trials_budget,

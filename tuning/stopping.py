@@ -1,12 +1,20 @@
-"""The median-stopping rule: end a trial early once it trails the finished trials' median."""
+"""Rules that end a trial early: the median-stopping rule and asynchronous successive halving.
+
+Both read the val_accuracy curves of trials that already ended and decide, epoch by epoch,
+whether the running trial can still win; `TrialStopping` applies one inside `fit`.
+"""
 
 from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import keras
+import numpy as np
+
+RULES = ("asha", "median", "off")
 
 # Fewer finished trials than this make too noisy a median to stop anyone on.
 MIN_REFERENCE_TRIALS = 3
@@ -53,10 +61,97 @@ class MedianRule:
         )
 
 
-class MedianStopping(keras.callbacks.Callback):
-    """Apply a `MedianRule` at the end of every epoch of `fit`."""
+@dataclass(frozen=True)
+class AshaRule:
+    """Asynchronous successive halving: at each rung, keep only the top 1/eta of the trials.
 
-    def __init__(self, rule: MedianRule, monitor: str = "val_accuracy"):
+    Rungs fall at `rung_epochs`, `rung_epochs * eta`, `rung_epochs * eta**2`, ... epochs. At a
+    rung, a trial whose best val_accuracy so far lies below the (1 - 1/eta) quantile of the
+    reference trials' best at that epoch is stopped; a trial that reached the rung first
+    always goes on. The reference is every ended trial that reached the rung, those stopped
+    there or later included (Li et al., 2020; the cutoff as in Ray Tune's ASHAScheduler).
+    """
+
+    reference: tuple[tuple[float, ...], ...]  # val_accuracy per epoch of each ended trial
+    rung_epochs: int
+    eta: int
+
+    def rungs(self, epochs: int) -> list[int]:
+        """The rung epochs up to `epochs`."""
+        rungs, rung = [], self.rung_epochs
+        while rung <= epochs:
+            rungs.append(rung)
+            rung *= self.eta
+        return rungs
+
+    def cutoff_at(self, epoch: int) -> tuple[float, int] | None:
+        """The (1 - 1/eta) quantile of the reference's best at `epoch`, and how many reached it."""
+        reached = [max(curve[:epoch]) for curve in self.reference if len(curve) >= epoch]
+        if not reached:
+            return None
+        return float(np.percentile(reached, 100 * (1 - 1 / self.eta))), len(reached)
+
+    def stop_epoch(self, curve: Sequence[float]) -> tuple[int, float, float, int] | None:
+        """The first rung at which `curve` falls below the cutoff: (epoch, best, cutoff, n)."""
+        for rung in self.rungs(len(curve)):
+            cutoff = self.cutoff_at(rung)
+            best = max(curve[:rung])
+            if cutoff is not None and best < cutoff[0]:
+                return rung, best, *cutoff
+        return None
+
+    def describe(self, curve: Sequence[float]) -> str | None:
+        """Why `curve` was stopped early (for trials.csv), or None if the rule let it run."""
+        stop = self.stop_epoch(curve)
+        if stop is None:
+            return None
+        epoch, best, cutoff, count = stop
+        return (
+            f"stopped at the rung of epoch {epoch}: best val_accuracy {best:.4f} below the top "
+            f"1/{self.eta} cutoff {cutoff:.4f} of {count} trials that reached it"
+        )
+
+
+class Rule(Protocol):
+    """What `TrialStopping` needs of a rule."""
+
+    def stop_epoch(self, curve: Sequence[float]) -> tuple | None:
+        """The epoch (first item) at which `curve` is to stop, or None."""
+
+    def describe(self, curve: Sequence[float]) -> str | None:
+        """Why `curve` was stopped, or None."""
+
+
+@dataclass(frozen=True)
+class StopPolicy:
+    """Which rule ends trials early (`asha`, `median` or `off`) and its settings."""
+
+    rule: str = "median"
+    grace_epochs: int = 10  # the median rule's
+    rung_epochs: int = 3  # ASHA's first rung
+    eta: int = 3  # ASHA keeps the top 1/eta at each rung
+
+    def make(self, ended: Sequence[tuple[tuple[float, ...], bool]]) -> Rule | None:
+        """The rule over the ended trials, given as (val_accuracy curve, stopped early).
+
+        The median rule's reference is the trials that ran to their end; ASHA's is every
+        trial, since one stopped at a later rung did reach the earlier ones.
+        """
+        if self.rule == "median":
+            finished = tuple(curve for curve, stopped in ended if not stopped)
+            return MedianRule(finished, self.grace_epochs)
+        if self.rule == "asha":
+            return AshaRule(tuple(curve for curve, _ in ended), self.rung_epochs, self.eta)
+        return None
+
+
+NO_STOPPING = StopPolicy("off")
+
+
+class TrialStopping(keras.callbacks.Callback):
+    """Apply a stopping rule (`MedianRule`, `AshaRule`) at the end of every epoch of `fit`."""
+
+    def __init__(self, rule: Rule, monitor: str = "val_accuracy"):
         super().__init__()
         self.rule = rule
         self.monitor = monitor
