@@ -93,3 +93,25 @@ def test_every_process_of_a_search_lets_gpu_memory_grow(monkeypatch):
     monkeypatch.setenv(tuning.GPU_GROWTH_ENV, "false")  # a user's own choice stays
     tuning._let_gpu_memory_grow()
     assert child_environment("fast")[tuning.GPU_GROWTH_ENV] == "false"
+
+
+def count_trial_processes(monkeypatch) -> list:
+    """Record each `run-trial` process tune starts; they still run for real."""
+    started, real_run = [], subprocess.run
+
+    def run(command, *args, **kwargs):
+        if "run-trial" in command:
+            started.append(command)
+        return real_run(command, *args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "run", run)
+    return started
+
+
+def test_no_process_starts_only_to_find_the_search_over(search_copy, data_dir, monkeypatch):
+    started = count_trial_processes(monkeypatch)
+    args = tune_args(search_copy, data_dir, "--max-trials", "3", "--max-epochs", "2")
+    assert main(args) == 0  # one more trial: one process, none after it
+    assert len(started) == 1
+    assert main(args) == 0  # finished: none at all
+    assert len(started) == 1

@@ -23,6 +23,7 @@ from tuning.isolation import (
     run_trials_in_children,
 )
 from tuning.lock import results_lock
+from tuning.oracle import ORACLE_FILE
 from tuning.progress import print_progress
 from tuning.reports import failure_reason, summary, write_reports, write_trials_csv
 from tuning.search import (
@@ -81,6 +82,7 @@ def tune(config: TuneConfig, verbose: int = 2) -> str:
         run.update(status="stopped" if stopped else "finished", finished_at=runinfo.now())
         run.update(seconds=round(time.monotonic() - clock, 1))
         run.update(training_seconds=training_seconds(tuner))
+        run.update(startup_seconds=startup_seconds(tuner))
         # Gaussian-process proposals that repeated a tried configuration (tuning.oracle).
         run.update(replaced_proposals=tuner.oracle.replaced_proposals)
         write_json_atomic(results_dir / runinfo.RUN_FILE, run)
@@ -270,7 +272,7 @@ def saved_run(results_dir: Path) -> dict | None:
     Raises:
         TuningError: tuner state exists without a readable run.json to check a resume against.
     """
-    state = results_dir / TUNER_DIR / "oracle.json"
+    state = results_dir / TUNER_DIR / ORACLE_FILE
     if not state.exists():
         return None
     try:
@@ -335,6 +337,14 @@ def ensure_writable(results_dir: Path) -> None:
             pass
     except OSError as e:
         raise TuningError(f"results dir {results_dir} is not writable: {e.strerror}") from None
+
+
+def startup_seconds(tuner: RecordingTuner) -> dict[str, float | None]:
+    """Per trial, seconds from its process's start (or its own) to its first training batch."""
+    return {
+        trial_id: tuner.load_record(trial_id).get("startup_seconds")
+        for trial_id in sorted(tuner.oracle.trials, key=int)
+    }
 
 
 def training_seconds(tuner: RecordingTuner) -> float:

@@ -22,11 +22,14 @@ from collections.abc import Callable
 from keras_tuner.engine.trial import TrialStatus
 
 import tuning
+from tuning.budget import search_budget
 from tuning.config import TuneConfig
 from tuning.errors import SearchStopped, TuningError
+from tuning.files import read_json
+from tuning.oracle import ORACLE_FILE
 from tuning.progress import print_progress
 from tuning.reports import write_trials_csv
-from tuning.search import check_failures, make_tuner
+from tuning.search import TUNER_DIR, check_failures, make_tuner
 
 # run-trial's exit statuses, apart from TuningError's 2 and a crash's 1.
 TRIAL_ENDED = 0  # one trial ran; the search may have more
@@ -36,19 +39,22 @@ PR_SET_PDEATHSIG = 1
 
 
 def run_trials_in_children(
-    config: TuneConfig, on_killed: Callable[[TuneConfig, str], None] | None = None
+    config: TuneConfig,
+    on_killed: Callable[[TuneConfig, str], None] | None = None,
+    from_chief: bool = False,
 ) -> None:
     """Start `run-trial` processes one after another until the oracle has no trial left.
 
     A child killed by a signal is handed to `on_killed` (default `fail_killed_trials`) with
-    the signal's name.
+    the signal's name. A worker's trials come `from_chief`, whose oracle must hear the
+    worker ask to end the search, so it always starts the child that asks.
 
     Raises:
         SearchStopped: a child stopped the search after too many failed trials.
         TuningError: a child failed or was killed; the search resumes with the same command.
     """
     command = [sys.executable, "-m", "tuning", "run-trial", str(config.results_dir)]
-    while True:
+    while from_chief or trials_left(config):
         # Its own session: Ctrl-C reaches only tune, which then kills it, and says so once.
         child = subprocess.run(
             [*command, "--parent", str(os.getpid())],
@@ -71,6 +77,22 @@ def run_trials_in_children(
             f"the process running a trial ended with exit status {status}; finished trials "
             "are saved, run the same command to resume"
         )
+
+
+def trials_left(config: TuneConfig) -> bool:
+    """Whether the saved search may hand out another trial, read from its saved state.
+
+    False only when it cannot: every trial of `max_trials` started and none is running or
+    waiting to run again, or the time budget is spent. A process started then would only
+    learn that the search is over, at the price of a TensorFlow start-up.
+    """
+    state = read_json(config.results_dir / TUNER_DIR / ORACLE_FILE)
+    if state is None or state.get("ongoing_trials") or state.get("retry_queue"):
+        return True
+    budget = search_budget(config.time_budget, config.results_dir)
+    if budget is not None and budget.over():
+        return False
+    return len(state.get("start_order", [])) < config.max_trials
 
 
 def child_environment(training: str) -> dict[str, str]:

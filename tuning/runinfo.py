@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import time
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -46,6 +47,23 @@ def machine() -> dict:
         "processor": cpu_model(),
         "cpus": os.cpu_count(),
     }
+
+
+def process_started_at() -> float:
+    """When this process started, in Unix seconds (Linux's /proc; else when `tuning` loaded).
+
+    The interpreter's start-up and every import count, which is what a trial process costs
+    before it trains.
+    """
+    try:
+        ticks = int(Path("/proc/self/stat").read_text().rpartition(")")[2].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return time.time() - (uptime - ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return LOADED_AT
+
+
+LOADED_AT = time.time()
 
 
 def cpu_model() -> str:

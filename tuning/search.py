@@ -16,7 +16,7 @@ import keras_tuner.src.config as kt_config
 import numpy as np
 
 from hypermodels import get_hypermodel, space
-from tuning import devices, tensorboard
+from tuning import devices, runinfo, tensorboard
 from tuning.budget import Budget, TimeBudgetStop, search_budget
 from tuning.config import TuneConfig
 from tuning.data import Split
@@ -35,6 +35,27 @@ OBJECTIVE = kt.Objective("val_accuracy", direction="max")
 TUNER_DIR = "tuner"
 TUNER_FILE = "tuner0.json"
 RECORD_FILE = "record.json"
+
+
+class FirstBatchClock(keras.callbacks.Callback):
+    """When the first training batch began: what a trial costs before it trains."""
+
+    def __init__(self):
+        super().__init__()
+        self.at: float | None = None
+
+    def __deepcopy__(self, memo: dict) -> FirstBatchClock:
+        # KerasTuner deep-copies a trial's callbacks; the tuner reads this one back.
+        return self
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        """Note the time of the first batch only."""
+        if self.at is None:
+            self.at = time.time()
+
+    def seconds_since(self, start: float) -> float | None:
+        """Seconds from `start` (Unix seconds) to the first batch; None if none ran."""
+        return None if self.at is None else round(self.at - start, 2)
 
 
 class TrialBudgetSpent(Exception):
@@ -75,12 +96,13 @@ class RecordingTuner(kt.Tuner):
         # remaining trial exactly as an uninterrupted one would.
         keras.utils.set_random_seed(self.training_seed + int(trial.trial_id))
         tensorboard.clear_trial_logs(kwargs.get("callbacks", []), trial.trial_id)
+        # A process's first trial pays for its start-up; a later one, only for its own.
+        since = runinfo.process_started_at() if self.trials_ended == 0 else time.time()
         rule = self.stopping_rule()
-        if rule is not None:
-            kwargs["callbacks"] = [*kwargs.get("callbacks", []), TrialStopping(rule)]
         budget_stop = TimeBudgetStop(self.budget) if self.budget is not None else None
-        if budget_stop is not None:
-            kwargs["callbacks"] = [*kwargs.get("callbacks", []), budget_stop]
+        first_batch = FirstBatchClock()
+        added = (rule and TrialStopping(rule), budget_stop, first_batch)
+        kwargs["callbacks"] = [*kwargs.get("callbacks", []), *(c for c in added if c)]
         training = resolved(self.hypermodel.path)  # what this process trains with
         start = time.monotonic()
         try:
@@ -97,6 +119,7 @@ class RecordingTuner(kt.Tuner):
         reasons = (budget_stop and budget_stop.describe(), rule and rule.describe(curve))
         record["stopped_early"] = next((r for r in reasons if r), None)
         record["training"] = training
+        record["startup_seconds"] = first_batch.seconds_since(since)
         # Peak resident memory of this process so far: with a process per trial (the
         # default), the trial's own peak, which shows whether memory grows across trials.
         record["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)

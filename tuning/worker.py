@@ -23,6 +23,7 @@ from tuning.data import load_dataset, split
 from tuning.errors import TuningError
 from tuning.files import read_json
 from tuning.isolation import die_with_parent, killed_reason, run_trials_in_children
+from tuning.oracle import ORACLE_FILE
 from tuning.search import TUNER_DIR, make_tuner, run_search
 
 CHIEF_WAIT_SECONDS = 600  # for the chief to answer, so workers can be started first
@@ -124,7 +125,7 @@ def run_worker(config: TuneConfig, verbose: int) -> str:
         data = split(load_dataset(config.dataset, config.data_dir), config.train_limit)
         run_search(make_tuner(config), config, data, verbose=0 if config.quiet else verbose)
     else:
-        run_trials_in_children(config, on_killed=fail_killed_trial)
+        run_trials_in_children(config, on_killed=fail_killed_trial, from_chief=True)
     return f"{tuner_id}: the chief says the search is over; it writes the reports"
 
 
@@ -135,7 +136,7 @@ def fail_killed_trial(config: TuneConfig, signal_name: str) -> None:
     handed out, but not when one ends, so a trial that already ended is left alone.
     """
     tuner = make_tuner(config)  # a worker's tuner: its oracle is the chief's, over gRPC
-    state = read_json(config.results_dir / TUNER_DIR / "oracle.json") or {}
+    state = read_json(config.results_dir / TUNER_DIR / ORACLE_FILE) or {}
     trial_id = state.get("ongoing_trials", {}).get(tuner.tuner_id)
     if trial_id is None:
         return
