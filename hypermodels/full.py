@@ -6,7 +6,10 @@ space's model.
 
 from __future__ import annotations
 
-import keras_tuner as kt
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import keras_tuner as kt
 
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu")
 INITIALIZERS = ("he_normal", "glorot_uniform")

@@ -9,10 +9,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-
-import keras_tuner as kt
+from typing import TYPE_CHECKING
 
 from hypermodels import full
+
+if TYPE_CHECKING:  # imported where used: the command line reads this module without Keras
+    import keras_tuner as kt
 
 SPACES = ("card", "full")
 REGULARIZER_STRENGTHS = (0.0, 1e-6, 1e-5, 1e-4, 1e-3)
@@ -276,6 +278,8 @@ def search_space(
     A pinned conditional name stays conditional: its `Fixed` value applies only where its
     parent's value activates it.
     """
+    import keras_tuner as kt
+
     pins = dict(pins or {})
     check_conditions(pins)
     hp = kt.HyperParameters()
@@ -296,6 +300,8 @@ def start_values(hp: kt.HyperParameters, known: Mapping[str, Value]) -> dict[str
     A `Fixed` (pinned) name keeps its pin, and a conditional name gets a value only where
     its parent's value activates it, as KerasTuner's own oracles fill a trial.
     """
+    import keras_tuner as kt
+
     filled = kt.HyperParameters()
     for declared in hp.space:
         filled.merge([declared])

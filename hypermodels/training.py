@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-import keras
 import numpy as np
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
@@ -83,4 +82,6 @@ def eval_dataset(x: np.ndarray, y: np.ndarray, batch_size: int):
 
 def set_precision(precision: str) -> None:
     """Make `precision` the dtype policy of the layers built from now on."""
+    import keras
+
     keras.config.set_dtype_policy(precision)

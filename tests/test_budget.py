@@ -11,8 +11,9 @@ import pytest
 from conftest import tune_args
 
 from tuning import budget
-from tuning.budget import Budget, TimeBudgetStop, parse_duration, show_duration
+from tuning.budget import Budget, parse_duration, show_duration
 from tuning.cli import main
+from tuning.stopping import TimeBudgetStop
 
 
 @pytest.mark.parametrize(

@@ -107,3 +107,24 @@ def test_unwritable_results_dir_is_an_error(tmp_path, data_dir, capsys):
 def test_report_on_a_folder_without_a_search_is_an_error(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     assert "holds no search" in capsys.readouterr().err
+
+
+def test_help_and_bad_input_answer_without_loading_tensorflow(tmp_path, data_dir):
+    # A fresh interpreter: this one has long loaded TensorFlow for other tests.
+    script = f"""
+import sys
+from tuning.cli import main
+try:
+    main(["--help"])
+except SystemExit:
+    pass
+codes = [
+    main(["tune", "--seed", "x"]),
+    main(["tune", "--dataset", "mnist", "--data-dir", {str(tmp_path)!r}]),
+    main(["tune", "--dataset", "mnist", "--data-dir", {str(data_dir)!r}, "--train-limit", "60000"]),
+]
+print(codes, sorted(m for m in ("tensorflow", "keras", "keras_tuner") if m in sys.modules))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.stdout.splitlines()[-1] == "[2, 2, 2] []", done.stderr
+    assert "--train-limit must be between 1 and 50000" in done.stderr

@@ -3,11 +3,12 @@
 import os
 
 
-def _import_tensorflow_quietly() -> None:
+def import_tensorflow_quietly() -> None:
     """Import TensorFlow with its C++ start-up log lines (oneDNN, CUDA probing) silenced.
 
     They are written straight to file descriptor 2 before any Python logging exists, so no
-    environment variable hides them, and they would bury the one-line errors of the CLI.
+    environment variable hides them. The CLI calls this once its arguments are known to be
+    good: `--help` and a bad argument answer without TensorFlow's seconds of start-up.
     An import error still surfaces as a normal Python exception once stderr is restored.
     """
     saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
@@ -55,4 +56,3 @@ USER_INTEROP = os.environ.get(INTEROP_ENV)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 _enable_onednn()
 _let_gpu_memory_grow()
-_import_tensorflow_quietly()

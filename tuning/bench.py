@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tuning.benchrun import BENCH_VALUES, CONFIGS, DEFAULT_CONFIGS
+from tuning.benchconfigs import BENCH_VALUES, CONFIGS, DEFAULT_CONFIGS
 from tuning.data import load_dataset, split
 from tuning.errors import TuningError
 from tuning.files import write_csv_atomic, write_json_atomic

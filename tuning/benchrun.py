@@ -16,24 +16,10 @@ import keras
 
 from hypermodels import get_hypermodel, space
 from hypermodels.training import TrainingPath
+from tuning.benchconfigs import BENCH_VALUES, CONFIGS
 from tuning.data import load_dataset, split
 from tuning.hardware import training_path
 
-# The pinned configuration every bench run trains: the course's MNIST model.
-BENCH_VALUES = space.COURSE_VALUES["mnist"]
-# Each configuration: (training, precision) for `training_path`, then XLA when forced, then
-# oneDNN ("1" on, "0" off, None: TensorFlow's own default, which is off on AVX2 CPUs).
-# `baseline` and `fast` are what bench compares; the others each change one lever of
-# `fast`, to measure what it is worth on this machine (README, "Speed").
-CONFIGS: dict[str, tuple[str, str, bool | None, str | None]] = {
-    "baseline": ("plain", "float32", None, None),
-    "fast": ("fast", "auto", None, "1"),
-    "plain+onednn": ("plain", "float32", None, "1"),
-    "fast-onednn": ("fast", "auto", None, "0"),
-    "fast+xla": ("fast", "auto", True, "1"),
-    "fast+bf16": ("fast", "mixed_bfloat16", None, "1"),
-}
-DEFAULT_CONFIGS = ("baseline", "fast")
 MATMUL_SIZE = 1024
 
 

@@ -4,7 +4,8 @@ It counts the wall time of the search's trials phase in every run (`tune` and ea
 not evaluation and reports. Once it is spent the oracle hands out no new trial, and a
 running trial stops at the end of its current epoch, its best score and weights kept.
 run.json carries what every process of the search needs to tell: the budget (in the
-configuration), the seconds earlier runs spent and when this run's search began.
+configuration), the seconds earlier runs spent and when this run's search began. The
+callback that stops a running trial is `tuning.stopping.TimeBudgetStop`.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
-import keras
 
 from tuning import runinfo
 from tuning.files import read_json
@@ -88,36 +87,3 @@ def search_budget(time_budget: float | None, results_dir: Path) -> Budget | None
     if not run or "search_started" not in run:
         return None
     return Budget(time_budget, run["search_seconds_before"], run["search_started"])
-
-
-class TimeBudgetStop(keras.callbacks.Callback):
-    """End `fit` at the end of the epoch in which the budget ran out."""
-
-    def __init__(self, budget: Budget):
-        super().__init__()
-        self.budget = budget
-        self.stopped_epoch: int | None = None
-
-    def __deepcopy__(self, memo: dict) -> TimeBudgetStop:
-        # KerasTuner deep-copies a trial's callbacks before each execution; the tuner keeps
-        # this one to read back whether it stopped the fit, so the copy is the callback itself.
-        return self
-
-    def on_train_begin(self, logs: dict | None = None) -> None:
-        """Forget an earlier execution's stop."""
-        self.stopped_epoch = None
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        """Stop training once the budget is spent."""
-        if self.budget.over():
-            self.model.stop_training = True
-            self.stopped_epoch = epoch + 1
-
-    def describe(self) -> str | None:
-        """Why the trial stopped (for trials.csv), or None if the budget let it run."""
-        if self.stopped_epoch is None:
-            return None
-        return (
-            f"time budget: {show_duration(self.budget.seconds)} spent, "
-            f"stopped after epoch {self.stopped_epoch}"
-        )

@@ -7,9 +7,11 @@ import signal
 import sys
 from collections.abc import Sequence
 
+import tuning
 from hypermodels import space
 from tuning.config import TuneConfig
 from tuning.configfile import read_config
+from tuning.data import check_train_limit, load_dataset
 from tuning.errors import TuningError
 from tuning.options import build_parser
 
@@ -29,9 +31,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def run_tune(args: argparse.Namespace) -> str:
-    """Turn parsed `tune` arguments into a configuration and run it."""
-    from tuning.commands import tune
-
+    """Turn parsed `tune` arguments into a configuration, check its data, and run it."""
     if args.dataset is None:
         raise TuningError("the following arguments are required: --dataset")
     # A --set on the command line overrides the config file's pin of the same name.
@@ -67,7 +67,12 @@ def run_tune(args: argparse.Namespace) -> str:
         workers=args.workers,
         distribution=args.distribution,
     )
-    return tune(config)
+    dataset = load_dataset(config.dataset, config.data_dir)
+    check_train_limit(dataset, config.train_limit)
+    tuning.import_tensorflow_quietly()
+    from tuning.commands import tune
+
+    return tune(config, dataset=dataset)
 
 
 def run_trial(args: argparse.Namespace) -> int:
@@ -149,6 +154,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, terminate)
     try:
         args = parse_args(argv)
+        # Only now, and for tune only once its data is read: --help, bad arguments and bad
+        # data answer without TensorFlow's seconds of start-up.
+        if args.command != "tune":
+            tuning.import_tensorflow_quietly()
         result = args.run(args)
         if isinstance(result, int):  # run-trial speaks through its exit status
             return result

@@ -36,11 +36,12 @@ from tuning.search import (
 )
 
 
-def tune(config: TuneConfig, verbose: int = 2) -> str:
+def tune(config: TuneConfig, verbose: int = 2, dataset: Dataset | None = None) -> str:
     """Run or resume a search, evaluate the best trials on test, write the reports.
 
     Everything that can be refused (data, resume mismatch, unwritable or busy results dir) is
-    checked before anything under the results dir changes.
+    checked before anything under the results dir changes. `dataset` is the data already
+    read (the command line reads it first, to refuse bad data fast); None reads it here.
 
     Returns:
         The closing summary.
@@ -53,7 +54,7 @@ def tune(config: TuneConfig, verbose: int = 2) -> str:
 
         return work_for_tune(config, verbose)
     started, clock = runinfo.now(), time.monotonic()
-    dataset = load_dataset(config.dataset, config.data_dir)
+    dataset = dataset or load_dataset(config.dataset, config.data_dir)
     data = split(dataset, config.train_limit)
     resolved = config.resolve()
     check_keep(resolved)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from hypermodels import space
 
+# The rules that may end a trial early (tuning.stopping), for --early-trial-stop.
+STOP_RULES = ("asha", "median", "off")
 # ReduceLROnPlateau factors the course tuned per dataset (0.3787 MNIST, 0.32 Fashion-MNIST).
 LR_FACTORS = {"mnist": 0.3787, "fashion-mnist": 0.32}
 

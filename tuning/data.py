@@ -171,8 +171,8 @@ def load_dataset(name: str, data_dir: Path | str | None = None) -> Dataset:
     return load_keras(name)
 
 
-def split(dataset: Dataset, train_limit: int | None = None) -> Split:
-    """Hold out the last 10,000 training images for validation; optionally keep the first N.
+def check_train_limit(dataset: Dataset, train_limit: int | None) -> int:
+    """The number of training images before validation is held out, `train_limit` checked.
 
     Raises:
         DataError: `train_limit` leaves no training image or asks for more than there are.
@@ -180,6 +180,16 @@ def split(dataset: Dataset, train_limit: int | None = None) -> Split:
     n_train = len(dataset.x_train) - VALIDATION_SIZE
     if train_limit is not None and not 1 <= train_limit <= n_train:
         raise DataError(f"--train-limit must be between 1 and {n_train}, got {train_limit}")
+    return n_train
+
+
+def split(dataset: Dataset, train_limit: int | None = None) -> Split:
+    """Hold out the last 10,000 training images for validation; optionally keep the first N.
+
+    Raises:
+        DataError: `train_limit` leaves no training image or asks for more than there are.
+    """
+    n_train = check_train_limit(dataset, train_limit)
     keep = train_limit or n_train
     return Split(
         x_train=as_images(dataset.x_train[:keep]),
@@ -195,7 +205,9 @@ def as_images(x: np.ndarray) -> np.ndarray:
 
 
 def one_hot(y: np.ndarray) -> np.ndarray:
-    """Integer labels to one-hot float32, as categorical cross-entropy expects."""
-    import keras
+    """Integer labels to one-hot float32, as categorical cross-entropy expects.
 
-    return keras.utils.to_categorical(y, NUM_CLASSES).astype("float32")
+    Rows of an identity matrix rather than Keras's `to_categorical`, which would load Keras
+    and its backend into a command that only checks its data.
+    """
+    return np.eye(NUM_CLASSES, dtype="float32")[y]

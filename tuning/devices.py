@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-import tensorflow as tf
+if TYPE_CHECKING:  # imported where used: the command line reads DISTRIBUTIONS without it
+    import tensorflow as tf
 
 MIRRORED = "mirrored"
 DISTRIBUTIONS = (MIRRORED,)
@@ -19,11 +21,15 @@ def distribution_strategy(name: str | None) -> tf.distribute.Strategy | None:
     """
     if name is None:
         return None
+    import tensorflow as tf
+
     return tf.distribute.MirroredStrategy()
 
 
 def gpu_ids() -> list[str]:
     """The GPUs of this machine as CUDA_VISIBLE_DEVICES names them, one for each worker."""
+    import tensorflow as tf
+
     count = len(tf.config.list_physical_devices("GPU"))  # lists them without claiming memory
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
     names = visible.split(",") if visible else [str(i) for i in range(count)]
@@ -48,6 +54,8 @@ def hide_gpus() -> None:
     memory when the chief first builds a model. Where TensorFlow has already set up its
     devices in this process (a test calling `tune` twice), they stay as they are.
     """
+    import tensorflow as tf
+
     try:
         tf.config.set_visible_devices([], "GPU")
     except RuntimeError:  # "Visible devices cannot be modified after being initialized"

@@ -6,10 +6,12 @@ import json
 import os
 import tempfile
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from tuning.errors import TuningError
+
+if TYPE_CHECKING:  # only type hints here: the frames come from the callers, which load it
+    import pandas as pd
 
 
 def write_text_atomic(path: Path, text: str) -> None:

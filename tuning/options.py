@@ -9,15 +9,14 @@ import argparse
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from hypermodels import HYPERMODELS, space
-from tuning.benchrun import CONFIGS, DEFAULT_CONFIGS
+from hypermodels import NETWORKS, space
+from tuning.benchconfigs import CONFIGS, DEFAULT_CONFIGS
 from tuning.budget import parse_duration
-from tuning.config import TuneConfig
+from tuning.config import STOP_RULES, TuneConfig
 from tuning.data import DATA_DIR_ENV, DATASETS
 from tuning.devices import DISTRIBUTIONS
 from tuning.errors import TuningError
 from tuning.hardware import PRECISION_CHOICES, TRAINING_CHOICES
-from tuning.stopping import RULES
 
 
 class Parser(argparse.ArgumentParser):
@@ -85,7 +84,7 @@ def build_parser(runs: Mapping[str, Callable]) -> Parser:
     tune.add_argument("--dataset", choices=DATASETS, help="dataset to tune on (required)")
     tune.add_argument(
         "--hypermodel",
-        choices=sorted(HYPERMODELS),
+        choices=sorted(NETWORKS),
         default=defaults.hypermodel,
         help="network: cnn (Conv64-Conv128-Dense800) or mlp (Dense800); default %(default)s",
     )
@@ -175,7 +174,7 @@ def build_parser(runs: Mapping[str, Callable]) -> Parser:
     )
     tune.add_argument(
         "--early-trial-stop",
-        choices=RULES,
+        choices=STOP_RULES,
         default=defaults.early_trial_stop,
         help="end trials that cannot win: median (a trial whose best val_accuracy trails the "
         "median of the finished trials at the same epoch, after --grace-epochs), asha "

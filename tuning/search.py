@@ -17,14 +17,14 @@ import numpy as np
 
 from hypermodels import get_hypermodel, space
 from tuning import devices, runinfo, tensorboard
-from tuning.budget import Budget, TimeBudgetStop, search_budget
+from tuning.budget import Budget, search_budget
 from tuning.config import TuneConfig
 from tuning.data import Split
 from tuning.errors import SearchStopped
 from tuning.files import read_json, write_json_atomic
 from tuning.hardware import resolved, training_path
 from tuning.oracle import DurableOracle
-from tuning.stopping import NO_STOPPING, Rule, StopPolicy, TrialStopping
+from tuning.stopping import NO_STOPPING, Rule, StopPolicy, TimeBudgetStop, TrialStopping
 
 # KerasTuner prints a traceback for every failed trial, a diverged loss included; we print
 # one line per failure, and a traceback only where something raised (run_trial does that).

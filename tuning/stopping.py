@@ -1,7 +1,8 @@
-"""Rules that end a trial early: the median-stopping rule and asynchronous successive halving.
+"""What ends a trial early: the median-stopping rule, successive halving, the time budget.
 
-Both read the val_accuracy curves of trials that already ended and decide, epoch by epoch,
-whether the running trial can still win; `TrialStopping` applies one inside `fit`.
+The two rules read the val_accuracy curves of trials that already ended and decide, epoch
+by epoch, whether the running trial can still win; `TrialStopping` applies one inside
+`fit`, and `TimeBudgetStop` ends it once the search's time budget is spent.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Protocol
 import keras
 import numpy as np
 
-RULES = ("asha", "median", "off")
+from tuning.budget import Budget, show_duration
 
 # Fewer finished trials than this make too noisy a median to stop anyone on.
 MIN_REFERENCE_TRIALS = 3
@@ -170,3 +171,36 @@ class TrialStopping(keras.callbacks.Callback):
         stop = self.rule.stop_epoch(self.curve)
         if stop is not None and stop[0] == len(self.curve):
             self.model.stop_training = True
+
+
+class TimeBudgetStop(keras.callbacks.Callback):
+    """End `fit` at the end of the epoch in which the budget ran out."""
+
+    def __init__(self, budget: Budget):
+        super().__init__()
+        self.budget = budget
+        self.stopped_epoch: int | None = None
+
+    def __deepcopy__(self, memo: dict) -> TimeBudgetStop:
+        # KerasTuner deep-copies a trial's callbacks before each execution; the tuner keeps
+        # this one to read back whether it stopped the fit, so the copy is the callback itself.
+        return self
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        """Forget an earlier execution's stop."""
+        self.stopped_epoch = None
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        """Stop training once the budget is spent."""
+        if self.budget.over():
+            self.model.stop_training = True
+            self.stopped_epoch = epoch + 1
+
+    def describe(self) -> str | None:
+        """Why the trial stopped (for trials.csv), or None if the budget let it run."""
+        if self.stopped_epoch is None:
+            return None
+        return (
+            f"time budget: {show_duration(self.budget.seconds)} spent, "
+            f"stopped after epoch {self.stopped_epoch}"
+        )
