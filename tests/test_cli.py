@@ -96,12 +96,36 @@ def test_data_dir_without_the_dataset_is_an_error(tmp_path, capsys):
     assert "has no folder mnist/" in capsys.readouterr().err
 
 
-def test_unwritable_results_dir_is_an_error(tmp_path, data_dir, capsys):
+@pytest.mark.parametrize("below", [False, True], ids=["itself", "a parent"])
+def test_a_results_dir_that_is_a_file_is_an_error(tmp_path, data_dir, capsys, below):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    assert main(tune_args(blocker / "results", data_dir)) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "is not writable" in err[0]
+    target = blocker / "results" if below else blocker
+    assert main(tune_args(target, data_dir)) == 2
+    (err,) = capsys.readouterr().err.strip().splitlines()
+    assert err == f"error: results dir {target}: {blocker} is a file, not a folder"
+    assert blocker.read_text() == "not a folder"
+
+
+def test_a_command_line_without_a_command_lists_them(capsys):
+    assert main([]) == 2
+    (err,) = capsys.readouterr().err.strip().splitlines()
+    assert err.startswith("error: give a command: tune, report, worker, bench, ablate, confirm")
+    assert "run-trial" not in err
+
+
+def test_set_with_a_space_gets_the_name_value_hint(tmp_path, data_dir, capsys):
+    assert main([*tune_args(tmp_path, data_dir), "--set", "dropout", "0.3"]) == 2
+    (err,) = capsys.readouterr().err.strip().splitlines()
+    assert err.endswith("(--set takes NAME=VALUE in one word: --set dropout=0.3)")
+
+
+def test_a_pin_given_twice_is_an_error(tmp_path, data_dir, capsys):
+    args = [*tune_args(tmp_path, data_dir), "--set", "dropout=0.3", "--set", "dropout=0.5"]
+    assert main(args) == 2
+    expected = "error: --set dropout given twice; give each name once"
+    assert capsys.readouterr().err.strip() == expected
+    assert not any(tmp_path.iterdir())
 
 
 def test_report_on_a_folder_without_a_search_is_an_error(tmp_path, capsys):

@@ -252,6 +252,32 @@ def test_load_dataset_dir_without_dataset_folder(clean_dir):
         data.load_dataset("fashion-mnist", clean_dir)
 
 
+def test_unpacked_idx_files_read_as_the_gzipped_ones(data_copy, clean_dir):
+    folder = data_copy / "mnist"
+    for filename in FILES.values():  # what many users have after unpacking the download
+        packed = folder / filename
+        packed.with_suffix("").write_bytes(gzip.decompress(packed.read_bytes()))
+        packed.unlink()
+    unpacked, packed = data.load_dataset("mnist", data_copy), data.load_dataset("mnist", clean_dir)
+    for part in ("x_train", "y_train", "x_test", "y_test"):
+        np.testing.assert_array_equal(getattr(unpacked, part), getattr(packed, part))
+    assert set(unpacked.source["sha256"]) == {name.removesuffix(".gz") for name in FILES.values()}
+
+
+def test_a_data_dir_that_does_not_exist_says_so(tmp_path):
+    with pytest.raises(DataError, match=r"data dir .*/nowhere does not exist"):
+        data.load_dataset("mnist", tmp_path / "nowhere")
+
+
+def test_a_data_dir_one_level_too_deep_names_the_folder_to_pass(clean_dir):
+    deep = clean_dir / "mnist"
+    with pytest.raises(DataError) as excinfo:
+        data.load_dataset("mnist", deep)
+    message = str(excinfo.value)
+    assert "holds the IDX files themselves: pass the folder above it" in message
+    assert message.endswith(f"({clean_dir})")
+
+
 def test_load_dataset_unknown_name(clean_dir):
     with pytest.raises(DataError, match="unknown dataset"):
         data.load_dataset("cifar10", clean_dir)

@@ -16,12 +16,37 @@ from tuning.errors import TuningError
 from tuning.options import build_parser
 
 EXIT_USAGE = 2
+# Commands that tune starts itself; the command list for users leaves them out.
+INTERNAL_COMMANDS = ("run-trial",)
+
+
+def with_pin_hint(message: str, argv: list[str]) -> str:
+    """The argparse message, plus the NAME=VALUE form when `--set NAME VALUE` caused it."""
+    spaced = [
+        f"{name}={value}"
+        for flag, name, value in zip(argv, argv[1:], argv[2:], strict=False)
+        if flag == "--set" and "=" not in name and not value.startswith("-")
+    ]
+    if not spaced or "unrecognized arguments" not in message:
+        return message
+    return f"{message} (--set takes NAME=VALUE in one word: --set {spaced[0]})"
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    """Parse the command line; with --config, parse again over the file's settings."""
+    """Parse the command line; with --config, parse again over the file's settings.
+
+    Raises:
+        TuningError: a bad command line, with a hint where argparse's own words give none.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(RUNS)
-    args = parser.parse_args(argv)
+    if not argv:
+        commands = ", ".join(name for name in RUNS if name not in INTERNAL_COMMANDS)
+        raise TuningError(f"give a command: {commands} (add --help to one for its options)")
+    try:
+        args = parser.parse_args(argv)
+    except TuningError as e:
+        raise TuningError(with_pin_hint(str(e), argv)) from None
     if getattr(args, "config", None) is not None:
         tune = args.subparsers["tune"]
         defaults, pins = read_config(args.config, tune)
@@ -34,8 +59,13 @@ def run_tune(args: argparse.Namespace) -> str:
     """Turn parsed `tune` arguments into a configuration, check its data, and run it."""
     if args.dataset is None:
         raise TuningError("the following arguments are required: --dataset")
-    # A --set on the command line overrides the config file's pin of the same name.
-    pins = {**args.config_pins, **{text.partition("=")[0].strip(): text for text in args.pins}}
+    # A --set on the command line overrides the config file's pin of the same name; the
+    # same name twice on the command line is a mistake.
+    given = [text.partition("=")[0].strip() for text in args.pins]
+    twice = sorted({name for name in given if given.count(name) > 1})
+    if twice:
+        raise TuningError(f"--set {twice[0]} given twice; give each name once")
+    pins = {**args.config_pins, **dict(zip(given, args.pins, strict=True))}
     config = TuneConfig(
         dataset=args.dataset,
         hypermodel=args.hypermodel,

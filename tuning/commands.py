@@ -332,6 +332,9 @@ def ensure_writable(results_dir: Path) -> None:
     Raises:
         TuningError: the directory cannot be created or written.
     """
+    for folder in (results_dir, *results_dir.parents):
+        if folder.exists() and not folder.is_dir():
+            raise TuningError(f"results dir {results_dir}: {folder} is a file, not a folder")
     try:
         results_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=results_dir):

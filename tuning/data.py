@@ -54,13 +54,14 @@ class Split:
 
 
 def load_idx(path: Path, ndim: int) -> np.ndarray:
-    """Parse a gzip-compressed IDX file of unsigned bytes with `ndim` dimensions.
+    """Parse an IDX file of unsigned bytes with `ndim` dimensions, gzipped (`.gz`) or not.
 
     Raises:
         DataError: the file is missing, not gzip, has a wrong magic number or is truncated.
     """
+    opener = gzip.open if path.suffix == ".gz" else open
     try:
-        with gzip.open(path, "rb") as f:
+        with opener(path, "rb") as f:
             raw = f.read()
     except FileNotFoundError:
         raise DataError(f"missing data file {path}") from None
@@ -110,20 +111,50 @@ def check_arrays(name: str, part: str, images: np.ndarray, labels: np.ndarray, w
 
 
 def load_idx_dir(name: str, folder: Path) -> Dataset:
-    """Load the four IDX files of `name` from `folder` and record their sha256."""
+    """Load the four IDX files of `name` from `folder` and record their sha256.
+
+    Each may be gzipped, as published, or unpacked (the same name without `.gz`).
+    """
+    paths = {
+        key: find_idx(folder / filename) or folder / filename for key, filename in FILES.items()
+    }
     arrays = {}
-    for key, filename in FILES.items():
-        path = folder / filename
+    for key, path in paths.items():
         arrays[key] = load_idx(path, ndim=3 if key.endswith("images") else 1)
     for part in ("train", "test"):
-        where = str(folder / FILES[f"{part}_images"])
+        where = str(paths[f"{part}_images"])
         check_arrays(name, part, arrays[f"{part}_images"], arrays[f"{part}_labels"], where)
     source = {
         "kind": "idx",
         "location": str(folder.resolve()),
-        "sha256": {filename: sha256_file(folder / filename) for filename in FILES.values()},
+        "sha256": {path.name: sha256_file(path) for path in paths.values()},
     }
     return Dataset(name, *arrays.values(), source=source)
+
+
+def check_data_dir(data_dir: Path, name: str) -> None:
+    """Refuse a data dir without `<name>/`, saying which mistake it looks like.
+
+    Raises:
+        DataError: it does not exist, is the dataset's own folder (one level too deep), or
+            holds no folder of that name.
+    """
+    if (data_dir / name).is_dir():
+        return
+    if not data_dir.is_dir():
+        raise DataError(f"data dir {data_dir} does not exist (or is not a folder)")
+    if find_idx(data_dir / FILES["train_images"]) is not None:
+        raise DataError(
+            f"data dir {data_dir} holds the IDX files themselves: pass the folder above it, "
+            f"which holds {', '.join(f'{d}/' for d in DATASETS)} ({data_dir.parent})"
+        )
+    raise DataError(f"data dir {data_dir} has no folder {name}/")
+
+
+def find_idx(path: Path) -> Path | None:
+    """`path` (gzipped), else the same file unpacked (no `.gz`), else None."""
+    unpacked = path.with_suffix("") if path.suffix == ".gz" else path
+    return next((p for p in (path, unpacked) if p.is_file()), None)
 
 
 def load_keras(name: str) -> Dataset:
@@ -161,10 +192,8 @@ def load_dataset(name: str, data_dir: Path | str | None = None) -> Dataset:
         raise DataError(f"unknown dataset {name!r} (known: {', '.join(DATASETS)})")
     data_dir = data_dir or os.environ.get(DATA_DIR_ENV) or None
     if data_dir is not None:
-        folder = Path(data_dir) / name
-        if not folder.is_dir():
-            raise DataError(f"data dir {data_dir} has no folder {name}/")
-        return load_idx_dir(name, folder)
+        check_data_dir(Path(data_dir), name)
+        return load_idx_dir(name, Path(data_dir) / name)
     system = SYSTEM_DIRS.get(name)
     if system is not None and (system / FILES["train_images"]).exists():
         return load_idx_dir(name, system)
