@@ -58,6 +58,9 @@ def test_quiet_reaches_each_trial_process_and_the_lines_stay(tmp_path, data_dir)
     assert lines[0].group(8).startswith("augment_factor=")
     assert "batch_size" not in lines[0].group(8)  # pinned: the same in every trial
     assert not KERAS_EPOCH.search(run.stdout) and "Search: Running Trial" not in run.stdout
+    # No stray lines: KerasTuner's reload notice, TensorFlow's C++ log (cuInit without a GPU).
+    assert "Reloading Tuner" not in run.stdout
+    assert "cuInit" not in run.stderr and "E0000" not in run.stderr, run.stderr
 
 
 def test_keras_progress_stays_without_quiet_and_a_resume_may_change_it(tmp_path, data_dir, capsys):

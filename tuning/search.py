@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import io
 import math
 import resource
 import time
@@ -302,27 +304,30 @@ def make_tuner(
         # own check raises before saving it, so a resume would run that trial again.
         max_consecutive_failed_trials=None,
     )
-    return RecordingTuner(
-        hypermodel=get_hypermodel(
-            config.hypermodel,
-            space=config.space,
-            path=training_path(config.training, config.precision),
-        ),
-        oracle=oracle,
-        executions_per_trial=config.executions_per_trial,
-        distribution_strategy=devices.distribution_strategy(config.distribution),
-        directory=str(config.results_dir),
-        project_name=TUNER_DIR,
-        overwrite=config.overwrite,
-        training_seed=config.seed,
-        max_failures=config.max_failures,
-        stopping=StopPolicy(
-            config.early_trial_stop, config.grace_epochs, config.rung_epochs, config.eta
-        ),
-        budget=budget,
-        after_trial=after_trial,
-        trials_budget=trials_budget,
-    )
+    # KerasTuner prints "Reloading Tuner from ..." whenever it reads a saved search back: in
+    # every trial process and report, where a resume is the normal case, not news.
+    with contextlib.redirect_stdout(io.StringIO()):
+        return RecordingTuner(
+            hypermodel=get_hypermodel(
+                config.hypermodel,
+                space=config.space,
+                path=training_path(config.training, config.precision),
+            ),
+            oracle=oracle,
+            executions_per_trial=config.executions_per_trial,
+            distribution_strategy=devices.distribution_strategy(config.distribution),
+            directory=str(config.results_dir),
+            project_name=TUNER_DIR,
+            overwrite=config.overwrite,
+            training_seed=config.seed,
+            max_failures=config.max_failures,
+            stopping=StopPolicy(
+                config.early_trial_stop, config.grace_epochs, config.rung_epochs, config.eta
+            ),
+            budget=budget,
+            after_trial=after_trial,
+            trials_budget=trials_budget,
+        )
 
 
 def training_callbacks(config: TuneConfig) -> list[keras.callbacks.Callback]:
