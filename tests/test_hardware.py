@@ -31,6 +31,7 @@ def test_fast_uses_the_pipeline_and_the_forced_precision():
     ],
 )
 def test_auto_precision_follows_the_cpu(monkeypatch, flags, expected):
+    monkeypatch.delenv(hardware.NATIVE_BF16_ENV, raising=False)  # the flags alone decide
     monkeypatch.setattr(hardware, "cpu_flags", lambda: flags)
     monkeypatch.setattr(hardware, "gpu_compute_capabilities", lambda: [])
     assert hardware.auto_precision() == expected
