@@ -36,13 +36,20 @@ def fail_every_trial(results_dir) -> None:
         path.write_text(json.dumps(state))
 
 
-@pytest.mark.parametrize("command", ["ablate", "confirm"])
-def test_a_search_without_a_completed_trial_is_refused(search_copy, data_dir, command, capsys):
+@pytest.mark.parametrize(
+    ("command", "why"),
+    [
+        ("ablate", "has no completed trial to retrain"),
+        ("confirm", "has no completed trial to retrain"),
+        ("report", "has no finished trial yet (2 failed): nothing to report"),
+    ],
+)
+def test_a_search_without_a_completed_trial_is_refused(search_copy, data_dir, command, why, capsys):
     fail_every_trial(search_copy)
     before = snapshot(search_copy)
     assert main([command, str(search_copy), "--data-dir", str(data_dir)]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == f"error: {search_copy} has no completed trial to retrain"
+    assert err == f"error: {search_copy} {why}"
     assert snapshot(search_copy) == before
 
 
@@ -61,6 +68,6 @@ def test_a_folder_without_a_search_is_refused(tmp_path, command, folder, capsys)
 def test_a_data_dir_without_the_dataset_is_refused(search_copy, tmp_path, command, capsys):
     before = snapshot(search_copy)
     assert main([command, str(search_copy), "--data-dir", str(tmp_path / "none")]) == 2
-    message = f"error: data dir {tmp_path / 'none'} has no folder mnist/"
+    message = f"error: data dir {tmp_path / 'none'} does not exist (or is not a folder)"
     assert capsys.readouterr().err.strip() == message
     assert snapshot(search_copy) == before

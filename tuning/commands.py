@@ -229,7 +229,25 @@ def report(results_dir: Path, data_dir: Path | None = None, top_n: int | None = 
     )
     dataset = load_dataset(config.dataset, config.data_dir)
     with results_lock(results_dir):
-        return finish_reports(make_tuner(config), results_dir, config.top_n, dataset)
+        tuner = make_tuner(config)
+        check_finished_trials(tuner, results_dir)
+        return finish_reports(tuner, results_dir, config.top_n, dataset)
+
+
+def check_finished_trials(tuner: RecordingTuner, results_dir: Path) -> None:
+    """Refuse to report on a search none of whose trials finished: its reports would be empty.
+
+    Raises:
+        TuningError: no trial is COMPLETED (or STOPPED_EARLY, which KerasTuner counts so).
+    """
+    statuses = [trial.status for trial in tuner.oracle.trials.values()]
+    if "COMPLETED" in statuses:
+        return
+    counts = ", ".join(f"{statuses.count(s)} {s.lower()}" for s in sorted(set(statuses)))
+    raise TuningError(
+        f"{results_dir} has no finished trial yet ({counts or 'no trial started'}): "
+        "nothing to report"
+    )
 
 
 def saved_config(results_dir: Path, saved: dict | None) -> TuneConfig:
