@@ -6,6 +6,7 @@ import errno
 import gzip
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -366,7 +367,14 @@ def test_sigterm_ends_with_a_resume_hint(tmp_path, data_dir, where):
     search.send_signal(signal.SIGTERM)
     _, err = search.communicate(timeout=60)
     assert search.returncode == 128 + signal.SIGTERM
-    assert "run the same command to resume" in err.decode()
+    # One line that says what was kept and what was lost; run.json says so too.
+    assert re.fullmatch(
+        r"interrupted: trial 0 stopped (after epoch [1-9]\d* and restarts from epoch 1 on "
+        r"resume|before its first epoch ended); 0 finished trials saved; run the same command "
+        r"to resume",
+        err.decode().strip().splitlines()[-1],
+    ), err.decode()[-2000:]
+    assert json.loads((tmp_path / "run.json").read_text())["status"] == "interrupted"
     assert (tmp_path / LOCK_FILE).read_text() == ""  # released, not left for takeover
     assert not trial_processes(tmp_path)  # no child left training
 

@@ -16,6 +16,7 @@ from tuning.errors import TuningError
 from tuning.options import build_parser
 
 EXIT_USAGE = 2
+INTERRUPTED = "interrupted: finished trials are saved; run the same command to resume"
 # Commands that tune starts itself; the command list for users leaves them out.
 INTERNAL_COMMANDS = ("run-trial",)
 
@@ -196,10 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return getattr(e, "exit_status", EXIT_USAGE)
     except KeyboardInterrupt as e:
-        print(
-            "interrupted: finished trials are saved; run the same command to resume",
-            file=sys.stderr,
-        )
+        # A search's interrupt says what it kept and lost; any other, the general rule.
+        print(str(e) or INTERRUPTED, file=sys.stderr)
         return 128 + (signal.SIGTERM if isinstance(e, Terminated) else signal.SIGINT)
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -77,9 +77,18 @@ def tune(config: TuneConfig, verbose: int = 2, dataset: Dataset | None = None) -
         }
         results_dir = config.results_dir
         write_json_atomic(results_dir / runinfo.RUN_FILE, run)
-        tuner, stopped = search_trials(config, data, 0 if config.quiet else verbose)
-        run.update(search_seconds=budget.spent_now(run))
-        text = finish_reports(tuner, results_dir, config.top_n, dataset)
+        searching = True
+        try:
+            tuner, stopped = search_trials(config, data, 0 if config.quiet else verbose)
+            run.update(search_seconds=budget.spent_now(run))
+            searching = False  # evaluation and reports count against no budget
+            text = finish_reports(tuner, results_dir, config.top_n, dataset)
+        except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM: say what was kept and lost
+            if searching:
+                run.update(search_seconds=budget.spent_now(run))
+            run.update(status="interrupted", finished_at=runinfo.now())
+            write_json_atomic(results_dir / runinfo.RUN_FILE, run)
+            raise type(e)(interrupt_story(results_dir)) from None
         run.update(status="stopped" if stopped else "finished", finished_at=runinfo.now())
         run.update(seconds=round(time.monotonic() - clock, 1))
         run.update(training_seconds=training_seconds(tuner))
@@ -91,6 +100,32 @@ def tune(config: TuneConfig, verbose: int = 2, dataset: Dataset | None = None) -
         print(text)
         raise SearchStopped(f"{stopped}; the reports in {results_dir} cover the other trials")
     return text + stopped_early(tuner, config, run["search_seconds"])
+
+
+def interrupt_story(results_dir: Path) -> str:
+    """What an interrupted search kept and lost, read from its trial files, in one line."""
+    finished, cut = 0, []
+    for path in sorted((results_dir / TUNER_DIR).glob("trial_*/trial.json"), key=trial_number):
+        state = read_json(path) or {}
+        if state.get("status") in ("COMPLETED", "FAILED"):
+            finished += 1
+        elif state.get("status") == "RUNNING":
+            # KerasTuner saves a running trial's metrics after every epoch.
+            metrics = state.get("metrics", {}).get("metrics", {})
+            epochs = len(metrics.get("val_accuracy", {}).get("observations", []))
+            cut.append(
+                f"trial {state['trial_id']} stopped after epoch {epochs} and restarts from "
+                "epoch 1 on resume"
+                if epochs
+                else f"trial {state['trial_id']} stopped before its first epoch ended"
+            )
+    kept = f"{finished} finished trial{'' if finished == 1 else 's'} saved"
+    return f"interrupted: {'; '.join([*cut, kept])}; run the same command to resume"
+
+
+def trial_number(path: Path) -> int:
+    """The trial id of a `trial_<id>/` file's folder, as a number."""
+    return int(path.parent.name.removeprefix("trial_"))
 
 
 def search_trials(
