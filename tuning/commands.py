@@ -27,6 +27,7 @@ from tuning.oracle import ORACLE_FILE
 from tuning.progress import print_progress
 from tuning.reports import failure_reason, summary, write_reports, write_trials_csv
 from tuning.search import (
+    PROGRESS_FILE,
     TUNER_DIR,
     RecordingTuner,
     TrialBudgetSpent,
@@ -110,9 +111,7 @@ def interrupt_story(results_dir: Path) -> str:
         if state.get("status") in ("COMPLETED", "FAILED"):
             finished += 1
         elif state.get("status") == "RUNNING":
-            # KerasTuner saves a running trial's metrics after every epoch.
-            metrics = state.get("metrics", {}).get("metrics", {})
-            epochs = len(metrics.get("val_accuracy", {}).get("observations", []))
+            epochs = (read_json(path.with_name(PROGRESS_FILE)) or {}).get("epochs", 0)
             cut.append(
                 f"trial {state['trial_id']} stopped after epoch {epochs} and restarts from "
                 "epoch 1 on resume"

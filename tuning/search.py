@@ -37,6 +37,7 @@ OBJECTIVE = kt.Objective("val_accuracy", direction="max")
 TUNER_DIR = "tuner"
 TUNER_FILE = "tuner0.json"
 RECORD_FILE = "record.json"
+PROGRESS_FILE = "progress.json"  # epochs the running trial has finished (EpochProgress)
 
 
 class FirstBatchClock(keras.callbacks.Callback):
@@ -58,6 +59,26 @@ class FirstBatchClock(keras.callbacks.Callback):
     def seconds_since(self, start: float) -> float | None:
         """Seconds from `start` (Unix seconds) to the first batch; None if none ran."""
         return None if self.at is None else round(self.at - start, 2)
+
+
+class EpochProgress(keras.callbacks.Callback):
+    """Keep `<trial dir>/progress.json` at the epochs the running trial has finished.
+
+    KerasTuner saves nothing of a trial until it ends; this says, after an interrupt or a
+    kill, how far the cut-off trial had got.
+    """
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self.path = path
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        """Start at 0: a trial run again must not show its last run's epochs."""
+        write_json_atomic(self.path, {"epochs": 0})
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        """Record one more finished epoch."""
+        write_json_atomic(self.path, {"epochs": epoch + 1})
 
 
 class TrialBudgetSpent(Exception):
@@ -103,7 +124,8 @@ class RecordingTuner(kt.Tuner):
         rule = self.stopping_rule()
         budget_stop = TimeBudgetStop(self.budget) if self.budget is not None else None
         first_batch = FirstBatchClock()
-        added = (rule and TrialStopping(rule), budget_stop, first_batch)
+        progress = EpochProgress(Path(self.get_trial_dir(trial.trial_id)) / PROGRESS_FILE)
+        added = (rule and TrialStopping(rule), budget_stop, first_batch, progress)
         kwargs["callbacks"] = [*kwargs.get("callbacks", []), *(c for c in added if c)]
         training = resolved(self.hypermodel.path)  # what this process trains with
         start = time.monotonic()
