@@ -44,7 +44,7 @@ def test_summary_shows_named_choices_and_leaves_an_inactive_value_empty(tmp_path
     assert "  optimizer       sgd" in lines
     assert "  batch_norm      True" in lines
     assert "  weight_decay" in lines  # inactive without adamw: no value at all
-    assert "  learning_rate   0.0001" in lines
+    assert "  learning_rate   2e-05" in lines  # the default: the low end of its range
     assert "  filters         64" in lines
 
 
