@@ -69,8 +69,23 @@ def test_keras_progress_stays_without_quiet_and_a_resume_may_change_it(tmp_path,
     out = capsys.readouterr().out
     assert [m.group(1, 2) for m in progress(out)] == [("1", "2"), ("2", "2")]
     assert len(KERAS_EPOCH.findall(out)) == 2  # one epoch per trial
+    # The run opens with what it reads, where it writes, its budget, space and machine.
+    block = out.splitlines()[:5]
+    assert [line.split(":")[0] for line in block] == [
+        "data",
+        "results",
+        "budget",
+        "space",
+        "training",
+    ]
+    assert block[0] == f"data:     mnist from {data_dir / 'mnist'}"
+    assert block[1] == f"results:  {tmp_path} (new search)"
+    assert block[2] == "budget:   2 trials of up to 1 epoch"
+    assert block[3] == "space:    card, mlp: 5 names searched, 1 pinned"
+    assert block[4].startswith("training: float32 (forced), fast path, XLA ")
 
     assert main([*args, "--max-trials", "3", "--quiet"]) == 0  # quiet is no search setting
     out = capsys.readouterr().out
     assert [m.group(1, 2, 3) for m in progress(out)] == [("3", "3", "2")]
     assert not KERAS_EPOCH.search(out)
+    assert f"results:  {tmp_path} (resumed: 2 of 3 done)" in out.splitlines()

@@ -16,7 +16,9 @@ from datetime import UTC, datetime
 import keras_tuner as kt
 from keras_tuner.engine.trial import TrialStatus
 
+from hypermodels import space
 from tuning import runinfo
+from tuning.budget import show_duration
 from tuning.config import TuneConfig
 from tuning.evaluate import best_trials
 from tuning.files import read_json
@@ -27,6 +29,35 @@ LINE = (
     "trial {done}/{total} (id {trial_id}) | val_accuracy {score} | best {best} | "
     "elapsed {elapsed} | left ~{left} | {values}"
 )
+
+
+def start_lines(config: TuneConfig, run: dict, resumed: bool, trials_done: int) -> list[str]:
+    """The block a search opens with: its data, results dir, budget, space and machine."""
+    source, training, machine = run["data_source"], run["training"], run["machine"]
+    state = f"resumed: {trials_done} of {config.max_trials} done" if resumed else "new search"
+    budget = f"{plural(config.max_trials, 'trial')} of up to {plural(config.max_epochs, 'epoch')}"
+    if config.time_budget:
+        spent = show_duration(run["search_seconds_before"])
+        budget += f", time budget {show_duration(config.time_budget)} ({spent} spent)"
+    searched = [h for h in space.search_space(config.pins, config.space, config.hypermodel).space]
+    free = sum(not isinstance(h, kt.engine.hyperparameters.Fixed) for h in searched)
+    gpus = [f"{g['name']} (compute capability {g['compute_capability']})" for g in machine["gpus"]]
+    cpu = f"{machine['processor']}, {machine['cpus']} cpus ({' '.join(machine['cpu_features'])})"
+    how = "auto" if config.precision == "auto" else "forced"
+    return [
+        f"data:     {config.dataset} from {source['location']}",
+        f"results:  {config.results_dir} ({state})",
+        f"budget:   {budget}",
+        f"space:    {config.space}, {config.hypermodel}: {free} names searched, "
+        f"{len(config.pins)} pinned",
+        f"training: {training['precision']} ({how}), {config.training} path, "
+        f"XLA {'on' if training['jit_compile'] else 'off'}, on {', '.join(gpus) or cpu}",
+    ]
+
+
+def plural(count: int, noun: str) -> str:
+    """`1 trial`, `10 trials`."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def clock(seconds: float) -> str:
