@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras_tuner as kt
 import pytest
-from conftest import tune_args
+from conftest import snapshot, tune_args
 
 from hypermodels.base import ImageClassifier
 from hypermodels.space import search_space
@@ -121,5 +121,7 @@ def test_diverged_trials_are_counted_as_failed(tmp_path, data_dir, capsys):
     assert "no trial completed" in out and "warning:" not in out  # no best, so no edge
     for name in PNGS:  # drawn with failed trials only
         assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
-    assert main(["report", str(tmp_path)]) == 0  # report says the same
-    assert "failed trials: 2 of 2 (100%)" in capsys.readouterr().out
+    before = snapshot(tmp_path)
+    assert main(["report", str(tmp_path)]) == 2  # nothing finished: nothing to report
+    assert "has no finished trial yet (2 failed): nothing to report" in capsys.readouterr().err
+    assert snapshot(tmp_path) == before
