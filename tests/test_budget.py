@@ -80,4 +80,5 @@ def test_a_resume_with_a_larger_budget_goes_on(search_copy, data_dir, capsys):
     assert main([*args, "--time-budget", "1h"]) == 0
     assert len(pd.read_csv(search_copy / "trials.csv")) == 3
     run = json.loads((search_copy / "run.json").read_text())
-    assert run["search_seconds"] > run["search_seconds_before"] > spent
+    # The spent run started no trial process, so it added (almost) nothing.
+    assert run["search_seconds"] > run["search_seconds_before"] >= spent
