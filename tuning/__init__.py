@@ -27,14 +27,14 @@ def _enable_onednn() -> None:
 
     TensorFlow reads the switch once, at import, and enables oneDNN by itself only on CPUs
     with AVX512 neural-network features; on AVX2 machines it trains 1.5x faster with it
-    (README, "Speed"). `tune --training plain` starts its trials with it off.
+    (docs/speed.md). `tune --training plain` starts its trials with it off.
     """
     import platform
 
     if platform.machine().lower() in ("x86_64", "amd64"):
         os.environ.setdefault(ONEDNN_ENV, "1")
         # With oneDNN, a second inter-op thread only contends with the intra-op ones: on 2
-        # cores it cut training from 990 to 630 images/s (README, "Speed").
+        # cores it cut training from 990 to 630 images/s (docs/speed.md).
         os.environ.setdefault(INTEROP_ENV, "1")
 
 

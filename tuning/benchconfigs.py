@@ -13,7 +13,7 @@ BENCH_VALUES = space.COURSE_VALUES["mnist"]
 # Each configuration: (training, precision) for `training_path`, then XLA when forced, then
 # oneDNN ("1" on, "0" off, None: TensorFlow's own default, which is off on AVX2 CPUs).
 # `baseline` and `fast` are what bench compares; the others each change one lever of
-# `fast`, to measure what it is worth on this machine (README, "Speed").
+# `fast`, to measure what it is worth on this machine (docs/speed.md).
 CONFIGS: dict[str, tuple[str, str, bool | None, str | None]] = {
     "baseline": ("plain", "float32", None, None),
     "fast": ("fast", "auto", None, "1"),

@@ -266,7 +266,7 @@ def build_parser(runs: Mapping[str, Callable]) -> Parser:
         metavar="N",
         help="distributed search: this process becomes the chief, which hands out the trials "
         "and writes the reports but trains nothing, and starts N workers on this machine, "
-        "one GPU each where there are GPUs (workers on other machines: see README)",
+        "one GPU each where there are GPUs (workers on other machines: docs/distributed.md)",
     )
     tune.add_argument(
         "--distribution",
