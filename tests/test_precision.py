@@ -16,7 +16,7 @@ from tuning.data import load_dataset, split
 # first: the largest penalties, augmentation, dropout and learning rate.
 LARGEST = {
     "augment_factor": 0.3,
-    "dropout": 0.5,
+    "dropout": 0.7,
     "l1": 1e-3,
     "l2": 1e-3,
     "learning_rate": 1e-2,
