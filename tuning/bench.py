@@ -14,7 +14,7 @@ from tuning.benchconfigs import BENCH_VALUES, CONFIGS, DEFAULT_CONFIGS
 from tuning.data import load_dataset, split
 from tuning.errors import TuningError
 from tuning.files import write_csv_atomic, write_json_atomic
-from tuning.hardware import describe_machine
+from tuning.hardware import describe_machine, gpu_labels
 from tuning.isolation import tensorflow_environment
 
 BENCH_CSV = "bench.csv"
@@ -92,7 +92,7 @@ def summary(frame: pd.DataFrame, hardware: dict, epochs: int, paths: list[Path])
     lines = [
         f"machine: {hardware['processor']}, {hardware['cpus']} cpus, "
         f"features {' '.join(hardware['cpu_features']) or 'none listed'}, "
-        f"GPUs: {', '.join(gpu_names(hardware)) or 'none'}"
+        f"GPUs: {', '.join(gpu_labels(hardware)) or 'none'}"
     ]
     for config, row in medians.iterrows():
         line = (
@@ -129,11 +129,3 @@ def ratios(frame: pd.DataFrame, config: str) -> list[float]:
     """`config`/baseline images per second, round by round."""
     by_round = frame.pivot(index="round", columns="config", values="images_per_s")
     return list(by_round[config] / by_round["baseline"])
-
-
-def gpu_names(hardware: dict) -> list[str]:
-    """Each GPU of a machine description as `name (compute capability x.y)`."""
-    return [
-        f"{gpu['name']} (compute capability {gpu['compute_capability']})"
-        for gpu in hardware["gpus"]
-    ]

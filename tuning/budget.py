@@ -47,10 +47,8 @@ def show_duration(seconds: float) -> str:
     """`1h 30m`, `45m` or `50s`, as a user would write the budget back."""
     minutes, secs = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
-    parts = (
-        [f"{hours}h"] * bool(hours) + [f"{minutes}m"] * bool(minutes) + [f"{secs}s"] * bool(secs)
-    )
-    return " ".join(parts) or "0s"
+    parts = zip((hours, minutes, secs), "hms", strict=True)
+    return " ".join(f"{count}{unit}" for count, unit in parts if count) or "0s"
 
 
 @dataclass(frozen=True)

@@ -112,6 +112,11 @@ def resolved(path: TrainingPath) -> dict:
     return {**path.to_json(), "jit_compile": xla}
 
 
+def gpu_labels(machine: dict) -> list[str]:
+    """Each GPU of a `describe_machine()` description as `name (compute capability x.y)`."""
+    return [f"{g['name']} (compute capability {g['compute_capability']})" for g in machine["gpus"]]
+
+
 def describe_machine() -> dict:
     """The machine, the CPU flags that decide the path's speed, and each GPU's capability."""
     flags = cpu_flags()

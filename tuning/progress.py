@@ -22,6 +22,7 @@ from tuning.budget import show_duration
 from tuning.config import TuneConfig
 from tuning.evaluate import best_trials
 from tuning.files import read_json
+from tuning.hardware import gpu_labels
 from tuning.reports import hyperparameter_values, show
 from tuning.search import RecordingTuner
 
@@ -39,9 +40,9 @@ def start_lines(config: TuneConfig, run: dict, resumed: bool, trials_done: int) 
     if config.time_budget:
         spent = show_duration(run["search_seconds_before"])
         budget += f", time budget {show_duration(config.time_budget)} ({spent} spent)"
-    searched = [h for h in space.search_space(config.pins, config.space, config.hypermodel).space]
-    free = sum(not isinstance(h, kt.engine.hyperparameters.Fixed) for h in searched)
-    gpus = [f"{g['name']} (compute capability {g['compute_capability']})" for g in machine["gpus"]]
+    declared = space.search_space(config.pins, config.space, config.hypermodel).space
+    free = sum(not isinstance(h, kt.engine.hyperparameters.Fixed) for h in declared)
+    gpus = gpu_labels(machine)
     cpu = f"{machine['processor']}, {machine['cpus']} cpus ({' '.join(machine['cpu_features'])})"
     how = "auto" if config.precision == "auto" else "forced"
     return [
