@@ -23,7 +23,7 @@ from tuning.isolation import (
     run_trials_in_children,
 )
 from tuning.lock import results_lock
-from tuning.oracle import ORACLE_FILE
+from tuning.oracle import ENDED, ORACLE_FILE
 from tuning.progress import print_progress, start_lines
 from tuning.reports import failure_reason, summary, write_reports, write_trials_csv
 from tuning.search import (
@@ -35,9 +35,6 @@ from tuning.search import (
     make_tuner,
     run_search,
 )
-
-# The statuses of a trial that has ended, as trial.json writes them.
-ENDED = ("COMPLETED", "FAILED")
 
 
 def tune(config: TuneConfig, verbose: int = 2, dataset: Dataset | None = None) -> str:
@@ -81,7 +78,7 @@ def tune(config: TuneConfig, verbose: int = 2, dataset: Dataset | None = None) -
         }
         results_dir = config.results_dir
         write_json_atomic(results_dir / runinfo.RUN_FILE, run)
-        ended = [s for s in saved_trial_states(results_dir) if s.get("status") in ENDED]
+        ended = [s for _, s in saved_trial_states(results_dir) if s.get("status") in ENDED]
         print("\n".join(start_lines(config, run, saved is not None, len(ended))), flush=True)
         searching = True
         try:
@@ -108,21 +105,20 @@ def tune(config: TuneConfig, verbose: int = 2, dataset: Dataset | None = None) -
     return text + stopped_early(tuner, config, run["search_seconds"])
 
 
-def saved_trial_states(results_dir: Path) -> list[dict]:
-    """Each saved trial's trial.json, in trial order, as KerasTuner last wrote it."""
+def saved_trial_states(results_dir: Path) -> list[tuple[Path, dict]]:
+    """Each saved trial's trial.json path and state, in trial order, as last written."""
     paths = sorted((results_dir / TUNER_DIR).glob("trial_*/trial.json"), key=trial_number)
-    return [read_json(path) or {} for path in paths]
+    return [(path, read_json(path) or {}) for path in paths]
 
 
 def interrupt_story(results_dir: Path) -> str:
     """What an interrupted search kept and lost, read from its trial files, in one line."""
     finished, cut = 0, []
-    for state in saved_trial_states(results_dir):
+    for path, state in saved_trial_states(results_dir):
         if state.get("status") in ENDED:
             finished += 1
         elif state.get("status") == "RUNNING":
-            progress = results_dir / TUNER_DIR / f"trial_{state['trial_id']}" / PROGRESS_FILE
-            epochs = (read_json(progress) or {}).get("epochs", 0)
+            epochs = (read_json(path.with_name(PROGRESS_FILE)) or {}).get("epochs", 0)
             cut.append(
                 f"trial {state['trial_id']} stopped after epoch {epochs} and restarts from "
                 "epoch 1 on resume"
