@@ -1,4 +1,4 @@
-"""One progress line per finished trial, in both modes; --quiet silences Keras, not the lines."""
+"""Progress: a time-left line per epoch and a line per finished trial; --quiet keeps both."""
 
 from __future__ import annotations
 
@@ -7,14 +7,21 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 from conftest import tune_args
 
+from tuning.budget import Budget
+from tuning.budget import clock as budget_clock
 from tuning.cli import main
-from tuning.progress import clock
+from tuning.epochs import Outlook, clock, epoch_line
 
 LINE = re.compile(
     r"^trial (\d+)/(\d+) \(id (\d+)\) \| val_accuracy (\d\.\d{4}|FAILED) \| best (\d\.\d{4}|-) "
     r"\| elapsed (\d+:\d\d:\d\d) \| left ~(\d+:\d\d:\d\d)(?: \| (.*))?$"
+)
+EPOCH = re.compile(
+    r"^epoch (\d+)/(\d+) of trial (\d+) \| (\d+\.\d) s/epoch \| trial left at most "
+    r"(\d+:\d\d:\d\d)(?: \| search left ~(\d+:\d\d:\d\d))?$"
 )
 SMALL = ["--hypermodel", "mlp", "--train-limit", "500", "--set", "batch_size=128"]
 # Keras's line per epoch with verbose=2, e.g. "4/4 - 1s - 302ms/step - accuracy: 0.11 - ...".
@@ -40,6 +47,22 @@ def test_clock_reads_hours_minutes_seconds():
     assert clock(100 * 3600) == "100:00:00"
 
 
+def test_search_left_counts_later_trials_and_keeps_within_the_budget():
+    first = Outlook("0", trials_after=2, mean_trial_seconds=None)
+    # Before any trial ended, each later trial is taken at its epoch limit.
+    assert first.search_left(trial_left=30, epoch_seconds=10, epochs=5) == 30 + 2 * 50
+    later = Outlook("3", trials_after=2, mean_trial_seconds=20)
+    assert later.search_left(trial_left=30, epoch_seconds=10, epochs=5) == 30 + 2 * 20
+    budget = Budget(seconds=100, spent_before=60, started=budget_clock())
+    assert Outlook("3", 2, 20, budget).search_left(30, 10, 5) == pytest.approx(40, abs=1)
+    assert Outlook("3", None, None).search_left(30, 10, 5) is None  # a worker cannot tell
+    line = epoch_line(later, epoch=2, epochs=5, epoch_seconds=10)
+    assert line == (
+        "epoch 2/5 of trial 3 | 10.0 s/epoch | trial left at most 0:00:30 | search left ~0:01:10"
+    )
+    assert EPOCH.match(line) and EPOCH.match(epoch_line(Outlook("0", None, None), 1, 1, 2))
+
+
 def test_quiet_reaches_each_trial_process_and_the_lines_stay(tmp_path, data_dir):
     args = tune_args(tmp_path, data_dir, "--max-trials", "3", "--max-epochs", "2", *SMALL)
     run = subprocess.run(
@@ -58,6 +81,13 @@ def test_quiet_reaches_each_trial_process_and_the_lines_stay(tmp_path, data_dir)
     assert lines[0].group(8).startswith("augment_factor=")
     assert "batch_size" not in lines[0].group(8)  # pinned: the same in every trial
     assert not KERAS_EPOCH.search(run.stdout) and "Search: Running Trial" not in run.stdout
+    # From the first epoch on, one time-left line per epoch, quiet or not.
+    epochs = [EPOCH.match(line) for line in run.stdout.splitlines() if line.startswith("epoch ")]
+    assert all(epochs) and len(epochs) == 6, run.stdout
+    assert [m.group(1, 2, 3) for m in epochs[:2]] == [("1", "2", "0"), ("2", "2", "0")]
+    assert seconds(epochs[0].group(5)) > 0 and seconds(epochs[1].group(5)) == 0
+    assert seconds(epochs[0].group(6)) > seconds(epochs[2].group(6)) > 0
+    assert seconds(epochs[-1].group(6)) == 0  # the last epoch of the last trial
     # No stray lines: KerasTuner's reload notice, TensorFlow's C++ log (cuInit without a GPU).
     assert "Reloading Tuner" not in run.stdout
     assert "cuInit" not in run.stderr and "E0000" not in run.stderr, run.stderr

@@ -12,6 +12,7 @@ from tuning import budget, chief, distributed, hardware, runinfo
 from tuning.config import SAVED_BEFORE, TuneConfig, differing_keys, search_settings, stop_rule
 from tuning.data import Dataset, Split, load_dataset, split
 from tuning.diagnosis import diagnosis
+from tuning.epochs import PROGRESS_FILE
 from tuning.errors import SearchStopped, TuningError
 from tuning.evaluate import evaluate_best, prune_checkpoints
 from tuning.files import read_json, write_json_atomic
@@ -27,7 +28,6 @@ from tuning.oracle import ENDED, ORACLE_FILE
 from tuning.progress import print_progress, start_lines
 from tuning.reports import failure_reason, summary, write_reports, write_trials_csv
 from tuning.search import (
-    PROGRESS_FILE,
     TUNER_DIR,
     RecordingTuner,
     TrialBudgetSpent,

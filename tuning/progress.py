@@ -20,6 +20,7 @@ from hypermodels import space
 from tuning import runinfo
 from tuning.budget import show_duration
 from tuning.config import TuneConfig
+from tuning.epochs import clock
 from tuning.evaluate import best_trials
 from tuning.files import read_json
 from tuning.hardware import gpu_labels
@@ -59,13 +60,6 @@ def start_lines(config: TuneConfig, run: dict, resumed: bool, trials_done: int) 
 def plural(count: int, noun: str) -> str:
     """`1 trial`, `10 trials`."""
     return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
-def clock(seconds: float) -> str:
-    """Seconds as H:MM:SS, hours unbounded."""
-    minutes, secs = divmod(round(max(seconds, 0.0)), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}"
 
 
 def searched_values(trial: kt.engine.trial.Trial, hp: kt.HyperParameters) -> str:

@@ -22,6 +22,7 @@ from tuning import devices, runinfo, tensorboard
 from tuning.budget import Budget, search_budget
 from tuning.config import TuneConfig
 from tuning.data import Split
+from tuning.epochs import PROGRESS_FILE, EpochProgress, Outlook
 from tuning.errors import SearchStopped
 from tuning.files import read_json, write_json_atomic
 from tuning.hardware import resolved, training_path
@@ -37,7 +38,6 @@ OBJECTIVE = kt.Objective("val_accuracy", direction="max")
 TUNER_DIR = "tuner"
 TUNER_FILE = "tuner0.json"
 RECORD_FILE = "record.json"
-PROGRESS_FILE = "progress.json"  # epochs the running trial has finished (EpochProgress)
 
 
 class FirstBatchClock(keras.callbacks.Callback):
@@ -59,26 +59,6 @@ class FirstBatchClock(keras.callbacks.Callback):
     def seconds_since(self, start: float) -> float | None:
         """Seconds from `start` (Unix seconds) to the first batch; None if none ran."""
         return None if self.at is None else round(self.at - start, 2)
-
-
-class EpochProgress(keras.callbacks.Callback):
-    """Keep `<trial dir>/progress.json` at the epochs the running trial has finished.
-
-    KerasTuner saves nothing of a trial until it ends; this says, after an interrupt or a
-    kill, how far the cut-off trial had got.
-    """
-
-    def __init__(self, path: Path):
-        super().__init__()
-        self.path = path
-
-    def on_train_begin(self, logs: dict | None = None) -> None:
-        """Start at 0: a trial run again must not show its last run's epochs."""
-        write_json_atomic(self.path, {"epochs": 0})
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        """Record one more finished epoch."""
-        write_json_atomic(self.path, {"epochs": epoch + 1})
 
 
 class TrialBudgetSpent(Exception):
@@ -124,7 +104,8 @@ class RecordingTuner(kt.Tuner):
         rule = self.stopping_rule()
         budget_stop = TimeBudgetStop(self.budget) if self.budget is not None else None
         first_batch = FirstBatchClock()
-        progress = EpochProgress(Path(self.get_trial_dir(trial.trial_id)) / PROGRESS_FILE)
+        trial_dir = Path(self.get_trial_dir(trial.trial_id))
+        progress = EpochProgress(trial_dir / PROGRESS_FILE, self.outlook(trial.trial_id))
         added = (rule and TrialStopping(rule), budget_stop, first_batch, progress)
         kwargs["callbacks"] = [*kwargs.get("callbacks", []), *(c for c in added if c)]
         training = resolved(self.hypermodel.path)  # what this process trains with
@@ -151,6 +132,19 @@ class RecordingTuner(kt.Tuner):
         if record.get("reason"):
             raise kt.errors.FailedTrialError(record["reason"])
         return histories
+
+    def outlook(self, trial_id: str) -> Outlook:
+        """The trials after `trial_id` and their likely length, for its time-left lines.
+
+        A worker of a distributed search cannot tell: its oracle client lists no trials.
+        """
+        if self._is_worker():
+            return Outlook(trial_id, None, None, self.budget)
+        ended = self.oracle.end_order
+        seconds = [s for i in ended if (s := self.load_record(i).get("seconds")) is not None]
+        after = max(self.oracle.max_trials - len(ended) - 1, 0)
+        mean = sum(seconds) / len(seconds) if seconds else None
+        return Outlook(trial_id, after, mean, self.budget)
 
     def stopping_rule(self) -> Rule | None:
         """The early-stopping rule over the trials that ended so far, if one is on.
