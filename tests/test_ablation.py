@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import shutil
 
 import matplotlib.image
@@ -68,6 +69,14 @@ def test_ablation_chart_is_a_png(ablated):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     height, width, _ = matplotlib.image.imread(path).shape
     assert width > 600 and height > 400
+
+
+def test_ablate_rebuilds_the_page_with_its_table_and_chart(ablated):
+    results, _ = ablated
+    page = (results / "report.html").read_text()
+    assert "<h2>Ablation</h2>" in page and "no_dropout" in page
+    chart = base64.b64encode((results / "ablation.png").read_bytes()).decode()
+    assert f"data:image/png;base64,{chart}" in page
 
 
 def test_rerun_keeps_finished_rows_and_trains_only_a_missing_one(ablated, tmp_path, capsys):

@@ -33,6 +33,14 @@ def test_confirm_csv_has_one_row_per_seed(confirmed):
     assert frame.val_accuracy.iloc[0] != frame.val_accuracy.iloc[1]
 
 
+def test_confirm_rebuilds_the_page_with_its_tables(confirmed):
+    results, _ = confirmed
+    page = (results / "report.html").read_text()
+    assert "<h2>Confirmed with other seeds</h2>" in page
+    seeds = pd.read_csv(results / "confirm.csv").seed
+    assert all(f"<td>{seed}</td>" in page for seed in seeds)
+
+
 def test_summary_is_the_mean_and_std_of_the_rows(confirmed):
     results, _ = confirmed
     frame = pd.read_csv(results / "confirm.csv")

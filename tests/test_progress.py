@@ -20,7 +20,7 @@ LINE = re.compile(
     r"\| elapsed (\d+:\d\d:\d\d) \| left ~(\d+:\d\d:\d\d)(?: \| (.*))?$"
 )
 EPOCH = re.compile(
-    r"^epoch (\d+)/(\d+) of trial (\d+) \| (\d+\.\d) s/epoch \| trial left at most "
+    r"^epoch (\d+)/(\d+) \(id (\d+)\) \| (\d+\.\d) s/epoch \| trial left at most "
     r"(\d+:\d\d:\d\d)(?: \| search left ~(\d+:\d\d:\d\d))?$"
 )
 SMALL = ["--hypermodel", "mlp", "--train-limit", "500", "--set", "batch_size=128"]
@@ -58,7 +58,7 @@ def test_search_left_counts_later_trials_and_keeps_within_the_budget():
     assert Outlook("3", None, None).search_left(30, 10, 5) is None  # a worker cannot tell
     line = epoch_line(later, epoch=2, epochs=5, epoch_seconds=10)
     assert line == (
-        "epoch 2/5 of trial 3 | 10.0 s/epoch | trial left at most 0:00:30 | search left ~0:01:10"
+        "epoch 2/5 (id 3) | 10.0 s/epoch | trial left at most 0:00:30 | search left ~0:01:10"
     )
     assert EPOCH.match(line) and EPOCH.match(epoch_line(Outlook("0", None, None), 1, 1, 2))
 

@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 
 from tuning.files import write_bytes_atomic
+from tuning.layout import ABLATION_CSV, ABLATION_PNG
+from tuning.page import write_page
 from tuning.retrain import RESULT_COLUMNS, Best, Planned, best_configuration, train_rows
 
-ABLATION_CSV = "ablation.csv"
-ABLATION_PNG = "ablation.png"
 # Each variant and the hyperparameters it sets to 0, which every hypermodel reads as "off".
 VARIANTS: dict[str, tuple[str, ...]] = {
     "best": (),
@@ -82,11 +82,13 @@ def ablate(
             f"{best.config.hypermodel}): seed {best.seed}, max_epochs {epochs}"
         )
         write_bytes_atomic(chart, ablation_chart(frame, title))
+        page = write_page(results_dir)
     header = (
         f"trial {best.trial.trial_id} retrained with each technique off (seed {best.seed}, "
         f"max_epochs {epochs}):"
     )
-    return "\n".join([header, ablation_table(frame), f"wrote {path}", f"wrote {chart}"])
+    table = ablation_table(frame)
+    return "\n".join([header, table, f"wrote {path}", f"wrote {chart}", f"wrote {page}"])
 
 
 def ablation_table(frame: pd.DataFrame) -> str:

@@ -25,6 +25,7 @@ from tuning.isolation import (
 )
 from tuning.lock import results_lock
 from tuning.oracle import ENDED, ORACLE_FILE
+from tuning.page import write_page
 from tuning.progress import print_progress, start_lines
 from tuning.reports import failure_reason, summary, write_reports, write_trials_csv
 from tuning.search import (
@@ -99,6 +100,7 @@ def tune(config: TuneConfig, verbose: int = 2, dataset: Dataset | None = None) -
         # Gaussian-process proposals that repeated a tried configuration (tuning.oracle).
         run.update(replaced_proposals=tuner.oracle.replaced_proposals)
         write_json_atomic(results_dir / runinfo.RUN_FILE, run)
+        write_page(results_dir)  # again: run.json now has this run's status and times
     if stopped:
         print(text)
         raise SearchStopped(f"{stopped}; the reports in {results_dir} cover the other trials")
@@ -317,6 +319,7 @@ def finish_reports(tuner: RecordingTuner, results_dir: Path, top_n: int, dataset
 
     evaluated, missing = evaluate_best(tuner, top_n, dataset)
     paths = write_reports(results_dir, tuner, evaluated) + write_plots(results_dir, tuner)
+    paths.append(write_page(results_dir))  # last: it shows the files above
     text = "\n".join([summary(evaluated, paths), *diagnosis(tuner)])
     if missing:
         text += (

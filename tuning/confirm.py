@@ -13,10 +13,10 @@ import pandas as pd
 
 from tuning.evaluate import TEST_FILES, evaluate_trial
 from tuning.files import write_csv_atomic
+from tuning.layout import CONFIRM_CSV, CONFIRM_SUMMARY_CSV
+from tuning.page import write_page
 from tuning.retrain import RESULT_COLUMNS, Best, Planned, best_configuration, train_rows
 
-CONFIRM_CSV = "confirm.csv"
-CONFIRM_SUMMARY_CSV = "confirm_summary.csv"
 METRICS = ["val_accuracy", "test_accuracy", "test_loss"]
 # Seed k (1, 2, ...) is the best trial's own seed + k * SEED_STEP: never the trial's own, never
 # another trial's of a search below 1000 trials, and the same on every rerun.
@@ -68,6 +68,7 @@ def confirm(
         summary = summary_frame(frame, search_scores(best))
         summary_path = results_dir / CONFIRM_SUMMARY_CSV
         write_csv_atomic(summary, summary_path)
+        page = write_page(results_dir)
         header = (
             f"trial {best.trial.trial_id} retrained with {seeds} other seeds, max_epochs "
             f"{epochs} (the search's run: seed {best.seed}, max_epochs {best.config.max_epochs}):"
@@ -75,7 +76,7 @@ def confirm(
     columns = ["seed", "val_accuracy", "test_accuracy", "test_loss", "epochs"]
     table = frame[columns].to_string(index=False, float_format="{:.4f}".format)
     lines = [header, table, *(spread_line(row) for row in summary.itertuples())]
-    return "\n".join([*lines, f"wrote {path}", f"wrote {summary_path}"])
+    return "\n".join([*lines, f"wrote {path}", f"wrote {summary_path}", f"wrote {page}"])
 
 
 def search_scores(best: Best) -> dict[str, float | None]:

@@ -4,7 +4,7 @@ KerasTuner saves nothing of a trial until it ends, and its first estimate of the
 comes only when a trial ends, which may be many minutes in. After every epoch a trial writes
 how far it got (progress.json, read after an interrupt) and prints one line of fixed format:
 
-    epoch 3/20 of trial 2 | 12.4 s/epoch | trial left at most 0:03:31 | search left ~0:41:10
+    epoch 3/20 (id 2) | 12.4 s/epoch | trial left at most 0:03:31 | search left ~0:41:10
 
 The trial's time is an upper bound (the stopping rules and EarlyStopping often end it
 sooner); the search's is the trials still to run times the mean of those that ended, or
@@ -23,9 +23,7 @@ from tuning.budget import Budget
 from tuning.files import write_json_atomic
 
 PROGRESS_FILE = "progress.json"  # epochs the running trial has finished
-LINE = (
-    "epoch {epoch}/{epochs} of trial {trial_id} | {pace:.1f} s/epoch | trial left at most {trial}"
-)
+LINE = "epoch {epoch}/{epochs} (id {trial_id}) | {pace:.1f} s/epoch | trial left at most {trial}"
 
 
 def clock(seconds: float) -> str:

@@ -10,11 +10,9 @@ import pandas as pd
 
 from hypermodels import space
 from tuning.files import write_csv_atomic
+from tuning.layout import HISTORY_CSV, TEST_RESULTS_CSV, TRIALS_CSV
 from tuning.search import HISTORY_METRICS, RecordingTuner
 
-TRIALS_CSV = "trials.csv"
-TEST_RESULTS_CSV = "test_results.csv"
-HISTORY_CSV = "history.csv"
 HISTORY_COLUMNS = ["trial_id", "epoch", *HISTORY_METRICS]
 RECORD_COLUMNS = ["epochs", "best_epoch", "final_lr", "seconds"]
 # trials.csv's status of a trial the median rule ended; KerasTuner counts it COMPLETED, with
