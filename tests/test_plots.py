@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import keras_tuner as kt
 import pandas as pd
 import pytest
 from conftest import tune_args
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.text import Text
 from PIL import Image
 
+from hypermodels import space
 from tuning.cli import main
 from tuning.commands import saved_config, saved_run
 from tuning.diagnosis import edge_warnings
@@ -15,11 +19,15 @@ from tuning.plots import (
     BEST_SO_FAR_PNG,
     HYPERPARAMETERS_PNG,
     LEARNING_CURVES_PNG,
+    LOSS_LABEL,
+    TIME_LABEL,
     best_so_far_figure,
     hyperparameters_figure,
     learning_curves_figure,
+    png_bytes,
 )
-from tuning.reports import history_frame, show, trials_frame
+from tuning.plotstyle import STOPPED_LABEL
+from tuning.reports import STOPPED_EARLY, history_frame, show, trials_columns, trials_frame
 from tuning.search import make_tuner
 
 PNGS = (LEARNING_CURVES_PNG, HYPERPARAMETERS_PNG, BEST_SO_FAR_PNG)
@@ -40,6 +48,99 @@ def saved_tuner(results):
 def star(ax) -> list:
     """The best trial's marker on `ax`, if drawn."""
     return [line for line in ax.get_lines() if line.get_marker() == "*"]
+
+
+def labelled(ax, label: str) -> list:
+    """The lines of `ax` with legend label `label`."""
+    return [line for line in ax.get_lines() if line.get_label() == label]
+
+
+def triangles(ax) -> list:
+    """The stopped-early trials' marker line on `ax`: hollow triangles."""
+    return [
+        line
+        for line in ax.get_lines()
+        if line.get_marker() == "^" and line.get_markerfacecolor() == "none"
+    ]
+
+
+def card_space(pinned: bool = False) -> kt.HyperParameters:
+    """The card space as declared, or with every name pinned to its course value."""
+    hp = kt.HyperParameters()
+    for declare in space.DECLARATIONS:
+        name = declare.__name__
+        if pinned:
+            hp.Fixed(name, space.COURSE_VALUES["mnist"][name])
+        else:
+            declare(hp)
+    return hp
+
+
+# trial_id, status, val_accuracy, dropout, learning_rate, seconds. The best trial (3) was
+# stopped early, at the top of dropout's range; trial 4 has no time recorded.
+MIXED = [
+    ("0", "COMPLETED", 0.91, 0.1, 1e-3, 30.0),
+    ("1", STOPPED_EARLY, 0.85, 0.3, 1e-4, 12.0),
+    ("2", "FAILED", None, 0.5, 5e-3, 6.0),
+    ("3", STOPPED_EARLY, 0.95, 0.7, 1e-2, 18.0),
+    ("4", "COMPLETED", 0.90, 0.0, 2e-5, None),
+    ("5", "COMPLETED", 0.93, 0.2, 3e-3, 24.0),
+]
+
+
+def mixed_trials() -> pd.DataFrame:
+    """A trials.csv frame of completed, stopped-early and failed trials over the card space."""
+    rows = [
+        {
+            "trial_id": trial_id,
+            "status": status,
+            "val_accuracy": score,
+            "augment_factor": 0.002,
+            "dropout": dropout,
+            "l1": 0.0,
+            "l2": 1e-3,
+            "learning_rate": learning_rate,
+            "batch_size": 512,
+            "seconds": seconds,
+        }
+        for trial_id, status, score, dropout, learning_rate, seconds in MIXED
+    ]
+    return pd.DataFrame(rows, columns=trials_columns(space.NAMES))
+
+
+def mixed_history(epochs: int) -> pd.DataFrame:
+    """`epochs` epochs of made-up curves for every scored trial of `mixed_trials`."""
+    rows = [
+        {
+            "trial_id": trial_id,
+            "epoch": epoch,
+            "loss": 1.0 / epoch,
+            "accuracy": score - 0.1 / epoch,
+            "val_loss": 1.2 / epoch,
+            "val_accuracy": score,
+        }
+        for trial_id, _, score, *_ in MIXED
+        if score is not None
+        for epoch in range(1, epochs + 1)
+    ]
+    return pd.DataFrame(rows)
+
+
+def rendered(figure):
+    """`figure` laid out and drawn by the Agg canvas, as the PNG is; returns its renderer."""
+    FigureCanvasAgg(figure)
+    figure.canvas.draw()
+    return figure.canvas.get_renderer()
+
+
+def inside(inner, outer, slack: float = 1.0) -> bool:
+    """Whether display box `inner` lies within `outer`, give or take `slack` pixels."""
+    return (
+        inner.x0 >= outer.x0 - slack
+        and inner.y0 >= outer.y0 - slack
+        and inner.x1 <= outer.x1 + slack
+        and inner.y1 <= outer.y1 + slack
+    )
 
 
 def test_search_writes_every_png(tiny_search):
@@ -97,11 +198,13 @@ def test_learning_curves_and_best_so_far_show_every_trial(tiny_search):
     trials, history = trials_frame(tuner), history_frame(tuner)
     accuracy, loss = learning_curves_figure(history, trials).axes
     assert (accuracy.get_xlabel(), accuracy.get_ylabel()) == ("epoch", "accuracy")
-    assert (loss.get_xlabel(), loss.get_ylabel()) == ("epoch", "loss")
+    assert (loss.get_xlabel(), loss.get_ylabel()) == ("epoch", LOSS_LABEL)
+    assert "L1/L2 penalties" in loss.get_ylabel()  # Keras adds them to loss and val_loss
     assert len(accuracy.get_lines()) == 2 * len(trials)  # training and validation per trial
-    (ax,) = best_so_far_figure(trials, initial_points=2).axes
-    step = [line for line in ax.get_lines() if line.get_label() == "best so far"][0]
-    assert list(step.get_ydata()) == list(trials.val_accuracy.cummax())
+    by_trial, by_time = best_so_far_figure(trials, initial_points=2).axes
+    for ax in (by_trial, by_time):
+        (step,) = labelled(ax, "best so far")
+        assert list(step.get_ydata()) == list(trials.val_accuracy.cummax())
 
 
 def test_full_space_plots_conditional_names_without_errors(tmp_path, data_dir, capsys):
@@ -123,7 +226,8 @@ def test_full_space_plots_conditional_names_without_errors(tmp_path, data_dir, c
     decay = panels["weight_decay"]
     assert "only where optimizer is adamw" in decay.get_xlabel()
     adamw = (trials.optimizer == "adamw") & trials.val_accuracy.notna()
-    assert len(decay.get_lines()[0].get_xdata()) == adamw.sum() == 1  # only the adamw trial
+    scored = decay.get_lines()[:2]  # completed trials, then stopped ones
+    assert sum(len(line.get_xdata()) for line in scored) == adamw.sum() == 1  # only adamw's
     ticks = [t.get_text() for t in panels["batch_norm"].get_xticklabels()]
     assert ticks == ["False", "True"]
     # The winner's augment_factor (0.00213 here) lies in the lowest 10% of 0.002 to 0.3 on its
@@ -143,13 +247,107 @@ def test_failed_trials_are_crosses_and_the_best_so_far_skips_them():
             "trial_id": ["0", "1", "2", "3"],
             "status": ["FAILED", "COMPLETED", "FAILED", "COMPLETED"],
             "val_accuracy": [None, 0.5, None, 0.4],
+            "seconds": [6.0, 60.0, 12.0, 30.0],
         }
     )
-    (ax,) = best_so_far_figure(trials, initial_points=1).axes
+    ax, by_time = best_so_far_figure(trials, initial_points=1).axes
     (crosses,) = [line for line in ax.get_lines() if line.get_marker() == "x"]
     assert list(crosses.get_xdata()) == [0, 2]
-    step = [line for line in ax.get_lines() if line.get_label() == "best so far"][0]
+    (step,) = labelled(ax, "best so far")
     assert list(step.get_ydata())[1:] == [0.5, 0.5, 0.5]  # nothing before the first score
     # KerasTuner samples at random until 1 trial completed: trial 1; trial 2 is the GP's.
-    (guided,) = [line for line in ax.get_lines() if line.get_label() == "Bayesian from here on"]
+    (guided,) = labelled(ax, "Bayesian from here on")
     assert list(guided.get_xdata()) == [1.5, 1.5]
+    # On the time axis a failed trial ends when its own seconds are spent too.
+    (crosses,) = [line for line in by_time.get_lines() if line.get_marker() == "x"]
+    assert list(crosses.get_xdata()) == pytest.approx([0.1, 1.3])
+    (guided,) = labelled(by_time, "Bayesian from here on")
+    assert list(guided.get_xdata()) == pytest.approx([1.1, 1.1])  # when trial 1 ended
+
+
+def test_stopped_trials_are_triangles_and_count_for_the_best():
+    trials = mixed_trials()
+    figure = hyperparameters_figure(trials, card_space())
+    panels = {ax.get_xlabel(): ax for ax in figure.axes if ax.axison}
+    (stopped,) = triangles(panels["dropout"])
+    points = sorted(zip(stopped.get_xdata(), stopped.get_ydata(), strict=True))
+    assert points == [(0.3, 0.85), (0.7, 0.95)]
+    completed = panels["dropout"].get_lines()[0]
+    assert sorted(completed.get_xdata()) == [0.0, 0.1, 0.2]
+    (best,) = star(panels["dropout"])
+    assert (best.get_xdata()[0], best.get_ydata()[0]) == (0.7, 0.95)  # stopped trial 3
+    assert panels["dropout"].get_title() == "best: 0.7 (at the high edge)"
+    assert STOPPED_LABEL in [text.get_text() for text in figure.legends[0].get_texts()]
+    by_trial, by_time = best_so_far_figure(trials, initial_points=2).axes
+    (stopped,) = triangles(by_trial)
+    assert sorted(stopped.get_xdata()) == [1, 3]
+    (step,) = labelled(by_trial, "best so far")
+    assert list(step.get_ydata()) == [0.91, 0.91, 0.91, 0.95, 0.95, 0.95]
+    assert labelled(by_trial, "best: trial 3")
+    # Trials 0 and 1 (stopped, still COMPLETED to KerasTuner) were the 2 random ones.
+    (guided,) = labelled(by_trial, "Bayesian from here on")
+    assert list(guided.get_xdata()) == [1.5, 1.5]
+    legend = by_trial.figure.legends[0]
+    assert STOPPED_LABEL in [text.get_text() for text in legend.get_texts()]
+    legend = learning_curves_figure(mixed_history(3), trials).legends[0]
+    labels = [text.get_text() for text in legend.get_texts()]
+    assert labels[:2] == ["trial 3 (0.9500, stopped)", "trial 5 (0.9300)"]
+
+
+def test_best_so_far_has_a_panel_by_search_time():
+    trials = mixed_trials()
+    by_trial, by_time = best_so_far_figure(trials, initial_points=2).axes
+    assert by_time.get_xlabel() == TIME_LABEL
+    # Minutes of training when each trial ended: failed trial 2's count, trial 4's is unknown.
+    minutes = [0.5, 0.7, 0.8, 1.1, 1.1, 1.5]
+    (step,) = labelled(by_time, "best so far")
+    assert list(step.get_xdata()) == pytest.approx(minutes)
+    assert list(step.get_ydata()) == [0.91, 0.91, 0.91, 0.95, 0.95, 0.95]
+    (stopped,) = triangles(by_time)
+    assert sorted(stopped.get_xdata()) == pytest.approx([0.7, 1.1])
+    (completed,) = labelled(by_time, "completed trial")
+    assert sorted(completed.get_xdata()) == pytest.approx([0.5, 1.1, 1.5])
+    (best,) = star(by_time)
+    assert (best.get_xdata()[0], best.get_ydata()[0]) == (pytest.approx(1.1), 0.95)
+    (crosses,) = [line for line in by_time.get_lines() if line.get_marker() == "x"]
+    assert list(crosses.get_xdata()) == pytest.approx([0.8])
+    (guided,) = labelled(by_time, "Bayesian from here on")
+    assert list(guided.get_xdata()) == pytest.approx([0.7, 0.7])  # trial 2 starts
+
+
+@pytest.mark.parametrize("epochs", [1, 2])
+def test_short_curves_show_every_epoch_on_whole_epoch_ticks(epochs):
+    figure = learning_curves_figure(mixed_history(epochs), mixed_trials())
+    rendered(figure)
+    for ax in figure.axes:
+        validation, training = ax.get_lines()[:2]
+        assert training.get_linestyle() == "--"
+        assert training.get_marker() == "o" and training.get_markerfacecolor() == "none"
+        assert validation.get_marker() == "o"
+        assert ax.get_xlim() == (0.5, epochs + 0.5)
+        low, high = ax.get_xlim()
+        assert [t for t in ax.get_xticks() if low <= t <= high] == list(range(1, epochs + 1))
+    assert figure.axes[1].get_ylabel() == LOSS_LABEL
+
+
+def test_nothing_of_the_all_pinned_figure_falls_outside_it():
+    figure = hyperparameters_figure(mixed_trials(), card_space(pinned=True))
+    assert "learning_rate=0.00168" in figure.get_suptitle()
+    renderer = rendered(figure)
+    texts = [t for t in figure.findobj(Text) if t.get_visible() and t.get_text()]
+    assert len(texts) >= 6  # the title, the note and the legend's 5 entries at least
+    for artist in [*texts, *figure.legends]:
+        assert inside(artist.get_window_extent(renderer), figure.bbox), artist
+    assert png_bytes(figure)[:8] == PNG_MAGIC
+
+
+def test_best_trial_stars_at_the_ends_of_a_range_are_drawn_whole():
+    figure = hyperparameters_figure(mixed_trials(), card_space())
+    by_trial, by_time = best_so_far_figure(mixed_trials(), initial_points=2).axes
+    for drawn in (figure, by_trial.figure):
+        renderer = rendered(drawn)
+        for ax in drawn.axes:
+            for line in star(ax):
+                assert inside(line.get_window_extent(renderer), ax.bbox, slack=0), ax
+    # The best trial's values lie at the ends: dropout 0.7, learning_rate 1e-2, batch 512.
+    assert len([ax for ax in figure.axes if star(ax)]) == 6

@@ -1,9 +1,15 @@
 """The search's figures as PNG files, drawn with matplotlib's Agg backend beside the CSVs.
 
-- learning_curves.png: training and validation accuracy and loss per epoch of the best trials
+- learning_curves.png: accuracy and loss per epoch of the best trials, validation solid with
+  dots and training dashed with hollow dots (short curves); the loss is the one Keras
+  minimizes, cross-entropy plus any L1/L2 penalties
 - hyperparameters.png: one panel per searched name, its value against val_accuracy, the best
   trial starred and the outer 10% of the range shaded (where `report` warns)
-- best_so_far.png: every trial's val_accuracy and the best so far, in trial order
+- best_so_far.png: every trial's val_accuracy and the best so far, against the trial order
+  and against the training time the search had spent when each trial ended
+
+Trials stopped early (STOPPED_EARLY in trials.csv) count with their best epoch's score,
+as KerasTuner ranks them; `tuning.plotstyle` says how each kind of trial is marked.
 """
 
 from __future__ import annotations
@@ -20,22 +26,33 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
-from matplotlib.transforms import blended_transform_factory
 
 from tuning.diagnosis import EDGE, edge_side, ordered_values, range_position
 from tuning.files import write_bytes_atomic
-from tuning.reports import history_frame, show, trials_frame
-from tuning.search import OBJECTIVE, RecordingTuner
+from tuning.layout import BEST_SO_FAR_PNG, HYPERPARAMETERS_PNG, LEARNING_CURVES_PNG
+from tuning.plotstyle import (
+    FAILED_LABEL,
+    SCORE,
+    SCORED,
+    STAR_ROOM,
+    mark_best,
+    mark_failed,
+    mark_scored,
+    trial_handles,
+    wrapped,
+)
+from tuning.reports import STOPPED_EARLY, history_frame, show, trials_frame
+from tuning.search import RecordingTuner
 
-LEARNING_CURVES_PNG = "learning_curves.png"
-HYPERPARAMETERS_PNG = "hyperparameters.png"
-BEST_SO_FAR_PNG = "best_so_far.png"
 CURVES_OF = 5  # trials in the learning curves; more lines than this cannot be told apart
+DOTTED_EPOCHS = 10  # curves this short get a marker per epoch; longer ones would only blur
 PANEL_COLUMNS = 3
-SCORE = OBJECTIVE.name
-FAILED_STYLE = {"marker": "x", "color": "0.45", "linestyle": "none"}
-BEST_STYLE = {"marker": "*", "color": "crimson", "markersize": 16, "linestyle": "none"}
-FAILED_LABEL = "failed trial (no val_accuracy)"
+# Wide enough for the hyperparameter legend in two rows and a wrapped list of pinned names.
+MIN_WIDTH = 9.0
+# Keras adds the layers' kernel, bias and activity penalties to the compiled loss in both
+# train_step and test_step, so val_loss includes them as well.
+LOSS_LABEL = "loss (cross-entropy + any L1/L2 penalties)"
+TIME_LABEL = "search time (minutes of training, trials in order)"
 EDGE_COLOR = "0.9"
 
 
@@ -67,8 +84,8 @@ def png_bytes(figure: Figure) -> bytes:
 
 
 def ranked(trials: pd.DataFrame) -> pd.DataFrame:
-    """The completed trials, best val_accuracy first; ties go to the earlier trial."""
-    done = trials[(trials.status == "COMPLETED") & trials[SCORE].notna()]
+    """The scored trials (completed or stopped early), best first; ties go to the earlier."""
+    done = trials[trials.status.isin(SCORED) & trials[SCORE].notna()]
     return done.sort_values(SCORE, ascending=False, kind="stable")
 
 
@@ -83,33 +100,47 @@ def learning_curves_figure(history: pd.DataFrame, trials: pd.DataFrame) -> Figur
     accuracy, loss = figure.subplots(1, 2)
     best = ranked(trials).head(CURVES_OF)
     shown = [t for t in best.trial_id if (history.trial_id == t).any()]
-    handles = []
-    for index, trial_id in enumerate(shown):
-        epochs = history[history.trial_id == trial_id]
-        color = f"C{index}"
-        score = best.loc[best.trial_id == trial_id, SCORE].iloc[0]
-        for ax, metric in ((accuracy, "accuracy"), (loss, "loss")):
-            # Dots show single epochs; on long curves they would only blur the line.
-            marker = "o" if len(epochs) <= 10 else None
-            ax.plot(epochs.epoch, epochs[f"val_{metric}"], color=color, marker=marker, ms=4)
-            ax.plot(epochs.epoch, epochs[metric], "--", color=color)
-        handles.append(Line2D([], [], color=color, label=f"trial {trial_id} ({score:.4f})"))
-    for ax, metric in ((accuracy, "accuracy"), (loss, "loss")):
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(metric)
+    handles = [
+        draw_curves((accuracy, loss), history[history.trial_id == t], best[best.trial_id == t])
+        for t in shown
+    ]
+    last = int(history[history.trial_id.isin(shown)].epoch.max()) if shown else 1
+    for ax, metric, label in ((accuracy, "accuracy", "accuracy"), (loss, "loss", LOSS_LABEL)):
+        epoch_axis(ax, last)
+        ax.set_ylabel(label)
         ax.set_title(f"{metric} per epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.grid(alpha=0.3)
     if not shown:
         accuracy.text(0.5, 0.5, "no completed trial", ha="center", transform=accuracy.transAxes)
     handles += [
         Line2D([], [], color="black", marker="o", markersize=4, label="validation"),
-        Line2D([], [], color="black", linestyle="--", label="training"),
+        Line2D([], [], color="black", linestyle="--", marker="o", mfc="none", label="training"),
     ]
     figure.legend(handles=handles, loc="outside right upper", title="trial (val_accuracy)")
     count = f"{len(shown)} best trials" if len(shown) > 1 else "best trial"
     figure.suptitle(f"Learning curves of the {count}" if shown else "No completed trial")
     return figure
+
+
+def draw_curves(axes: tuple[Axes, Axes], epochs: pd.DataFrame, trial: pd.DataFrame) -> Line2D:
+    """Draw one trial's accuracy and loss curves on `axes`; return its legend entry."""
+    color = f"C{len(axes[0].get_lines()) // 2}"  # two lines per trial drawn before it
+    # A marker per epoch makes a one-epoch curve, a single point, visible at all.
+    marker = "o" if len(epochs) <= DOTTED_EPOCHS else None
+    for ax, metric in zip(axes, ("accuracy", "loss"), strict=True):
+        ax.plot(epochs.epoch, epochs[f"val_{metric}"], color=color, marker=marker, ms=4)
+        ax.plot(epochs.epoch, epochs[metric], "--", color=color, marker=marker, ms=5, mfc="none")
+    stopped = ", stopped" if trial.status.iloc[0] == STOPPED_EARLY else ""
+    label = f"trial {trial.trial_id.iloc[0]} ({trial[SCORE].iloc[0]:.4f}{stopped})"
+    return Line2D([], [], color=color, label=label)
+
+
+def epoch_axis(ax: Axes, last: int) -> None:
+    """Epochs 1 to `last` with half an epoch to spare each side, ticked at whole epochs."""
+    ax.set_xlim(0.5, last + 0.5)
+    # At least one tick: with fewer integers in range the locator falls back to fractions.
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    ax.set_xlabel("epoch")
+    ax.grid(alpha=0.3)
 
 
 def hyperparameters_figure(trials: pd.DataFrame, hp: kt.HyperParameters) -> Figure:
@@ -118,7 +149,8 @@ def hyperparameters_figure(trials: pd.DataFrame, hp: kt.HyperParameters) -> Figu
     pinned = [h for h in hp.space if isinstance(h, kt.engine.hyperparameters.Fixed)]
     columns = min(PANEL_COLUMNS, max(len(searched), 1))
     rows = max(math.ceil(len(searched) / columns), 1)
-    figure = Figure(figsize=(4.4 * columns, 3.3 * rows + 1.0), layout="constrained")
+    width = max(4.4 * columns, MIN_WIDTH)
+    figure = Figure(figsize=(width, 3.3 * rows + 1.3), layout="constrained")
     # One val_accuracy scale for every panel, so panels compare at a glance.
     axes = figure.subplots(rows, columns, squeeze=False, sharey=True).ravel()
     best = ranked(trials).head(1)
@@ -131,26 +163,15 @@ def hyperparameters_figure(trials: pd.DataFrame, hp: kt.HyperParameters) -> Figu
         ax.set_axis_off()
     if not searched:
         axes[0].text(0.5, 0.5, "every hyperparameter is pinned", ha="center")
-    handles = [
-        Line2D([], [], marker="o", color="C0", linestyle="none", label="trial"),
-        Line2D([], [], **BEST_STYLE, label="best trial"),
-        Line2D([], [], **FAILED_STYLE, label=FAILED_LABEL),
-        Patch(color=EDGE_COLOR, label=f"outer {EDGE:.0%} of the range"),
-    ]
-    figure.legend(handles=handles, loc="outside lower center", ncols=len(handles))
+    handles = [*trial_handles(), Patch(color=EDGE_COLOR, label=f"outer {EDGE:.0%} of the range")]
+    # One row where it fits (three panels wide), else two rows of three and two.
+    ncols = len(handles) if columns == PANEL_COLUMNS else math.ceil(len(handles) / 2)
+    figure.legend(handles=handles, loc="outside lower center", ncols=ncols)
     title = "val_accuracy against each searched hyperparameter"
     if pinned:
         title += "\npinned: " + ", ".join(f"{h.name}={show(h.value)}" for h in pinned)
-    figure.suptitle(title)
+    figure.suptitle(wrapped(title, width))
     return figure
-
-
-def mark_failed(ax: Axes, xs: list, label: str | None = None) -> None:
-    """Mark failed trials, which have no score, as crosses along the bottom of `ax`."""
-    if not xs:  # an empty unclipped line breaks constrained layout (matplotlib 3.11)
-        return
-    bottom = blended_transform_factory(ax.transData, ax.transAxes)
-    ax.plot(xs, [0.04] * len(xs), **FAILED_STYLE, transform=bottom, clip_on=False, label=label)
 
 
 def categories(hp: kt.engine.hyperparameters.HyperParameter) -> list | None:
@@ -184,12 +205,12 @@ def value_panel(
         return [place[v] for v in values] if place is not None else list(values)
 
     done = ranked(active)
-    ax.plot(x(done[hp.name]), done[SCORE], "o", color="C0", alpha=0.75)
+    mark_scored(ax, done, x(done[hp.name]))
     mark_failed(ax, x(failed(active)[hp.name]))
     title, color = "", "black"
     if not best.empty and pd.notna(best[hp.name].iloc[0]):
         value = best[hp.name].iloc[0]
-        ax.plot(x([value]), best[SCORE], **BEST_STYLE, clip_on=False, zorder=3)
+        mark_best(ax, x([value])[0], best[SCORE].iloc[0])
         side = edge_side(hp, value)
         title = f"best: {show(value)}" + (f" (at the {side} edge)" if side else "")
         color = "crimson" if side else "black"
@@ -200,9 +221,10 @@ def value_panel(
     else:
         if hp.sampling == "log":
             ax.set_xscale("log")
-        ax.set_xlim(value_at(hp, -0.04), value_at(hp, 1.04))
+        # 6% beyond each end: room for half a star at a value on the range's end.
+        ax.set_xlim(value_at(hp, -0.06), value_at(hp, 1.06))
     shade_edges(ax, hp, labels)
-    ax.margins(y=0.1)  # room for the best trial's star at the top
+    ax.margins(y=STAR_ROOM)  # in every panel, starred or not: they share one y axis
     ax.set_xlabel(axis_label(hp))
     ax.grid(alpha=0.3)
 
@@ -232,40 +254,65 @@ def axis_label(hp: kt.engine.hyperparameters.HyperParameter) -> str:
 def first_guided_trial(trials: pd.DataFrame, initial_points: int | None) -> int | None:
     """The first trial the Gaussian process chose, or None if it has chosen none yet.
 
-    KerasTuner's Bayesian oracle samples at random until `initial_points` trials completed.
+    KerasTuner's Bayesian oracle samples at random until `initial_points` trials completed;
+    a trial stopped early is one of them, since KerasTuner records it as COMPLETED.
     """
     completed = 0
     for trial_id, status in zip(trials.trial_id, trials.status, strict=True):
         if initial_points is not None and completed >= initial_points:
             return int(trial_id)
-        completed += status == "COMPLETED"
+        completed += status in SCORED
     return None
 
 
+def search_minutes(trials: pd.DataFrame) -> pd.Series:
+    """When each trial ended, in minutes of training since the search began.
+
+    The running sum of the trials' `seconds` in trial order, failed trials' included; a
+    trial without a time counts 0. It leaves out start-up and the time between trials,
+    and with parallel workers it is the sum of their training time, not the wall clock.
+    """
+    return pd.to_numeric(trials.seconds, errors="coerce").fillna(0).cumsum() / 60
+
+
 def best_so_far_figure(trials: pd.DataFrame, initial_points: int | None) -> Figure:
-    """Every trial's val_accuracy in trial order, the best so far as a step line."""
-    figure = Figure(figsize=(10, 5), layout="constrained")
-    ax = figure.subplots()
+    """Every trial's val_accuracy and the best so far, by trial and by search time."""
+    figure = Figure(figsize=(14, 5.4), layout="constrained")
+    # One val_accuracy scale: a point reads the same in both panels.
+    by_trial, by_time = figure.subplots(1, 2, sharey=True)
+    guided = first_guided_trial(trials, initial_points)
     ids = trials.trial_id.astype(int)
+    guided_at = None if guided is None else guided - 0.5
+    progress_panel(by_trial, trials, ids, guided_at)
+    minutes = search_minutes(trials)
+    # The GP took over when the trial before its first one ended.
+    started = minutes.shift(1, fill_value=0.0)
+    guided_at = None if guided is None else started[ids == guided].iloc[0]
+    progress_panel(by_time, trials, minutes, guided_at)
+    by_trial.set_xlabel("trial id (the order the trials ran)")
+    by_trial.set_title(f"Best {SCORE} so far, by trial")
+    by_trial.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    by_trial.set_ylabel(SCORE)
+    by_time.set_xlabel(TIME_LABEL)
+    by_time.set_title(f"Best {SCORE} so far, by search time")
+    handles, labels = by_trial.get_legend_handles_labels()
+    if handles:  # below the axes: it never hides a trial
+        figure.legend(handles, labels, loc="outside lower center", ncols=len(handles))
+    return figure
+
+
+def progress_panel(ax: Axes, trials: pd.DataFrame, xs: pd.Series, guided_at) -> None:
+    """Draw each trial at `xs` (aligned with `trials`), the best so far as a step line."""
     done = ranked(trials)
     if not done.empty:
-        ax.plot(done.trial_id.astype(int), done[SCORE], "o", color="C0", label="trial")
-        completed = trials[SCORE].where(trials.status == "COMPLETED")
-        ax.step(ids, completed.cummax().ffill(), where="post", color="C1", label="best so far")
+        mark_scored(ax, done, list(xs[done.index]), label=True)
+        scores = pd.to_numeric(trials[SCORE], errors="coerce").where(trials.status.isin(SCORED))
+        ax.step(xs, scores.cummax().ffill(), where="post", color="C1", label="best so far")
         top = done.iloc[0]
-        label = f"best: trial {top.trial_id}"
-        ax.plot(int(top.trial_id), top[SCORE], **BEST_STYLE, clip_on=False, zorder=3, label=label)
-    mark_failed(ax, list(failed(trials).trial_id.astype(int)), label=FAILED_LABEL)
-    guided = first_guided_trial(trials, initial_points)
-    if guided is not None:
-        ax.axvline(guided - 0.5, linestyle=":", color="0.3", label="Bayesian from here on")
-    if done.empty:
+        mark_best(ax, xs[top.name], top[SCORE], label=f"best: trial {top.trial_id}")
+    else:
         ax.set_ylim(0, 1)
-    ax.set_xlabel("trial id (the order the trials ran)")
-    ax.set_ylabel(SCORE)
-    ax.set_title(f"Best {SCORE} so far, by trial")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    mark_failed(ax, list(xs[failed(trials).index]), label=FAILED_LABEL)
+    if guided_at is not None:
+        ax.axvline(guided_at, linestyle=":", color="0.3", label="Bayesian from here on")
     ax.grid(alpha=0.3)
-    if ax.get_legend_handles_labels()[0]:  # beside the axes: it never hides a trial
-        figure.legend(loc="outside right upper")
-    return figure
