@@ -58,8 +58,8 @@ confirm-fashion: $(STAMP)
 	$(PY) -m tuning confirm results/fashion-mnist $(ARGS)
 
 test: $(STAMP)
-	$(PY) -m ruff check tuning hypermodels tests
-	$(PY) -m ruff format --check tuning hypermodels tests
+	$(PY) -m ruff check tuning hypermodels tests benchmarks
+	$(PY) -m ruff format --check tuning hypermodels tests benchmarks
 	$(PY) -m pytest
 
 smoke: $(STAMP)
@@ -71,8 +71,8 @@ bench: $(STAMP)
 	$(PY) -m tuning bench $(ARGS)
 
 lint: $(STAMP)
-	$(PY) -m ruff check --fix tuning hypermodels tests
-	$(PY) -m ruff format tuning hypermodels tests
+	$(PY) -m ruff check --fix tuning hypermodels tests benchmarks
+	$(PY) -m ruff format tuning hypermodels tests benchmarks
 
 clean:
 	# Real search results are work, not build output: clean leaves results/<dataset>/ alone.
