@@ -15,8 +15,10 @@ from test_faults import SMALL, read_csv, trial_processes
 
 import tuning
 from hypermodels import space
+from tuning import spawn
 from tuning.cli import main
-from tuning.isolation import child_environment, tensorflow_environment
+from tuning.config import TuneConfig
+from tuning.spawn import child_environment, tensorflow_environment
 
 
 def test_a_process_per_trial_runs_the_same_trials_as_one_process(tmp_path, data_dir):
@@ -73,7 +75,8 @@ def test_a_trial_whose_process_is_killed_fails_and_the_search_goes_on(tmp_path, 
     deadline = time.monotonic() + 120
     while not (tmp_path / "tuner" / "trial_0").exists() and time.monotonic() < deadline:
         time.sleep(0.1)
-    (child,) = trial_processes(tmp_path)
+    # The oldest: the one running trial 0, not the next one, started ahead and waiting.
+    child = trial_processes(tmp_path)[0]
     os.kill(int(child), signal.SIGKILL)
     out, _ = search.communicate(timeout=300)
     assert search.returncode == 0
@@ -82,6 +85,28 @@ def test_a_trial_whose_process_is_killed_fails_and_the_search_goes_on(tmp_path, 
     assert list(trials.status) == ["FAILED", "COMPLETED"]
     assert trials.reason[0] == "its process was killed by SIGKILL (out of memory?)"
     assert list(read_csv(tmp_path / "test_results.csv").trial_id) == ["1"]
+
+
+def test_a_process_started_ahead_ends_untouched_unless_told_to_go(tmp_path, data_dir):
+    results = tmp_path / "search"
+    config = TuneConfig(dataset="mnist", results_dir=results, data_dir=data_dir)
+    for line in ("stop", None):  # told to stop, or tune gone (its pipe closed)
+        child = spawn.start(config, wait=True)
+        if line:
+            spawn.release(child, line)
+        else:
+            child.stdin.close()
+        assert child.wait(timeout=120) == 3  # SEARCH_OVER: it ran nothing
+    assert not results.exists()
+
+
+def test_the_next_trial_process_is_started_while_one_trains(tmp_path, data_dir, monkeypatch):
+    started = count_trial_processes(monkeypatch)
+    args = [*tune_args(tmp_path, data_dir, "--max-trials", "2", "--max-epochs", "1"), *SMALL]
+    assert main(args) == 0
+    # One per trial, none more; the second started before the first trial had ended.
+    assert started == [False, False]
+    assert not trial_processes(tmp_path)
 
 
 def test_every_process_of_a_search_lets_gpu_memory_grow(monkeypatch):
@@ -95,16 +120,18 @@ def test_every_process_of_a_search_lets_gpu_memory_grow(monkeypatch):
     assert child_environment("fast")[tuning.GPU_GROWTH_ENV] == "false"
 
 
-def count_trial_processes(monkeypatch) -> list:
-    """Record each `run-trial` process tune starts; they still run for real."""
-    started, real_run = [], subprocess.run
+def count_trial_processes(monkeypatch) -> list[bool]:
+    """Record each `run-trial` process tune starts, and whether trial 0 had ended by then.
 
-    def run(command, *args, **kwargs):
-        if "run-trial" in command:
-            started.append(command)
-        return real_run(command, *args, **kwargs)
+    They still run for real.
+    """
+    started, real_start = [], spawn.start
 
-    monkeypatch.setattr(subprocess, "run", run)
+    def start(config, *args, **kwargs):
+        started.append((config.results_dir / "tuner" / "trial_0" / "record.json").exists())
+        return real_start(config, *args, **kwargs)
+
+    monkeypatch.setattr(spawn, "start", start)
     return started
 
 

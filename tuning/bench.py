@@ -15,7 +15,7 @@ from tuning.data import load_dataset, split
 from tuning.errors import TuningError
 from tuning.files import write_csv_atomic, write_json_atomic
 from tuning.hardware import describe_machine, gpu_labels
-from tuning.isolation import tensorflow_environment
+from tuning.spawn import tensorflow_environment
 
 BENCH_CSV = "bench.csv"
 BENCH_JSON = "bench.json"

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import tuning
 from hypermodels import space
+from tuning import spawn
 from tuning.config import TuneConfig
 from tuning.configfile import read_config
 from tuning.data import check_train_limit, load_dataset
@@ -100,6 +101,8 @@ def run_tune(args: argparse.Namespace) -> str:
     )
     dataset = load_dataset(config.dataset, config.data_dir)
     check_train_limit(dataset, config.train_limit)
+    # The first trial's process imports TensorFlow while this one does.
+    spawn.start_ahead_of_tune(config.resolve())
     tuning.import_tensorflow_quietly()
     from tuning.commands import tune
 
@@ -110,7 +113,7 @@ def run_trial(args: argparse.Namespace) -> int:
     """Run one trial of a saved search (tune's child process); return the exit status."""
     from tuning.commands import run_trial
 
-    return run_trial(args.results_dir, args.parent)
+    return run_trial(args.results_dir, args.parent, wait=args.wait)
 
 
 def run_worker(args: argparse.Namespace) -> str:

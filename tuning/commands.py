@@ -23,8 +23,9 @@ from tuning.isolation import (
     die_with_parent,
     run_trials_in_children,
 )
+from tuning.layout import ORACLE_FILE
 from tuning.lock import results_lock
-from tuning.oracle import ENDED, ORACLE_FILE
+from tuning.oracle import ENDED
 from tuning.page import write_page
 from tuning.progress import print_progress, start_lines
 from tuning.reports import failure_reason, summary, write_reports, write_trials_csv
@@ -36,6 +37,7 @@ from tuning.search import (
     make_tuner,
     run_search,
 )
+from tuning.spawn import released
 
 
 def tune(config: TuneConfig, verbose: int = 2, dataset: Dataset | None = None) -> str:
@@ -168,13 +170,20 @@ def search_trials(
     return tuner, None
 
 
-def run_trial(results_dir: Path, parent: int, verbose: int = 2) -> int:
+def run_trial(results_dir: Path, parent: int, verbose: int = 2, wait: bool = False) -> int:
     """Run the next trial of the search saved in `results_dir`: `tune`'s child process.
 
+    With `wait`, the process was started ahead (`tuning.spawn`): its imports are done, and
+    it waits for `tune` to say go before it reads the search.
+
     Returns:
-        TRIAL_ENDED when a trial ran, SEARCH_OVER when the oracle had none left, or
-        SEARCH_STOPPED when failures stopped the search.
+        TRIAL_ENDED when a trial ran, SEARCH_OVER when the oracle had none left (or `tune`
+        did not say go), or SEARCH_STOPPED when failures stopped the search.
     """
+    if wait:
+        if not released():
+            return SEARCH_OVER
+        runinfo.count_from_now()  # its start-up is what the trial waited for, not the wait
     die_with_parent(parent)
     # Not saved_run: before the first trial there is a run.json but no tuner state yet.
     config = saved_config(results_dir, read_json(results_dir / runinfo.RUN_FILE))

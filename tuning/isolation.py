@@ -4,8 +4,8 @@ TensorFlow never returns the memory of a traced training function, even after
 `clear_session` and garbage collection (keras-team/keras#17458, tensorflow#61791): a plain
 Keras loop that builds and fits one model after another grows by 10 to 50 MiB per model,
 for good. The only bound is a process per trial. `tune` holds the lock and the reports; for
-each trial it starts `python -m tuning run-trial`, which reloads the saved search, runs the
-one trial the oracle hands out, saves it and exits. The resume machinery that makes a kill
+each trial it starts `python -m tuning run-trial` (ahead of time: `tuning.spawn`), which
+reloads the saved search, runs the one trial the oracle hands out, saves it and exits. The resume machinery that makes a kill
 harmless makes this exact too.
 """
 
@@ -15,21 +15,16 @@ import ctypes
 import dataclasses
 import os
 import signal
-import subprocess
-import sys
 from collections.abc import Callable
 
 from keras_tuner.engine.trial import TrialStatus
 
-import tuning
-from tuning.budget import search_budget
+from tuning import spawn
 from tuning.config import TuneConfig
 from tuning.errors import SearchStopped, TuningError
-from tuning.files import read_json
-from tuning.oracle import ORACLE_FILE
 from tuning.progress import print_progress
 from tuning.reports import write_trials_csv
-from tuning.search import TUNER_DIR, check_failures, make_tuner
+from tuning.search import check_failures, make_tuner
 
 # run-trial's exit statuses, apart from TuningError's 2 and a crash's 1.
 TRIAL_ENDED = 0  # one trial ran; the search may have more
@@ -45,77 +40,43 @@ def run_trials_in_children(
 ) -> None:
     """Start `run-trial` processes one after another until the oracle has no trial left.
 
-    A child killed by a signal is handed to `on_killed` (default `fail_killed_trials`) with
-    the signal's name. A worker's trials come `from_chief`, whose oracle must hear the
-    worker ask to end the search, so it always starts the child that asks.
+    While one trains, the next is started ahead (`tuning.spawn`), so its imports overlap
+    the training. A child killed by a signal is handed to `on_killed` (default
+    `fail_killed_trials`) with the signal's name. A worker's trials come `from_chief`,
+    whose oracle must hear the worker ask to end the search, so it always starts the
+    child that asks.
 
     Raises:
         SearchStopped: a child stopped the search after too many failed trials.
         TuningError: a child failed or was killed; the search resumes with the same command.
     """
-    command = [sys.executable, "-m", "tuning", "run-trial", str(config.results_dir)]
-    while from_chief or trials_left(config):
-        # Its own session: Ctrl-C reaches only tune, which then kills it, and says so once.
-        child = subprocess.run(
-            [*command, "--parent", str(os.getpid())],
-            start_new_session=True,
-            env=child_environment(config.training),
-        )
-        status = child.returncode
-        if status == TRIAL_ENDED:
-            continue
-        if status == SEARCH_OVER:
-            return
-        if status == SEARCH_STOPPED:
-            raise SearchStopped("the search stopped after too many consecutive failed trials")
-        if status in (128 + signal.SIGINT, 128 + signal.SIGTERM):
-            raise KeyboardInterrupt
-        if status < 0:
-            (on_killed or fail_killed_trials)(config, signal.Signals(-status).name)
-            continue
-        raise TuningError(
-            f"the process running a trial ended with exit status {status}; finished trials "
-            "are saved, run the same command to resume"
-        )
-
-
-def trials_left(config: TuneConfig) -> bool:
-    """Whether the saved search may hand out another trial, read from its saved state.
-
-    False only when it cannot: every trial of `max_trials` started and none is running or
-    waiting to run again, or the time budget is spent. A process started then would only
-    learn that the search is over, at the price of a TensorFlow start-up.
-    """
-    state = read_json(config.results_dir / TUNER_DIR / ORACLE_FILE)
-    if state is None or state.get("ongoing_trials") or state.get("retry_queue"):
-        return True
-    budget = search_budget(config.time_budget, config.results_dir)
-    if budget is not None and budget.over():
-        return False
-    return len(state.get("start_order", [])) < config.max_trials
-
-
-def child_environment(training: str) -> dict[str, str]:
-    """The environment for a trial process: TensorFlow's own defaults if plain."""
-    return tensorflow_environment(None if training == "plain" else "1")
-
-
-def tensorflow_environment(onednn: str | None) -> dict[str, str]:
-    """The environment for a process whose TensorFlow gets oneDNN `onednn`.
-
-    TensorFlow reads both switches once, at import, so the process must get them from its
-    start. `onednn` "1" keeps `tuning`'s fast setting (oneDNN and one inter-op thread), "0"
-    turns oneDNN off, None leaves both to TensorFlow. A switch the user set always wins.
-    """
-    env = dict(os.environ)
-    if tuning.USER_ONEDNN is None:
-        if onednn is None:
-            env.pop(tuning.ONEDNN_ENV, None)
-        else:
-            env[tuning.ONEDNN_ENV] = onednn
-    if tuning.USER_INTEROP is None and onednn != "1":
-        env.pop(tuning.INTEROP_ENV, None)
-    return env
+    try:
+        while from_chief or spawn.trials_left(config):
+            child = spawn.take(config)
+            if not from_chief and spawn.trials_left(config, starting=1):
+                spawn.start_ahead(config)
+            try:
+                status = child.wait()
+            except BaseException:  # Ctrl-C, SIGTERM: the trial stops with tune
+                spawn.kill(child)
+                raise
+            if status == TRIAL_ENDED:
+                continue
+            if status == SEARCH_OVER:
+                return
+            if status == SEARCH_STOPPED:
+                raise SearchStopped("the search stopped after too many consecutive failed trials")
+            if status in (128 + signal.SIGINT, 128 + signal.SIGTERM):
+                raise KeyboardInterrupt
+            if status < 0:
+                (on_killed or fail_killed_trials)(config, signal.Signals(-status).name)
+                continue
+            raise TuningError(
+                f"the process running a trial ended with exit status {status}; finished "
+                "trials are saved, run the same command to resume"
+            )
+    finally:
+        spawn.drop_ahead()
 
 
 def fail_killed_trials(config: TuneConfig, signal_name: str) -> None:

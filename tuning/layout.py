@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+TUNER_DIR = "tuner"  # KerasTuner's state: the oracle and one folder per trial
+ORACLE_FILE = "oracle.json"  # KerasTuner's name for the oracle's state, in TUNER_DIR
 TRIALS_CSV = "trials.csv"
 TEST_RESULTS_CSV = "test_results.csv"
 HISTORY_CSV = "history.csv"

@@ -309,6 +309,12 @@ def build_parser(runs: Mapping[str, Callable]) -> Parser:
     )
     trial.add_argument("results_dir", type=Path, metavar="RESULTS_DIR")
     trial.add_argument("--parent", type=positive_int, required=True, help="pid of the tune process")
+    trial.add_argument(
+        "--wait",
+        action="store_true",
+        help="import first, then wait for tune to write 'go' on stdin (a process started "
+        "ahead of its turn); anything else ends it",
+    )
     trial.set_defaults(run=runs["run-trial"])
 
     worker = commands.add_parser(

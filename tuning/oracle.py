@@ -22,7 +22,6 @@ from tuning.files import write_json_atomic
 RUNNING = kt.engine.trial.TrialStatus.RUNNING
 STOPPED = kt.engine.trial.TrialStatus.STOPPED
 ENDED = (kt.engine.trial.TrialStatus.COMPLETED, kt.engine.trial.TrialStatus.FAILED)
-ORACLE_FILE = "oracle.json"  # KerasTuner's name for the oracle's state
 SIGNIFICANT_DIGITS = 6
 # KerasTuner's own count of restarts when it maximizes the acquisition function.
 RESTARTS = 50

@@ -26,6 +26,7 @@ from tuning.epochs import PROGRESS_FILE, EpochProgress, Outlook
 from tuning.errors import SearchStopped
 from tuning.files import read_json, write_json_atomic
 from tuning.hardware import resolved, training_path
+from tuning.layout import TUNER_DIR
 from tuning.oracle import DurableOracle
 from tuning.stopping import NO_STOPPING, Rule, StopPolicy, TimeBudgetStop, TrialStopping
 
@@ -35,7 +36,6 @@ from tuning.stopping import NO_STOPPING, Rule, StopPolicy, TimeBudgetStop, Trial
 kt_config.DEBUG = False
 
 OBJECTIVE = kt.Objective("val_accuracy", direction="max")
-TUNER_DIR = "tuner"
 TUNER_FILE = "tuner0.json"
 RECORD_FILE = "record.json"
 

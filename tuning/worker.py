@@ -23,7 +23,7 @@ from tuning.data import load_dataset, split
 from tuning.errors import TuningError
 from tuning.files import read_json
 from tuning.isolation import die_with_parent, killed_reason, run_trials_in_children
-from tuning.oracle import ORACLE_FILE
+from tuning.layout import ORACLE_FILE
 from tuning.search import TUNER_DIR, make_tuner, run_search
 
 CHIEF_WAIT_SECONDS = 600  # for the chief to answer, so workers can be started first
