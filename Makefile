@@ -30,7 +30,7 @@ help:
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[tensorflow,test]'
 	touch $(STAMP)
 
 install: $(STAMP)
