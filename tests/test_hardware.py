@@ -6,7 +6,7 @@ import pytest
 from conftest import tune_args
 
 from hypermodels.training import PLAIN, TrainingPath
-from tuning import hardware
+from tuning import backend, hardware
 from tuning.cli import main
 from tuning.errors import TuningError
 
@@ -103,3 +103,20 @@ def test_a_search_records_what_auto_resolved_to_in_run_json_and_trials_csv(
     assert run["training"] == hardware.resolved(TrainingPath(expected, input_pipeline=True))
     assert run["machine"][hardware.NATIVE_BF16_ENV] == forced
     assert list(pd.read_csv(tmp_path / "trials.csv").precision) == [expected]
+
+
+def test_jax_keeps_float32_on_a_bfloat16_cpu_and_bfloat16_on_new_gpus(monkeypatch):
+    # XLA's CPU compiler computes bfloat16 no faster than float32 (docs/speed.md).
+    monkeypatch.setattr(backend, "name", lambda: backend.JAX)
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: {"avx512_bf16", "amx_bf16"})
+    monkeypatch.setattr(hardware, "gpu_compute_capabilities", lambda: [])
+    assert hardware.auto_precision() == "float32"
+    monkeypatch.setattr(hardware, "gpu_compute_capabilities", lambda: [(9, 0)])
+    assert hardware.auto_precision() == "mixed_bfloat16"
+    assert hardware.resolved(PLAIN)["jit_compile"] is True  # JAX always compiles with XLA
+
+
+@pytest.mark.parametrize(("said", "read"), [("8.6", (8, 6)), ("9.0", (9, 0)), ("gfx90a", (0, 0))])
+def test_a_jax_gpu_capability_reads_as_a_pair(said, read):
+    gpu = type("Device", (), {"compute_capability": said})()
+    assert hardware.capability(gpu) == read

@@ -4,14 +4,22 @@ import os
 from pathlib import Path
 
 
-def import_tensorflow_quietly() -> None:
-    """Import TensorFlow with its C++ start-up log lines (oneDNN, CUDA probing) silenced.
+def import_backend_quietly() -> None:
+    """Import Keras's backend, TensorFlow with its C++ start-up log lines silenced.
 
     They are written straight to file descriptor 2 before any Python logging exists, so no
     environment variable hides them. The CLI calls this once its arguments are known to be
-    good: `--help` and a bad argument answer without TensorFlow's seconds of start-up.
+    good: `--help` and a bad argument answer without the backend's seconds of start-up.
+    Under another backend (KERAS_BACKEND=jax) TensorFlow is never imported, installed or not.
     An import error still surfaces as a normal Python exception once stderr is restored.
     """
+    from tuning import backend
+
+    if not backend.is_tensorflow():
+        backend.keep_tensorflow_out()
+        import keras  # noqa: F401  # loads jax (or torch), which writes nothing at start-up
+
+        return
     saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, 2)
@@ -39,14 +47,15 @@ def _enable_onednn() -> None:
 
 
 def _let_gpu_memory_grow() -> None:
-    """Have every TensorFlow process of the search take GPU memory as it needs it.
+    """Have every process of the search take GPU memory as it needs it, on either backend.
 
     TensorFlow otherwise reserves almost all of a GPU's memory in the first process that
-    touches it: `tune` itself, which evaluates and reports, would leave its trial
-    processes none. Set before TensorFlow is imported, and inherited by every process
-    `tune` starts (trials, workers, bench runs). A user's own setting wins.
+    touches it, and JAX 75 % of it: `tune` itself, which evaluates and reports, would leave
+    its trial processes none. Set before the backend is imported, and inherited by every
+    process `tune` starts (trials, workers, bench runs). A user's own setting wins.
     """
     os.environ.setdefault(GPU_GROWTH_ENV, "true")
+    os.environ.setdefault(JAX_PREALLOCATE_ENV, "false")
 
 
 def _quiet_tensorflow_logs() -> None:
@@ -62,6 +71,7 @@ def _quiet_tensorflow_logs() -> None:
 
 LOG_LEVEL_ENV = "TF_CPP_MIN_LOG_LEVEL"
 GPU_GROWTH_ENV = "TF_FORCE_GPU_ALLOW_GROWTH"
+JAX_PREALLOCATE_ENV = "XLA_PYTHON_CLIENT_PREALLOCATE"
 ONEDNN_ENV = "TF_ENABLE_ONEDNN_OPTS"
 USER_ONEDNN = os.environ.get(ONEDNN_ENV)  # the user's own choice, which always wins
 INTEROP_ENV = "TF_NUM_INTEROP_THREADS"

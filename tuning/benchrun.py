@@ -13,9 +13,11 @@ import statistics
 import time
 
 import keras
+from keras import ops
 
 from hypermodels import get_hypermodel, space
 from hypermodels.training import TrainingPath
+from tuning import backend
 from tuning.benchconfigs import BENCH_VALUES, CONFIGS
 from tuning.data import load_dataset, split
 from tuning.hardware import training_path
@@ -64,17 +66,17 @@ def training_flops_per_image(model: keras.Model) -> float:
 
 
 def matmul_gflops(dtype: str, size: int = MATMUL_SIZE, repeats: int = 20) -> float:
-    """Measured matrix-multiply throughput of this machine in `dtype`, GFLOP/s (median)."""
-    import tensorflow as tf
+    """Measured matrix-multiply throughput of this machine in `dtype`, GFLOP/s (median).
 
-    a = tf.random.normal((size, size), dtype="float32")
-    a = tf.cast(a, dtype)
-    matmul = tf.function(lambda x: tf.linalg.matmul(x, x))
-    matmul(a).numpy()  # trace and warm up
+    One `keras.ops.matmul` per repeat, run eagerly: a single large kernel, which a compiled
+    function would not run faster, on whichever backend Keras has.
+    """
+    a = ops.cast(keras.random.normal((size, size), seed=0), dtype)
+    ops.convert_to_numpy(ops.matmul(a, a))  # warm up (JAX compiles it once here)
     seconds = []
     for _ in range(repeats):
         start = time.perf_counter()
-        matmul(a).numpy()
+        ops.convert_to_numpy(ops.matmul(a, a))
         seconds.append(time.perf_counter() - start)
     return 2 * size**3 / statistics.median(seconds) / 1e9
 
@@ -130,6 +132,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--data-dir")
     args = parser.parse_args()
+    backend.keep_tensorflow_out()
     figures = run(
         args.config, args.dataset, args.epochs, args.train_limit, args.seed, args.data_dir
     )

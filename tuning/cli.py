@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import tuning
 from hypermodels import space
-from tuning import spawn
+from tuning import backend, spawn
 from tuning.config import TuneConfig
 from tuning.configfile import read_config
 from tuning.data import check_train_limit, load_dataset
@@ -99,11 +99,12 @@ def run_tune(args: argparse.Namespace) -> str:
         workers=args.workers,
         distribution=args.distribution,
     )
+    backend.check_options(config.distribution, config.tensorboard)
     dataset = load_dataset(config.dataset, config.data_dir)
     check_train_limit(dataset, config.train_limit)
-    # The first trial's process imports TensorFlow while this one does.
+    # The first trial's process imports the backend while this one does.
     spawn.start_ahead_of_tune(config.resolve())
-    tuning.import_tensorflow_quietly()
+    tuning.import_backend_quietly()
     from tuning.commands import tune
 
     return tune(config, dataset=dataset)
@@ -189,9 +190,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parse_args(argv)
         # Only now, and for tune only once its data is read: --help, bad arguments and bad
-        # data answer without TensorFlow's seconds of start-up.
+        # data answer without the backend's seconds of start-up.
         if args.command != "tune":
-            tuning.import_tensorflow_quietly()
+            tuning.import_backend_quietly()
         result = args.run(args)
         if isinstance(result, int):  # run-trial speaks through its exit status
             return result

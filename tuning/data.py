@@ -161,7 +161,7 @@ def load_keras(name: str) -> Dataset:
     """Load through `keras.datasets`, which downloads once and caches under ~/.keras."""
     import tuning
 
-    tuning.import_tensorflow_quietly()  # Keras loads it; its start-up lines would show
+    tuning.import_backend_quietly()  # Keras loads it; its start-up lines would show
     import keras
 
     module = {"mnist": keras.datasets.mnist, "fashion-mnist": keras.datasets.fashion_mnist}[name]

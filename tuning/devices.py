@@ -17,7 +17,8 @@ def distribution_strategy(name: str | None) -> tf.distribute.Strategy | None:
 
     `mirrored` is `tf.distribute.MirroredStrategy` over every GPU this process sees: each batch
     is split across them and the gradients summed. Without a GPU it mirrors onto the CPU alone,
-    which trains as without a strategy.
+    which trains as without a strategy. TensorFlow only: `backend.check_options` refuses it
+    under another backend.
     """
     if name is None:
         return None
@@ -28,9 +29,9 @@ def distribution_strategy(name: str | None) -> tf.distribute.Strategy | None:
 
 def gpu_ids() -> list[str]:
     """The GPUs of this machine as CUDA_VISIBLE_DEVICES names them, one for each worker."""
-    import tensorflow as tf
+    from tuning.hardware import gpus
 
-    count = len(tf.config.list_physical_devices("GPU"))  # lists them without claiming memory
+    count = len(gpus())  # lists them without claiming memory
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
     names = visible.split(",") if visible else [str(i) for i in range(count)]
     return names[:count]
@@ -52,8 +53,13 @@ def hide_gpus() -> None:
 
     For the chief, which trains nothing: TensorFlow would otherwise reserve most of a GPU's
     memory when the chief first builds a model. Where TensorFlow has already set up its
-    devices in this process (a test calling `tune` twice), they stay as they are.
+    devices in this process (a test calling `tune` twice), they stay as they are. JAX takes
+    GPU memory only as it needs it (`tuning` turns its preallocation off), so it is left be.
     """
+    from tuning import backend
+
+    if not backend.is_tensorflow():
+        return
     import tensorflow as tf
 
     try:

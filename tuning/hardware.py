@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from hypermodels.training import PLAIN, TrainingPath
-from tuning import runinfo
+from tuning import backend, runinfo
 from tuning.errors import TuningError
 
 # CPU flags with native bfloat16 arithmetic; without them TensorFlow emulates bfloat16,
@@ -48,14 +48,31 @@ def cpu_native_bf16() -> bool:
 
 
 def gpus() -> list:
-    """The GPUs TensorFlow sees; listing them claims no GPU memory."""
+    """The GPUs the backend sees; listing them claims no GPU memory (see `tuning`'s settings).
+
+    None listed under PyTorch, which this project does not tune for.
+    """
+    if not backend.is_tensorflow():
+        return jax_gpus() if backend.name() == backend.JAX else []
     import tensorflow as tf
 
     return tf.config.list_physical_devices("GPU")
 
 
+def jax_gpus() -> list:
+    """The GPUs JAX sees; none where its CPU-only jaxlib is installed, or no driver."""
+    import jax
+
+    try:
+        return jax.devices("gpu")
+    except RuntimeError:  # "Unknown backend gpu" or no CUDA device
+        return []
+
+
 def gpu_details() -> list[dict]:
-    """Name and compute capability of each GPU TensorFlow sees; empty on a CPU-only machine."""
+    """Name and compute capability of each GPU the backend sees; empty on a CPU-only machine."""
+    if not backend.is_tensorflow():
+        return [{"name": gpu.device_kind, "compute_capability": capability(gpu)} for gpu in gpus()]
     import tensorflow as tf
 
     details = (tf.config.experimental.get_device_details(gpu) for gpu in gpus())
@@ -68,16 +85,28 @@ def gpu_details() -> list[dict]:
     ]
 
 
+def capability(gpu) -> tuple[int, int]:
+    """A JAX GPU's compute capability as (major, minor); (0, 0) where it does not say."""
+    text = str(getattr(gpu, "compute_capability", "0.0"))
+    major, _, minor = text.partition(".")
+    try:
+        return int(major), int(minor or 0)
+    except ValueError:  # a ROCm GPU's gfx name: not CUDA's scale
+        return (0, 0)
+
+
 def gpu_compute_capabilities() -> list[tuple[int, int]]:
-    """The compute capability of each GPU TensorFlow sees; empty on a CPU-only machine."""
+    """The compute capability of each GPU the backend sees; empty on a CPU-only machine."""
     return [gpu["compute_capability"] for gpu in gpu_details()]
 
 
 def auto_precision() -> str:
     """The fastest precision whose arithmetic this machine does natively.
 
-    bfloat16 on GPUs from Ampere on (compute capability 8.0) and on CPUs with AVX512-BF16 or
-    AMX; float16 on Volta and Turing GPUs (7.x), with Keras's loss scaling; else float32.
+    bfloat16 on GPUs from Ampere on (compute capability 8.0), on either backend, and under
+    TensorFlow on CPUs with AVX512-BF16 or AMX; float16 on Volta and Turing GPUs (7.x), with
+    Keras's loss scaling; else float32. JAX's CPU compiler computes bfloat16 no faster than
+    float32, even on those CPUs (docs/speed.md), so on the CPU it gets float32.
     """
     capabilities = gpu_compute_capabilities()
     if capabilities:
@@ -85,6 +114,8 @@ def auto_precision() -> str:
         if oldest >= (8, 0):
             return "mixed_bfloat16"
         return "mixed_float16" if oldest >= (7, 0) else "float32"
+    if not backend.is_tensorflow():
+        return "float32"
     return "mixed_bfloat16" if cpu_native_bf16() else "float32"
 
 
@@ -106,9 +137,15 @@ def training_path(training: str = "fast", precision: str = "auto") -> TrainingPa
 def resolved(path: TrainingPath) -> dict:
     """`path` as it trains on this machine: Keras's `auto` XLA made true or false.
 
-    Keras's rule on TensorFlow: XLA on where there is a GPU, off on CPU-only machines.
+    Keras's rule: on TensorFlow XLA where there is a GPU, not on CPU-only machines; on JAX
+    always (it has no other compiler); on PyTorch never.
     """
-    xla = path.jit_compile if isinstance(path.jit_compile, bool) else bool(gpus())
+    if isinstance(path.jit_compile, bool):
+        xla = path.jit_compile
+    elif backend.is_tensorflow():
+        xla = bool(gpus())
+    else:
+        xla = backend.name() == backend.JAX
     return {**path.to_json(), "jit_compile": xla}
 
 
