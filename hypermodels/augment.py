@@ -23,24 +23,45 @@ def augmentation_layers(factor: float) -> list[keras.layers.Layer]:
     ]
 
 
-def random_affine(images, factor: float, seed):
+def random_affine(images, factor: float, seed: int):
     """The three layers' random transform of a batch, fused into one resampling per image.
 
     Each image gets the same random draws as from the three layers (angle in ±factor·360°,
     shifts in ±factor·size, zoom in 1±factor with the aspect kept); their maps are
     multiplied into one matrix, so the image is interpolated once instead of three times:
-    faster, and sharper, since no blur piles up between steps. Meant for a tf.data map.
+    faster, and sharper, since no blur piles up between steps. Written in `keras.ops` and
+    `keras.random`, so it runs on any backend.
 
     Args:
         images: a float batch (N, H, W, C).
         factor: the searched `augment_factor`.
-        seed: a stateless seed, shape (2,) int, so the draws do not depend on which
-            tf.data thread runs the batch.
+        seed: an int, or on TensorFlow a (2,) int tensor as a tf.data map gets it; the draws
+            are a function of it alone (a stateless seed), so a batch's transform does not
+            depend on which thread runs it, or on anything run before.
     """
+    return fused_affine(images, uniform_draws((4, ops.shape(images)[0]), factor, seed))
+
+
+def uniform_draws(shape: tuple, factor: float, seed):
+    """Uniform draws in ±factor, a function of `seed` alone.
+
+    `keras.random` takes an int seed; TensorFlow's input pipeline hands a seed tensor per
+    batch instead, which only TensorFlow's own stateless op takes.
+    """
+    if isinstance(seed, int):
+        return keras.random.uniform(shape, -factor, factor, seed=seed)
     import tensorflow as tf
 
-    batch, height, width = tf.shape(images)[0], images.shape[1], images.shape[2]
-    draws = tf.random.stateless_uniform((4, batch), seed, -factor, factor)
+    return tf.random.stateless_uniform(shape, seed, -factor, factor)
+
+
+def fused_affine(images, draws):
+    """Transform each image by its column of `draws`, (4, N) in ±factor: one resampling each.
+
+    The rows are rotation (in turns), horizontal and vertical shift (in image sizes) and
+    zoom (added to 1), the three layers' units.
+    """
+    height, width = images.shape[1], images.shape[2]
     transforms = affine_transforms(
         draws[0] * 360.0, draws[1] * width, draws[2] * height, 1.0 + draws[3], height, width
     )

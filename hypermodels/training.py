@@ -19,8 +19,9 @@ class TrainingPath:
 
     precision: str = "float32"  # a Keras dtype policy; the softmax stays float32 in all
     jit_compile: bool | str = "auto"  # Keras's default: XLA on GPUs, not on CPUs
-    # A tf.data pipeline that also augments, with one fused transform, instead of numpy
-    # arrays into fit and three augmentation layers in the model.
+    # An input pipeline that also augments, with one fused transform, instead of numpy
+    # arrays into fit and three augmentation layers in the model: tf.data on TensorFlow,
+    # hypermodels.batches on other backends.
     input_pipeline: bool = False
 
     def __post_init__(self):
@@ -36,7 +37,7 @@ PLAIN = TrainingPath()
 
 
 def train_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int):
-    """Shuffled batches of (x, y), reshuffled every epoch, prepared ahead of the model.
+    """Shuffled batches of (x, y), reshuffled every epoch, prepared ahead of the model (TF).
 
     The arrays become tensors once; each batch is one gather of shuffled indices, so no
     per-image Python or per-element shuffle buffer work remains in the training loop.

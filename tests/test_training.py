@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from hypermodels import get_hypermodel
+from hypermodels.batches import ShuffledBatches
 from hypermodels.space import COURSE_VALUES, search_space
 from hypermodels.training import PLAIN, TrainingPath, augment_batches, train_dataset
 from tuning.data import load_dataset, split
@@ -47,6 +48,30 @@ def test_augmented_batches_are_reproducible_and_new_each_epoch():
     assert first == seeds(again)
     assert len(set(first)) == 4  # a seed per batch
     assert seeds(dataset) != first  # and new ones every epoch
+
+
+def served(batches: ShuffledBatches) -> tuple[list[int], list[float]]:
+    """One epoch of `batches`: the image ids in order, and each batch's augmentation mark."""
+    epoch = [batches[i] for i in range(len(batches))]
+    batches.on_epoch_end()
+    ids = [int(i) for _, y in epoch for i in np.asarray(y)[:, 0]]
+    return ids, [float(np.asarray(x)[0, 0]) - float(np.asarray(y)[0, 0]) for x, y in epoch]
+
+
+def test_shuffled_batches_serve_every_image_once_per_epoch_reshuffled_and_reproducibly():
+    x = np.arange(100, dtype="float32")[:, None]
+
+    def mark(images, seed):  # shows which seed a batch got
+        return images + seed % 1000
+
+    def batches():
+        return ShuffledBatches(x, x.copy(), batch_size=32, seed=7, augment=mark)
+
+    (first, marks), (second, new_marks) = served(b := batches()), served(b)
+    assert len(b) == 4 and sorted(first) == sorted(second) == list(range(100))
+    assert first != second and first != list(range(100))
+    assert len(set(marks)) == 4 and set(marks) != set(new_marks)  # a seed per batch and epoch
+    assert served(batches()) == (first, marks)  # the same seed, the same epoch
 
 
 def build(path: TrainingPath) -> keras.Model:
