@@ -1,0 +1,137 @@
+"""Tiny real searches under KERAS_BACKEND=jax, each in a process of its own (the backend is
+chosen once per process), on the TensorFlow-backed test session's machine."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from tuning.cli import main
+
+# Runs tuning's command line in-process, then says whether TensorFlow got imported.
+DRIVER = (
+    "import json, sys\n"
+    "from tuning.cli import main\n"
+    "status = main(sys.argv[1:])\n"
+    "print(json.dumps({'status': status, 'tensorflow': 'tensorflow' in sys.modules}))\n"
+)
+TINY = ["--train-limit", "500", "--max-epochs", "1", "--top-n", "1", "--quiet"]
+
+
+def under_jax(args: list, tmp_path, without_tensorflow: bool = False) -> dict:
+    """Run `python -m tuning ARGS` in-process in a fresh JAX process; its status and imports.
+
+    `without_tensorflow`: TensorFlow cannot be imported there, nor in the trial processes it
+    starts, as on a machine where it is not installed.
+    """
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    if without_tensorflow:
+        shadow = tmp_path / "no-tensorflow"
+        (shadow / "tensorflow").mkdir(parents=True, exist_ok=True)
+        (shadow / "tensorflow" / "__init__.py").write_text(
+            "raise ImportError('TensorFlow is not installed here (tests/test_jax.py)')\n"
+        )
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(shadow), env.get("PYTHONPATH")]))
+    done = subprocess.run(
+        [sys.executable, "-c", DRIVER, *map(str, args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return {**json.loads(done.stdout.strip().splitlines()[-1]), "stderr": done.stderr}
+
+
+def tune(results, data_dir) -> list:
+    return [
+        "tune",
+        "--dataset",
+        "mnist",
+        "--results-dir",
+        str(results),
+        "--data-dir",
+        str(data_dir),
+        *TINY,
+    ]
+
+
+def trials(results) -> pd.DataFrame:
+    return pd.read_csv(results / "trials.csv", dtype={"trial_id": str})
+
+
+def values(results, trial_id: str) -> dict:
+    state = json.loads((results / "tuner" / f"trial_{trial_id}" / "trial.json").read_text())
+    return state["hyperparameters"]["values"]
+
+
+def test_a_cnn_search_under_jax_imports_no_tensorflow(tmp_path, data_dir):
+    results = tmp_path / "cnn"
+    args = [*tune(results, data_dir), "--max-trials", "1", "--in-process"]
+    ran = under_jax(args, tmp_path)
+    assert ran["status"] == 0 and ran["tensorflow"] is False
+    row = trials(results).iloc[0]
+    assert row.status == "COMPLETED" and row.val_accuracy > 0.2  # chance is 0.1
+    # auto on a CPU under JAX: float32, bfloat16 is no faster there (tuning.hardware).
+    assert row.precision == "float32"
+    run = json.loads((results / "run.json").read_text())
+    assert run["training"]["jit_compile"] is True and run["training"]["input_pipeline"]
+
+
+@pytest.fixture(scope="module")
+def jax_full_search(tmp_path_factory, data_dir):
+    """A 2-trial mlp search of the full space under JAX, resumed after its first trial.
+
+    Trials in their own processes, none of which can import TensorFlow.
+    """
+    folder = tmp_path_factory.mktemp("jax")
+    results = folder / "mlp-full"
+    args = [*tune(results, data_dir), "--hypermodel", "mlp", "--space", "full"]
+    assert under_jax([*args, "--max-trials", "1"], folder, without_tensorflow=True)["status"] == 0
+    first = trials(results)
+    assert under_jax([*args, "--max-trials", "2"], folder, without_tensorflow=True)["status"] == 0
+    return results, first
+
+
+def test_a_full_search_resumes_and_reports_without_tensorflow(jax_full_search, tmp_path):
+    results, first = jax_full_search
+    table = trials(results)
+    assert list(table.status) == ["COMPLETED", "COMPLETED"]
+    # The resume kept trial 0 as it was (a column of zeros reads back as ints, then floats).
+    pd.testing.assert_frame_equal(table.iloc[:1], first, check_dtype=False)
+    report = under_jax(["report", results], tmp_path)
+    assert report["status"] == 0 and report["tensorflow"] is False
+    assert (results / "report.html").is_file()
+
+
+def test_a_trial_draws_the_same_values_under_either_backend(jax_full_search, tmp_path, data_dir):
+    results, _ = jax_full_search
+    same = tmp_path / "tf"  # this test session's backend: TensorFlow
+    args = [*tune(same, data_dir), "--hypermodel", "mlp", "--space", "full"]
+    assert main([*args, "--max-trials", "2", "--in-process"]) == 0
+    for trial_id in ("0", "1"):
+        assert values(same, trial_id) == values(results, trial_id)
+    assert values(results, "1") != values(results, "0")
+
+
+@pytest.mark.parametrize(
+    "option, why",
+    [
+        (["--distribution", "mirrored"], "--distribution mirrored is TensorFlow's tf.distribute"),
+        (["--tensorboard"], "--tensorboard logs through TensorFlow's tf.summary"),
+    ],
+)
+def test_tensorflow_only_options_are_refused_under_jax(tmp_path, option, why):
+    args = ["tune", "--dataset", "mnist", "--results-dir", tmp_path / "x", *option]
+    done = subprocess.run(
+        [sys.executable, "-m", "tuning", *map(str, args)],
+        env={**os.environ, "KERAS_BACKEND": "jax"},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"error: {why}") and "KERAS_BACKEND=jax" in done.stderr
+    assert not (tmp_path / "x").exists()
