@@ -135,7 +135,7 @@ def training_path(training: str = "fast", precision: str = "auto") -> TrainingPa
 
 
 def resolved(path: TrainingPath) -> dict:
-    """`path` as it trains on this machine: Keras's `auto` XLA made true or false.
+    """`path` as it trains on this machine and backend: Keras's `auto` XLA made true or false.
 
     Keras's rule: on TensorFlow XLA where there is a GPU, not on CPU-only machines; on JAX
     always (it has no other compiler); on PyTorch never.
@@ -146,7 +146,7 @@ def resolved(path: TrainingPath) -> dict:
         xla = bool(gpus())
     else:
         xla = backend.name() == backend.JAX
-    return {**path.to_json(), "jit_compile": xla}
+    return {**path.to_json(), "jit_compile": xla, "backend": backend.name()}
 
 
 def gpu_labels(machine: dict) -> list[str]:

@@ -229,8 +229,9 @@ def build_parser(runs: Mapping[str, Callable]) -> Parser:
         "--training",
         choices=TRAINING_CHOICES,
         default=defaults.training,
-        help="fast: a tf.data pipeline with one fused augmentation transform, oneDNN on x86 "
-        "CPUs, XLA on GPUs, the precision below; plain: the guides' and the course's path "
+        help="fast: an input pipeline (tf.data under TensorFlow) with one fused augmentation "
+        "transform, oneDNN on x86 CPUs, XLA on GPUs (always under JAX), the precision below; "
+        "plain: the guides' and the course's path "
         "(numpy arrays into fit, three augmentation layers, TensorFlow's defaults); "
         "default %(default)s",
     )

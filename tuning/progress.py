@@ -53,7 +53,8 @@ def start_lines(config: TuneConfig, run: dict, resumed: bool, trials_done: int) 
         f"space:    {config.space}, {config.hypermodel}: {free} names searched, "
         f"{len(config.pins)} pinned",
         f"training: {training['precision']} ({how}), {config.training} path, "
-        f"XLA {'on' if training['jit_compile'] else 'off'}, on {', '.join(gpus) or cpu}",
+        f"XLA {'on' if training['jit_compile'] else 'off'}, "
+        f"{training.get('backend', 'tensorflow')} backend, on {', '.join(gpus) or cpu}",
     ]
 
 

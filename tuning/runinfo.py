@@ -16,6 +16,8 @@ PACKAGES = (
     "keras-tuner",
     "tensorflow",
     "tensorboard",
+    "jax",
+    "jaxlib",
     "numpy",
     "pandas",
     "scipy",
