@@ -17,7 +17,9 @@ def test_bench_times_both_paths_alternately_and_writes_its_csv(tmp_path, data_di
     assert list(frame["round"]) == [1, 1, 2, 2]
     assert (frame.images_per_s > 0).all() and (frame.seconds_per_epoch > 0).all()
     assert frame.val_accuracy.between(0, 1).all()
-    runs = json.loads((tmp_path / "bench.json").read_text())["runs"]
+    saved = json.loads((tmp_path / "bench.json").read_text())
+    runs = saved["runs"]
+    assert saved["backend"] == "tensorflow" and "; Keras backend tensorflow" in out
     assert [run["path"]["input_pipeline"] for run in runs] == [False, True, False, True]
     assert 0 < runs[1]["fraction_of_peak"] < 1
     for line in ("machine: ", "speed-up fast/baseline: median", "val_accuracy fast - baseline"):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from tuning import backend
 from tuning.benchconfigs import BENCH_VALUES, CONFIGS, DEFAULT_CONFIGS
 from tuning.data import load_dataset, split
 from tuning.errors import TuningError
@@ -52,7 +53,13 @@ def bench(
     hardware = describe_machine()
     write_json_atomic(
         results_dir / BENCH_JSON,
-        {"machine": hardware, "epochs": epochs, "pins": BENCH_VALUES, "runs": runs},
+        {
+            "machine": hardware,
+            "backend": backend.name(),  # every run's process inherits it
+            "epochs": epochs,
+            "pins": BENCH_VALUES,
+            "runs": runs,
+        },
     )
     return summary(frame, hardware, epochs, [results_dir / BENCH_CSV, results_dir / BENCH_JSON])
 
@@ -92,7 +99,7 @@ def summary(frame: pd.DataFrame, hardware: dict, epochs: int, paths: list[Path])
     lines = [
         f"machine: {hardware['processor']}, {hardware['cpus']} cpus, "
         f"features {' '.join(hardware['cpu_features']) or 'none listed'}, "
-        f"GPUs: {', '.join(gpu_labels(hardware)) or 'none'}"
+        f"GPUs: {', '.join(gpu_labels(hardware)) or 'none'}; Keras backend {backend.name()}"
     ]
     for config, row in medians.iterrows():
         line = (
