@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import keras
+import numpy as np
 from keras import ops
 
 
@@ -23,14 +24,14 @@ def augmentation_layers(factor: float) -> list[keras.layers.Layer]:
     ]
 
 
-def random_affine(images, factor: float, seed: int):
+def random_affine(images, factor: float, seed, transform=None):
     """The three layers' random transform of a batch, fused into one resampling per image.
 
     Each image gets the same random draws as from the three layers (angle in ±factor·360°,
     shifts in ±factor·size, zoom in 1±factor with the aspect kept); their maps are
     multiplied into one matrix, so the image is interpolated once instead of three times:
-    faster, and sharper, since no blur piles up between steps. Written in `keras.ops` and
-    `keras.random`, so it runs on any backend.
+    faster, and sharper, since no blur piles up between steps. The transform is written in
+    `keras.ops`, so it runs on any backend.
 
     Args:
         images: a float batch (N, H, W, C).
@@ -38,18 +39,23 @@ def random_affine(images, factor: float, seed: int):
         seed: an int, or on TensorFlow a (2,) int tensor as a tf.data map gets it; the draws
             are a function of it alone (a stateless seed), so a batch's transform does not
             depend on which thread runs it, or on anything run before.
+        transform: `fused_affine`, or the same compiled (see `hypermodels.batches`).
     """
-    return fused_affine(images, uniform_draws((4, ops.shape(images)[0]), factor, seed))
+    draws = uniform_draws((4, ops.shape(images)[0]), factor, seed)
+    return (transform or fused_affine)(images, draws)
 
 
 def uniform_draws(shape: tuple, factor: float, seed):
     """Uniform draws in ±factor, a function of `seed` alone.
 
-    `keras.random` takes an int seed; TensorFlow's input pipeline hands a seed tensor per
-    batch instead, which only TensorFlow's own stateless op takes.
+    An int seed draws with numpy, outside any compiled function: a seed that
+    `keras.random` took inside one would be a constant, compiled anew for every batch, and
+    run eagerly the draws and transform cost 11x the training step on an H100 (docs/speed.md).
+    TensorFlow's input pipeline hands a seed tensor per batch instead, which only
+    TensorFlow's own stateless op takes.
     """
     if isinstance(seed, int):
-        return keras.random.uniform(shape, -factor, factor, seed=seed)
+        return np.random.default_rng(seed).uniform(-factor, factor, shape).astype("float32")
     import tensorflow as tf
 
     return tf.random.stateless_uniform(shape, seed, -factor, factor)

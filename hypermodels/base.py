@@ -9,8 +9,8 @@ import keras_tuner as kt
 import numpy as np
 
 from hypermodels import full, space
-from hypermodels.augment import augmentation_layers, random_affine
-from hypermodels.batches import ShuffledBatches
+from hypermodels.augment import augmentation_layers, fused_affine, random_affine
+from hypermodels.batches import ShuffledBatches, compiled
 from hypermodels.choices import LayerChoices, cosine_callbacks, make_optimizer
 from hypermodels.training import (
     PLAIN,
@@ -129,13 +129,14 @@ class ImageClassifier(kt.HyperModel):
         # Drawn from the trial's seeded generator: a resumed trial sees the same batches.
         seed = int(np.random.randint(2**31 - 1))
         factor = space.augment_factor(hp)
-        augment = partial(random_affine, factor=factor) if factor else None
         kwargs["shuffle"] = False  # the batches come shuffled; Keras would only warn
         if keras.backend.backend() != "tensorflow":
+            transform = compiled(fused_affine)
+            augment = partial(random_affine, factor=factor, transform=transform)
             kwargs["validation_batch_size"] = batch_size
-            return (ShuffledBatches(x, y, batch_size, seed, augment),)
+            return (ShuffledBatches(x, y, batch_size, seed, augment if factor else None),)
         train = train_dataset(x, y, batch_size, seed)
-        if augment is not None:
-            train = augment_batches(train, augment, seed)
+        if factor:
+            train = augment_batches(train, partial(random_affine, factor=factor), seed)
         kwargs["validation_data"] = eval_dataset(*kwargs["validation_data"], batch_size)
         return (train,)

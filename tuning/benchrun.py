@@ -37,6 +37,8 @@ class EpochTimer(keras.callbacks.Callback):
         self.start = time.perf_counter()
 
     def on_test_begin(self, logs: dict | None = None) -> None:  # noqa: D102
+        # JAX dispatches steps ahead of their results: wait for the last step's count.
+        ops.convert_to_numpy(self.model.optimizer.iterations)
         self.train_seconds.append(time.perf_counter() - self.start)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:  # noqa: D102
@@ -65,20 +67,27 @@ def training_flops_per_image(model: keras.Model) -> float:
     return 3 * 2 * forward
 
 
-def matmul_gflops(dtype: str, size: int = MATMUL_SIZE, repeats: int = 20) -> float:
+def matmul_gflops(dtype: str, size: int = MATMUL_SIZE, repeats: int = 5, chain: int = 8) -> float:
     """Measured matrix-multiply throughput of this machine in `dtype`, GFLOP/s (median).
 
-    One `keras.ops.matmul` per repeat, run eagerly: a single large kernel, which a compiled
-    function would not run faster, on whichever backend Keras has.
+    Each of `repeats` samples times `chain` `keras.ops.matmul` calls in a row and waits once,
+    for a single value: on a GPU, copying each product back would time the copy instead.
+    Run eagerly, on whichever backend Keras has: one large kernel each, which a compiled
+    function would not run faster.
     """
     a = ops.cast(keras.random.normal((size, size), seed=0), dtype)
-    ops.convert_to_numpy(ops.matmul(a, a))  # warm up (JAX compiles it once here)
+
+    def products() -> None:
+        out = [ops.matmul(a, a) for _ in range(chain)]
+        ops.convert_to_numpy(ops.stack([p[0, 0] for p in out]))  # wait for all of them
+
+    products()  # warm up (JAX compiles each op once here)
     seconds = []
     for _ in range(repeats):
         start = time.perf_counter()
-        ops.convert_to_numpy(ops.matmul(a, a))
+        products()
         seconds.append(time.perf_counter() - start)
-    return 2 * size**3 / statistics.median(seconds) / 1e9
+    return chain * 2 * size**3 / statistics.median(seconds) / 1e9
 
 
 def run(config: str, dataset: str, epochs: int, train_limit: int | None, seed: int, data_dir):
