@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -137,3 +138,17 @@ def test_tensorflow_only_options_are_refused_under_jax(tmp_path, option, why):
     assert done.returncode == 2
     assert done.stderr.startswith(f"error: {why}") and "KERAS_BACKEND=jax" in done.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_the_fused_transform_matches_the_three_layers_under_jax_too():
+    # tests/test_augment.py again, in a process whose Keras runs on JAX's affine_transform.
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_augment.py"],
+        env={**os.environ, "KERAS_BACKEND": "jax"},
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert " passed" in done.stdout and "failed" not in done.stdout
