@@ -5,8 +5,8 @@ TensorFlow never returns the memory of a traced training function, even after
 Keras loop that builds and fits one model after another grows by 10 to 50 MiB per model,
 for good. The only bound is a process per trial. `tune` holds the lock and the reports; for
 each trial it starts `python -m tuning run-trial` (ahead of time: `tuning.spawn`), which
-reloads the saved search, runs the one trial the oracle hands out, saves it and exits. The resume machinery that makes a kill
-harmless makes this exact too.
+reloads the saved search, runs the one trial the oracle hands out, saves it and exits. The
+resume machinery that makes a kill harmless makes this exact too.
 """
 
 from __future__ import annotations
