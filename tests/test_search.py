@@ -43,7 +43,7 @@ def test_resume_refuses_another_warm_start_or_stopping_setting(tmp_path, data_di
     capsys.readouterr()
     assert main([*args, "--max-trials", "2"]) == 2
     error = capsys.readouterr().err
-    assert "early_trial_stop: off -> median" in error and "warm_start: False -> True" in error
+    assert "early_trial_stop: off -> asha" in error and "warm_start: False -> True" in error
     # The grace period means nothing with the rule off, so it may differ.
     resumed = [*args, "--max-trials", "2", "--no-warm-start", "--no-early-trial-stop"]
     assert main([*resumed, "--grace-epochs", "3"]) == 0
@@ -51,7 +51,8 @@ def test_resume_refuses_another_warm_start_or_stopping_setting(tmp_path, data_di
 
 def test_median_rule_stops_trailing_trials_and_keeps_their_best(tmp_path, data_dir):
     results = tmp_path / "mnist"
-    args = [*FAST, "--max-trials", "6", "--max-epochs", "4", "--grace-epochs", "1"]
+    args = [*FAST, "--max-trials", "6", "--max-epochs", "4", "--early-trial-stop", "median"]
+    args += ["--grace-epochs", "1"]
     assert main(tune_args(results, data_dir, *args, "--initial-points", "5")) == 0
     trials = pd.read_csv(results / "trials.csv", dtype={"trial_id": str})
     history = pd.read_csv(results / "history.csv", dtype={"trial_id": str})

@@ -176,10 +176,10 @@ def build_parser(runs: Mapping[str, Callable]) -> Parser:
         "--early-trial-stop",
         choices=STOP_RULES,
         default=defaults.early_trial_stop,
-        help="end trials that cannot win: median (a trial whose best val_accuracy trails the "
-        "median of the finished trials at the same epoch, after --grace-epochs), asha "
-        "(successive halving: at rungs of --rung-epochs x eta^k epochs, only the top 1/eta "
-        "go on) or off (every trial runs until EarlyStopping); default %(default)s",
+        help="end trials that cannot win: asha (successive halving: at rungs of --rung-epochs "
+        "x eta^k epochs, only the top 1/eta go on), median (a trial whose best val_accuracy "
+        "trails the median of the finished trials at the same epoch, after --grace-epochs) "
+        "or off (every trial runs until EarlyStopping); default %(default)s",
     )
     tune.add_argument(
         "--no-early-trial-stop",
