@@ -109,6 +109,17 @@ def test_the_next_trial_process_is_started_while_one_trains(tmp_path, data_dir, 
     assert not trial_processes(tmp_path)
 
 
+def test_a_refused_tune_leaves_no_process_waiting(search_copy, data_dir, tmp_path):
+    # The first trial's process starts before tune finds the resume refused.
+    args = tune_args(search_copy, data_dir, "--max-trials", "3", "--max-epochs", "2")
+    assert main([*args, "--no-warm-start"]) == 2
+    assert not trial_processes(search_copy)
+    # A search in this process afterwards runs its own trial, not with that process.
+    other = [*tune_args(tmp_path / "other", data_dir, "--max-trials", "1", "--max-epochs", "1")]
+    assert main([*other, *SMALL]) == 0
+    assert list(read_csv(tmp_path / "other" / "trials.csv").status) == ["COMPLETED"]
+
+
 def test_every_process_of_a_search_lets_gpu_memory_grow(monkeypatch):
     # tune's own process (it evaluates), then what its trials and bench runs start with.
     assert os.environ[tuning.GPU_GROWTH_ENV] == "true"

@@ -104,10 +104,13 @@ def run_tune(args: argparse.Namespace) -> str:
     check_train_limit(dataset, config.train_limit)
     # The first trial's process imports the backend while this one does.
     spawn.start_ahead_of_tune(config.resolve())
-    tuning.import_backend_quietly()
-    from tuning.commands import tune
+    try:
+        tuning.import_backend_quietly()
+        from tuning.commands import tune
 
-    return tune(config, dataset=dataset)
+        return tune(config, dataset=dataset)
+    finally:  # a refused or failed tune leaves no process waiting for it
+        spawn.drop_ahead()
 
 
 def run_trial(args: argparse.Namespace) -> int:

@@ -53,8 +53,8 @@ def run_trials_in_children(
     try:
         while from_chief or spawn.trials_left(config):
             child = spawn.take(config)
-            if not from_chief and spawn.trials_left(config, starting=1):
-                spawn.start_ahead(config)
+            if not from_chief:
+                spawn.start_ahead(config, starting=1)
             try:
                 status = child.wait()
             except BaseException:  # Ctrl-C, SIGTERM: the trial stops with tune

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import tuning
 from tuning.budget import search_budget
@@ -21,7 +22,8 @@ from tuning.files import read_json
 from tuning.layout import ORACLE_FILE, TUNER_DIR
 
 GO = "go"
-_ahead: subprocess.Popen | None = None  # the process started ahead, until taken
+# The process started ahead and the results dir it was started for, until taken or dropped.
+_ahead: tuple[Path, subprocess.Popen] | None = None
 
 
 def start(config: TuneConfig, wait: bool = False) -> subprocess.Popen:
@@ -40,30 +42,38 @@ def start(config: TuneConfig, wait: bool = False) -> subprocess.Popen:
     )
 
 
-def start_ahead(config: TuneConfig) -> None:
-    """Start the next trial's process now, to be taken by `take`, if a trial may be left."""
+def start_ahead(config: TuneConfig, starting: int = 0) -> None:
+    """Start the next trial's process now, if a trial may be left once `starting` more run."""
     global _ahead
-    if _ahead is None and (config.overwrite or trials_left(config, starting=0)):
-        _ahead = start(config, wait=True)
+    if _ahead is None and trials_left(config, starting):
+        _ahead = (config.results_dir, start(config, wait=True))
 
 
 def start_ahead_of_tune(config: TuneConfig) -> None:
     """Start the first trial's process as `tune` begins, where trials run in processes.
 
     Not in a distributed search: there the workers run the trials (KerasTuner's
-    KERASTUNER_* variables, or --workers), nor with --in-process.
+    KERASTUNER_* variables, or --workers), nor with --in-process. With --overwrite the
+    saved state is about to go, so a trial is left whatever it says.
     """
+    global _ahead
     distributed = config.workers is not None or any(k.startswith("KERASTUNER_") for k in os.environ)
-    if not (config.in_process or distributed):
-        start_ahead(config)
+    if _ahead is not None or config.in_process or distributed:
+        return
+    try:
+        if config.overwrite or trials_left(config):
+            _ahead = (config.results_dir, start(config, wait=True))
+    except OSError:  # the results dir is no folder: tune says so, with its own words
+        return
 
 
 def take(config: TuneConfig) -> subprocess.Popen:
-    """The process started ahead, told to go; else a new one."""
+    """The process started ahead for this search, told to go; else a new one."""
     global _ahead
-    child, _ahead = _ahead, None
-    if child is None:
+    if _ahead is None or _ahead[0] != config.results_dir:
+        drop_ahead()
         return start(config)
+    (_, child), _ahead = _ahead, None
     release(child, GO)
     return child
 
@@ -80,10 +90,10 @@ def release(child: subprocess.Popen, line: str) -> None:
 def drop_ahead() -> None:
     """End the process started ahead, if any, and reap it: the search needs it no more."""
     global _ahead
-    child, _ahead = _ahead, None
-    if child is not None:
-        release(child, "stop")
-        child.wait()
+    ahead, _ahead = _ahead, None
+    if ahead is not None:
+        release(ahead[1], "stop")
+        ahead[1].wait()
 
 
 def kill(child: subprocess.Popen) -> None:
