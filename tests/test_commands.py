@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -68,6 +69,18 @@ def test_run_json_records_config_source_and_versions(tiny_search, data_dir):
         expected = hashlib.sha256((data_dir / "mnist" / name).read_bytes()).hexdigest()
         assert source["sha256"][name] == expected
     assert run["packages"]["keras-tuner"] and run["packages"]["keras"].startswith("3.")
+    # Results are published: no absolute path of this machine, the data's folder and ours as given.
+    assert not [s for s in strings_in(run) if s.startswith("/")]
+    assert (Path.cwd() / run["config"]["results_dir"]).resolve() == tiny_search.resolve()
+
+
+def strings_in(value) -> list[str]:
+    """Every string in a JSON value, at any depth."""
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in strings_in(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in strings_in(item)]
+    return [value] if isinstance(value, str) else []
 
 
 def test_history_csv_has_every_epoch_of_every_trial(tiny_search):

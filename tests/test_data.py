@@ -196,7 +196,8 @@ def test_load_dataset_records_source(clean_dir):
     source = data.load_dataset("mnist", str(clean_dir)).source
 
     assert source["kind"] == "idx"
-    assert Path(source["location"]) == (clean_dir / "mnist").resolve()
+    assert not Path(source["location"]).is_absolute()  # results are published, paths relative
+    assert (Path.cwd() / source["location"]).resolve() == (clean_dir / "mnist").resolve()
     assert set(source["sha256"]) == set(FILES.values())
     for value in source["sha256"].values():
         assert re.fullmatch(r"[0-9a-f]{64}", value)
@@ -287,7 +288,7 @@ def test_load_dataset_uses_env_data_dir(clean_dir, monkeypatch):
     monkeypatch.setenv(DATA_DIR_ENV, str(clean_dir))
     dataset = data.load_dataset("mnist")
     assert dataset.source["kind"] == "idx"
-    assert Path(dataset.source["location"]) == (clean_dir / "mnist").resolve()
+    assert (Path.cwd() / dataset.source["location"]).resolve() == (clean_dir / "mnist").resolve()
 
 
 def test_load_dataset_env_data_dir_without_dataset(clean_dir, monkeypatch):
@@ -402,4 +403,4 @@ def test_system_copy_of_fashion_mnist_is_used_without_a_data_dir(data_dir, tmp_p
     monkeypatch.setitem(data.SYSTEM_DIRS, "fashion-mnist", system)
     loaded = data.load_dataset("fashion-mnist")
     assert loaded.source["kind"] == "idx"
-    assert loaded.source["location"] == str(system.resolve())
+    assert (Path.cwd() / loaded.source["location"]).resolve() == system.resolve()

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hypermodels import space
+from tuning.layout import portable_path
 
 # The rules that may end a trial early (tuning.stopping), for --early-trial-stop.
 STOP_RULES = ("asha", "median", "off")
@@ -111,7 +112,7 @@ class TuneConfig:
         """The configuration as JSON-ready values, with the declared (unpinned) search space."""
         values = dataclasses.asdict(self)
         for key in ("results_dir", "data_dir"):
-            values[key] = None if values[key] is None else str(values[key])
+            values[key] = None if values[key] is None else portable_path(values[key])
         # The space as the code declares it, before pins: a change here means the code changed.
         declared = space.search_space(space=self.space, hypermodel=self.hypermodel)
         values["search_space"] = declared.get_config()

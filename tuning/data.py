@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from tuning.errors import DataError
+from tuning.layout import portable_path
 
 DATASETS = ("mnist", "fashion-mnist")
 FILES = {
@@ -126,7 +127,7 @@ def load_idx_dir(name: str, folder: Path) -> Dataset:
         check_arrays(name, part, arrays[f"{part}_images"], arrays[f"{part}_labels"], where)
     source = {
         "kind": "idx",
-        "location": str(folder.resolve()),
+        "location": portable_path(folder.resolve()),
         "sha256": {path.name: sha256_file(path) for path in paths.values()},
     }
     return Dataset(name, *arrays.values(), source=source)

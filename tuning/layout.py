@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 TUNER_DIR = "tuner"  # KerasTuner's state: the oracle and one folder per trial
 ORACLE_FILE = "oracle.json"  # KerasTuner's name for the oracle's state, in TUNER_DIR
 TRIALS_CSV = "trials.csv"
@@ -15,3 +18,12 @@ ABLATION_PNG = "ablation.png"
 CONFIRM_CSV = "confirm.csv"
 CONFIRM_SUMMARY_CSV = "confirm_summary.csv"
 REPORT_PAGE = "report.html"
+
+
+def portable_path(path: Path | str) -> str:
+    """`path` as a results file records it: relative to the folder the command runs in.
+
+    A results folder is published and moved between machines, so it holds no absolute path.
+    """
+    path = Path(path)
+    return str(path) if not path.is_absolute() else os.path.relpath(path, Path.cwd())
