@@ -16,12 +16,10 @@ from concurrent import futures
 from functools import partial
 
 import grpc
-from keras_tuner.src import protos
-from keras_tuner.src.distribute.oracle_chief import OracleServicer, exit_chief
-from keras_tuner.src.engine.oracle import synchronized
-from keras_tuner.src.engine.trial import Trial, TrialStatus
+from keras_tuner import synchronized
+from keras_tuner.engine.trial import Trial, TrialStatus
 
-from tuning import devices, distributed
+from tuning import devices, distributed, kt_internals
 from tuning.config import TuneConfig
 from tuning.errors import SearchStopped, TuningError
 from tuning.oracle import DurableOracle
@@ -86,8 +84,7 @@ def run_chief(
     print(f"chief: serving the search on {address.rpartition(':')[0]}:{port}", flush=True)
 
     def search_over() -> bool:
-        # KerasTuner's own test: every worker that asked was told STOPPED, and no trial runs.
-        return servicer.stop_triggered and exit_chief(oracle)
+        return kt_internals.workers_told_to_stop(servicer, oracle)
 
     try:
         workers.start()
@@ -121,7 +118,9 @@ def after_worker_trial(
     check_failures(tuner.oracle, config.max_failures, reason)
 
 
-def start_server(oracle: ChiefOracle, address: str) -> tuple[grpc.Server, OracleServicer, int]:
+def start_server(
+    oracle: ChiefOracle, address: str
+) -> tuple[grpc.Server, kt_internals.OracleServicer, int]:
     """Serve `oracle` on `address` (HOST:PORT; port 0 picks a free one) in gRPC's threads.
 
     KerasTuner's own `start_server` blocks for good and reads the address from the
@@ -136,8 +135,8 @@ def start_server(oracle: ChiefOracle, address: str) -> tuple[grpc.Server, Oracle
     """
     # One thread, as in KerasTuner: the oracle's calls are serialized anyway.
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
-    servicer = OracleServicer(oracle)
-    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+    servicer = kt_internals.OracleServicer(oracle)
+    kt_internals.service_grpc().add_OracleServicer_to_server(servicer, server)
     try:
         port = server.add_insecure_port(address)
     except RuntimeError:

@@ -15,9 +15,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from keras_tuner.src.distribute import utils as kt_distribute
-
-from tuning import devices
+from tuning import devices, kt_internals
 from tuning.config import TuneConfig
 from tuning.errors import TuningError
 
@@ -38,11 +36,11 @@ def role() -> str | None:
         TuningError: the variables are set only in part.
     """
     try:
-        if not kt_distribute.has_chief_oracle():
+        if not kt_internals.has_chief_oracle():
             return None
     except RuntimeError as e:  # KerasTuner's own message names the missing variable
         raise TuningError(str(e)) from None
-    return "chief" if kt_distribute.is_chief_oracle() else "worker"
+    return "chief" if kt_internals.is_chief_oracle() else "worker"
 
 
 def is_chief(config: TuneConfig) -> bool:

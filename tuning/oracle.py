@@ -9,7 +9,6 @@ configuration the search has tried, whatever that trial's status.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 
 import keras_tuner as kt
 import numpy as np
@@ -18,6 +17,7 @@ import scipy.optimize
 from hypermodels import space
 from tuning.budget import Budget
 from tuning.files import write_json_atomic
+from tuning.kt_internals import BayesianOracle
 
 RUNNING = kt.engine.trial.TrialStatus.RUNNING
 STOPPED = kt.engine.trial.TrialStatus.STOPPED
@@ -35,7 +35,7 @@ def configuration_key(values: Mapping[str, space.Value]) -> tuple:
     )
 
 
-class DurableOracle(kt.oracles.BayesianOptimizationOracle):
+class DurableOracle(BayesianOracle):
     """The Bayesian oracle, warm-started, never repeating a trial, saved atomically.
 
     KerasTuner writes oracle.json and trial.json in place; a kill in mid-write would leave a
@@ -77,14 +77,14 @@ class DurableOracle(kt.oracles.BayesianOptimizationOracle):
         completed = [t for t in self.trials.values() if t.status == "COMPLETED"]
         initial = self.num_initial_points or max(3 * len(self.hyperparameters.space), 3)
         if len(completed) < initial:
-            return self._random_populate_space()  # draws only untried values (`_duplicate`)
+            return self.random_populate_space()  # draws only untried values (`is_tried`)
         proposals = self.ranked_proposals()
         best = next(proposals)
-        if not self._duplicate(best):
+        if not self.is_tried(best):
             return {"status": RUNNING, "values": best}
         self.replaced_proposals += 1
-        values = next((v for v in proposals if not self._duplicate(v)), None)
-        values = values or self._random_values()
+        values = next((v for v in proposals if not self.is_tried(v)), None)
+        values = values or self.random_values()
         return {"status": STOPPED if values is None else RUNNING, "values": values}
 
     def ranked_proposals(self) -> Iterator[dict]:
@@ -93,15 +93,15 @@ class DurableOracle(kt.oracles.BayesianOptimizationOracle):
         The same fit, seeds and optimizer as KerasTuner's `populate_space`, so a search that
         meets no repeat draws exactly the trials KerasTuner would.
         """
-        x, y = self._vectorize_trials()
+        x, y = self.vectorize_trials()
         self.gpr.fit(np.nan_to_num(x, posinf=0, neginf=0), np.nan_to_num(y, posinf=0, neginf=0))
 
         def lower_confidence_bound(point: np.ndarray) -> float:
             mu, sigma = self.gpr.predict(point.reshape(1, -1), return_std=True)
             return mu - self.beta * sigma
 
-        bounds = self._get_hp_bounds()
-        starts = self._random_state.uniform(
+        bounds = self.hp_bounds()
+        starts = self.random_state.uniform(
             bounds[:, 0], bounds[:, 1], size=(RESTARTS, bounds.shape[0])
         )
         results = [
@@ -110,11 +110,14 @@ class DurableOracle(kt.oracles.BayesianOptimizationOracle):
         ]
         # A stable sort: among equal values the first restart wins, as in KerasTuner.
         for result in sorted(results, key=lambda r: float(np.ravel(r.fun)[0])):
-            yield self._vector_to_values(result.x)
+            yield self.vector_to_values(result.x)
 
-    def _duplicate(self, values: Mapping[str, space.Value]) -> bool:
-        # KerasTuner's random draws call this; its own test compares exact hashes, so a
-        # float differing in the 10th digit would count as new.
+    def is_tried(self, values: Mapping[str, space.Value]) -> bool:
+        """Whether a trial already ran `values`, by `configuration_key`.
+
+        KerasTuner's random draws ask this too; its own test compares exact hashes, so a
+        float differing in the 10th digit would count as new.
+        """
         key = configuration_key(values)
         return any(key == configuration_key(t.hyperparameters.values) for t in self.trials.values())
 
@@ -129,7 +132,7 @@ class DurableOracle(kt.oracles.BayesianOptimizationOracle):
 
     def save(self) -> None:
         """Save the oracle state (trial order, seeds, values tried) atomically."""
-        write_json_atomic(Path(self._get_oracle_fname()), self.get_state())
+        write_json_atomic(self.oracle_file(), self.get_state())
 
     def reload(self) -> None:
         """Reload the saved search, and square it with trials a kill cut off.
@@ -140,23 +143,24 @@ class DurableOracle(kt.oracles.BayesianOptimizationOracle):
         (KerasTuner would never run it, and count it towards max_trials).
         """
         super().reload()
-        self._retry_queue = [i for i in self._retry_queue if self.trials[i].status not in ENDED]
+        self.retry_queue = [i for i in self.retry_queue if self.trials[i].status not in ENDED]
         for trial_id in sorted(self.trials, key=int):
             trial = self.trials[trial_id]
             if trial.status in ENDED and trial_id not in self.end_order:
-                self._record_values(trial)
+                self.record_values(trial)
                 self.end_order.append(trial_id)
-            elif trial.status not in ENDED and trial_id not in self._retry_queue:
-                self._retry_queue.append(trial_id)
+            elif trial.status not in ENDED and trial_id not in self.retry_queue:
+                self.retry_queue.append(trial_id)
 
     def fail_trial(self, trial_id: str, reason: str) -> None:
         """End an interrupted trial as FAILED instead of running it again."""
         trial = self.trials[trial_id]
-        if trial_id in self._retry_queue:
-            self._retry_queue.remove(trial_id)
+        if trial_id in self.retry_queue:
+            self.retry_queue.remove(trial_id)
         trial.status, trial.message = kt.engine.trial.TrialStatus.FAILED, reason
         self.end_trial(trial)
 
-    def _save_trial(self, trial: kt.engine.trial.Trial) -> None:
-        path = Path(self._get_trial_dir(trial.trial_id)) / "trial.json"
+    def save_trial(self, trial: kt.engine.trial.Trial) -> None:
+        """Write a trial's trial.json atomically."""
+        path = self.trial_dir(trial.trial_id) / "trial.json"
         write_json_atomic(path, trial.get_state())

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import keras
 import keras_tuner as kt
-import keras_tuner.src.config as kt_config
 import numpy as np
 
 from hypermodels import get_hypermodel, space
-from tuning import devices, runinfo, tensorboard
+from tuning import devices, kt_internals, runinfo, tensorboard
 from tuning.budget import Budget, search_budget
 from tuning.config import TuneConfig
 from tuning.data import Split
@@ -30,10 +29,7 @@ from tuning.layout import TUNER_DIR
 from tuning.oracle import DurableOracle
 from tuning.stopping import NO_STOPPING, Rule, StopPolicy, TimeBudgetStop, TrialStopping
 
-# KerasTuner prints a traceback for every failed trial, a diverged loss included; we print
-# one line per failure, and a traceback only where something raised (run_trial does that).
-# The switch is KerasTuner's own, though not exported.
-kt_config.DEBUG = False
+kt_internals.quiet_trial_tracebacks()  # run_trial prints a traceback where something raised
 
 OBJECTIVE = kt.Objective("val_accuracy", direction="max")
 TUNER_FILE = "tuner0.json"
@@ -65,7 +61,7 @@ class TrialBudgetSpent(Exception):
     """The process has run the trials it was started for (see tuning.isolation)."""
 
 
-class RecordingTuner(kt.Tuner):
+class RecordingTuner(kt_internals.Tuner):
     """A tuner that seeds each trial, records how its training went and stops on failures."""
 
     def __init__(
@@ -138,7 +134,7 @@ class RecordingTuner(kt.Tuner):
 
         A worker of a distributed search cannot tell: its oracle client lists no trials.
         """
-        if self._is_worker():
+        if self.is_worker():
             return Outlook(trial_id, None, None, self.budget)
         ended = self.oracle.end_order
         seconds = [s for i in ended if (s := self.load_record(i).get("seconds")) is not None]
@@ -171,19 +167,22 @@ class RecordingTuner(kt.Tuner):
         """
         super().on_trial_begin(trial)
         self.save()
-        if self._is_worker():  # the chief shows the trial; a worker's log says who ran it
+        if self.is_worker():  # the chief shows the trial; a worker's log says who ran it
             print(f"{self.tuner_id} runs trial {trial.trial_id}", flush=True)
 
-    def _get_tuner_fname(self) -> str:
-        # KerasTuner names the file after KERASTUNER_TUNER_ID and reloads a search only if it
-        # exists: a distributed chief would silently restart a search begun without one.
-        return str(Path(self.project_dir) / TUNER_FILE)
+    def tuner_file(self) -> Path:
+        """One name for every process: KerasTuner names it after KERASTUNER_TUNER_ID.
+
+        KerasTuner reloads a search only if the file exists: a distributed chief would
+        silently restart a search begun without one.
+        """
+        return Path(self.project_dir) / TUNER_FILE
 
     def save(self) -> None:
         """Save the oracle and the tuner state, each file replaced atomically."""
-        if not self._is_worker():
+        if not self.is_worker():
             self.oracle.save()
-        write_json_atomic(Path(self._get_tuner_fname()), self.get_state())
+        write_json_atomic(self.tuner_file(), self.get_state())
 
     def on_trial_end(self, trial: kt.engine.trial.Trial) -> None:
         """Save the oracle, call `after_trial`, free the trial's graphs, stop on failures.
@@ -195,13 +194,13 @@ class RecordingTuner(kt.Tuner):
         reason = self.load_record(trial.trial_id).get("reason")
         if trial.status == kt.engine.trial.TrialStatus.FAILED:
             print(f"trial {trial.trial_id} failed: {reason}")
-        if self.after_trial is not None and not self._is_worker():
+        if self.after_trial is not None and not self.is_worker():
             self.after_trial(self)
         # Without both, every trial's graphs and weights stay reachable: memory grows with
         # each trial (KerasTuner issues #395, #873).
         keras.backend.clear_session()
         gc.collect()
-        if not self._is_worker():
+        if not self.is_worker():
             check_failures(self.oracle, self.max_failures, reason)
         self.trials_ended += 1
         if self.trials_budget is not None and self.trials_ended >= self.trials_budget:
@@ -218,10 +217,6 @@ class RecordingTuner(kt.Tuner):
     def load_record(self, trial_id: str) -> dict:
         """A trial's training record, or an empty one if the trial never finished training."""
         return read_json(self.record_path(trial_id)) or {}
-
-    def checkpoint_path(self, trial_id: str) -> Path:
-        """The best-epoch weights KerasTuner saved for a trial."""
-        return Path(self._get_checkpoint_fname(trial_id))
 
 
 def elapsed(start: float) -> float:

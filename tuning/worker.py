@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 import grpc
-from keras_tuner.src.engine.trial import TrialStatus
+from keras_tuner.engine.trial import TrialStatus
 
 from tuning import distributed, runinfo
 from tuning.commands import saved_config

@@ -1,0 +1,174 @@
+"""KerasTuner's private members this project relies on, each behind a public name, in one place.
+
+Every import from `keras_tuner.src` and every `._name` used on a KerasTuner object lives here,
+with why it is needed; the rest of the project uses KerasTuner's public API and the names
+below. Each was checked against KerasTuner `CHECKED_VERSION`. `PRIVATE_MEMBERS` lists them,
+and tests/test_kt_internals.py fails, naming the member, where the installed KerasTuner
+lacks one: a release that renames one breaks that test, not a search.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras_tuner as kt
+import numpy as np
+
+# KerasTuner exports neither its debug switch nor its distributed mode's chief and protocol.
+from keras_tuner.src import config as _config
+from keras_tuner.src import protos
+from keras_tuner.src.distribute import utils as _distribute
+from keras_tuner.src.distribute.oracle_chief import OracleServicer, exit_chief
+
+CHECKED_VERSION = "1.4.8"
+
+# (where, member): what the installed KerasTuner must have, where is a class or module name
+# that tests/test_kt_internals.py knows how to make.
+PRIVATE_MEMBERS = (
+    ("keras_tuner.src.config", "DEBUG"),
+    ("keras_tuner.src.distribute.utils", "has_chief_oracle"),
+    ("keras_tuner.src.distribute.utils", "is_chief_oracle"),
+    ("keras_tuner.src.distribute.oracle_chief", "OracleServicer"),
+    ("keras_tuner.src.distribute.oracle_chief", "exit_chief"),
+    ("keras_tuner.src.protos", "get_service_grpc"),
+    ("OracleServicer", "stop_triggered"),
+    ("BayesianOptimizationOracle", "_retry_queue"),
+    ("BayesianOptimizationOracle", "_record_values"),
+    ("BayesianOptimizationOracle", "_get_oracle_fname"),
+    ("BayesianOptimizationOracle", "_get_trial_dir"),
+    ("BayesianOptimizationOracle", "_save_trial"),
+    ("BayesianOptimizationOracle", "_duplicate"),
+    ("BayesianOptimizationOracle", "_random_populate_space"),
+    ("BayesianOptimizationOracle", "_random_values"),
+    ("BayesianOptimizationOracle", "_vectorize_trials"),
+    ("BayesianOptimizationOracle", "_get_hp_bounds"),
+    ("BayesianOptimizationOracle", "_vector_to_values"),
+    ("BayesianOptimizationOracle", "_random_state"),
+    ("Tuner", "_is_worker"),
+    ("Tuner", "_get_tuner_fname"),
+    ("Tuner", "_get_checkpoint_fname"),
+)
+
+
+def quiet_trial_tracebacks() -> None:
+    """Stop KerasTuner printing a traceback for every failed trial, a diverged loss included.
+
+    We print one line per failure, and a traceback only where something raised. The switch
+    is KerasTuner's own `config.DEBUG`, not exported.
+    """
+    _config.DEBUG = False
+
+
+def has_chief_oracle() -> bool:
+    """Whether KerasTuner's environment variables describe a distributed search."""
+    return _distribute.has_chief_oracle()
+
+
+def is_chief_oracle() -> bool:
+    """Whether this process is the chief of KerasTuner's distributed search."""
+    return _distribute.is_chief_oracle()
+
+
+def service_grpc():  # noqa: ANN201 - a generated gRPC module
+    """KerasTuner's generated gRPC service module, to serve an oracle on our own server."""
+    return protos.get_service_grpc()
+
+
+def workers_told_to_stop(servicer: OracleServicer, oracle: kt.Oracle) -> bool:
+    """KerasTuner's own test that a distributed search is over.
+
+    Every worker that asked for a trial was answered STOPPED (the servicer notes that), and
+    no trial still runs (`exit_chief`).
+    """
+    return servicer.stop_triggered and exit_chief(oracle)
+
+
+class BayesianOracle(kt.oracles.BayesianOptimizationOracle):
+    """KerasTuner's Bayesian oracle, its private members reached by public names.
+
+    KerasTuner calls two of them itself (`_duplicate`, `_save_trial`); they are routed to
+    `is_tried` and `save_trial`, which a subclass overrides.
+    """
+
+    @property
+    def retry_queue(self) -> list[str]:
+        """Ids of trials started but not ended, which KerasTuner hands out again on resume."""
+        return self._retry_queue
+
+    @retry_queue.setter
+    def retry_queue(self, trial_ids: list[str]) -> None:
+        self._retry_queue = trial_ids
+
+    @property
+    def random_state(self) -> np.random.RandomState:
+        """The oracle's seeded generator, saved with its state, that KerasTuner draws from."""
+        return self._random_state
+
+    def record_values(self, trial: kt.engine.trial.Trial) -> None:
+        """Note `trial`'s values as tried, as KerasTuner does when a trial ends."""
+        self._record_values(trial)
+
+    def oracle_file(self) -> Path:
+        """Where KerasTuner keeps the oracle's state (oracle.json)."""
+        return Path(self._get_oracle_fname())
+
+    def trial_dir(self, trial_id: str) -> Path:
+        """The folder of a trial's trial.json and checkpoints."""
+        return Path(self._get_trial_dir(trial_id))
+
+    def random_populate_space(self) -> dict:
+        """KerasTuner's random proposal: untried values (by `is_tried`), else STOPPED."""
+        return self._random_populate_space()
+
+    def random_values(self) -> dict | None:
+        """Random untried values (by `is_tried`), None after KerasTuner's tries run out."""
+        return self._random_values()
+
+    def vectorize_trials(self) -> tuple[np.ndarray, np.ndarray]:
+        """The ended trials as the GP's inputs and scores, as KerasTuner fits them."""
+        return self._vectorize_trials()
+
+    def hp_bounds(self) -> np.ndarray:
+        """The bounds of the GP's search box, one row per hyperparameter."""
+        return self._get_hp_bounds()
+
+    def vector_to_values(self, vector: np.ndarray) -> dict:
+        """A point of the GP's box as hyperparameter values, snapped to the space."""
+        return self._vector_to_values(vector)
+
+    def is_tried(self, values: dict) -> bool:
+        """Whether a trial already ran `values`: KerasTuner's exact comparison."""
+        return super()._duplicate(values)
+
+    def save_trial(self, trial: kt.engine.trial.Trial) -> None:
+        """Write a trial's trial.json: KerasTuner's way."""
+        super()._save_trial(trial)
+
+    def _duplicate(self, values: dict) -> bool:
+        return self.is_tried(values)
+
+    def _save_trial(self, trial: kt.engine.trial.Trial) -> None:
+        self.save_trial(trial)
+
+
+class Tuner(kt.Tuner):
+    """KerasTuner's tuner, its private members reached by public names.
+
+    KerasTuner calls `_get_tuner_fname` itself; it is routed to `tuner_file`, which a
+    subclass overrides.
+    """
+
+    def is_worker(self) -> bool:
+        """Whether this tuner is a worker of a distributed search (its oracle is the chief's)."""
+        return self._is_worker()
+
+    def checkpoint_path(self, trial_id: str) -> Path:
+        """Where KerasTuner saves a trial's best-epoch weights."""
+        return Path(self._get_checkpoint_fname(trial_id))
+
+    def tuner_file(self) -> Path:
+        """Where KerasTuner keeps the tuner's state; a search is reloaded only if it exists."""
+        return Path(super()._get_tuner_fname())
+
+    def _get_tuner_fname(self) -> str:
+        return str(self.tuner_file())
