@@ -6,16 +6,28 @@ space's model.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import keras_tuner as kt
 
+# Each hyperparameter's name: its CSV column and the key a saved search resumes by.
+ACTIVATION = "activation"
+INITIALIZER = "initializer"
+BATCH_NORM = "batch_norm"
+OPTIMIZER = "optimizer"
+WEIGHT_DECAY = "weight_decay"
+BIAS_L2 = "bias_l2"
+ACTIVITY_L1 = "activity_l1"
+FILTERS = "filters"
+LR_SCHEDULE = "lr_schedule"
+
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu")
 INITIALIZERS = ("he_normal", "glorot_uniform")
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 LR_SCHEDULES = ("plateau", "cosine")
-FILTERS = (32, 64, 96)
+FILTER_WIDTHS = (32, 64, 96)
 # "0 or a log range" as a Choice that includes 0, the way the card space searches l1 and l2:
 # a Float cannot hold an exact 0 on a log scale, and a separate on/off switch would add a
 # dimension to the Gaussian process for the same five points.
@@ -25,65 +37,65 @@ PENALTIES = (0.0, 1e-6, 1e-5, 1e-4, 1e-3)
 # KerasTuner's conditional hyperparameters: weight_decay exists only in adamw trials, so the
 # other trials carry no value for it (an empty CSV cell) rather than an unused one.
 CONDITIONS: dict[str, dict] = {
-    "weight_decay": {"parent_name": "optimizer", "parent_values": ["adamw"]},
+    WEIGHT_DECAY: {"parent_name": OPTIMIZER, "parent_values": ["adamw"]},
 }
 # The MLP has no convolution to widen; the search space leaves `filters` out for it.
-ONLY_IN: dict[str, str] = {"filters": "cnn"}
+ONLY_IN: dict[str, str] = {FILTERS: "cnn"}
 
 
 def activation(hp: kt.HyperParameters) -> str:
     """Keras activation of every hidden conv and dense layer."""
-    return hp.Choice("activation", ACTIVATIONS, default="relu")
+    return hp.Choice(ACTIVATION, ACTIVATIONS, default="relu")
 
 
 def initializer(hp: kt.HyperParameters) -> str:
     """Keras kernel initializer of every hidden conv and dense layer."""
-    return hp.Choice("initializer", INITIALIZERS, default="glorot_uniform")
+    return hp.Choice(INITIALIZER, INITIALIZERS, default="glorot_uniform")
 
 
 def batch_norm(hp: kt.HyperParameters) -> bool:
     """BatchNormalization between each hidden layer's linear part and its activation."""
-    return hp.Boolean("batch_norm", default=False)
+    return hp.Boolean(BATCH_NORM, default=False)
 
 
 def optimizer(hp: kt.HyperParameters) -> str:
     """The optimizer: adam, adamw, sgd (Nesterov momentum 0.9) or rmsprop."""
-    return hp.Choice("optimizer", OPTIMIZERS, default="adam")
+    return hp.Choice(OPTIMIZER, OPTIMIZERS, default="adam")
 
 
 def weight_decay(hp: kt.HyperParameters) -> float | None:
     """AdamW's decoupled weight decay; None (inactive) under any other optimizer."""
-    return hp.Choice("weight_decay", WEIGHT_DECAYS, **CONDITIONS["weight_decay"])
+    return hp.Choice(WEIGHT_DECAY, WEIGHT_DECAYS, **CONDITIONS[WEIGHT_DECAY])
 
 
 def bias_l2(hp: kt.HyperParameters) -> float:
     """L2 penalty on every bias (0 is off)."""
-    return hp.Choice("bias_l2", PENALTIES)
+    return hp.Choice(BIAS_L2, PENALTIES)
 
 
 def activity_l1(hp: kt.HyperParameters) -> float:
     """L1 penalty on every hidden layer's output activations (0 is off)."""
-    return hp.Choice("activity_l1", PENALTIES)
+    return hp.Choice(ACTIVITY_L1, PENALTIES)
 
 
 def filters(hp: kt.HyperParameters) -> int:
     """Filters of the CNN's first convolution; the second has twice as many."""
-    return hp.Choice("filters", FILTERS, default=64)
+    return hp.Choice(FILTERS, FILTER_WIDTHS, default=64)
 
 
 def lr_schedule(hp: kt.HyperParameters) -> str:
     """Learning-rate schedule: ReduceLROnPlateau, or cosine decay over the epoch budget."""
-    return hp.Choice("lr_schedule", LR_SCHEDULES, default="plateau")
+    return hp.Choice(LR_SCHEDULE, LR_SCHEDULES, default="plateau")
 
 
-DECLARATIONS = (
-    activation,
-    initializer,
-    batch_norm,
-    optimizer,
-    weight_decay,
-    bias_l2,
-    activity_l1,
-    filters,
-    lr_schedule,
-)
+DECLARATIONS: dict[str, Callable[[kt.HyperParameters], object]] = {
+    ACTIVATION: activation,
+    INITIALIZER: initializer,
+    BATCH_NORM: batch_norm,
+    OPTIMIZER: optimizer,
+    WEIGHT_DECAY: weight_decay,
+    BIAS_L2: bias_l2,
+    ACTIVITY_L1: activity_l1,
+    FILTERS: filters,
+    LR_SCHEDULE: lr_schedule,
+}

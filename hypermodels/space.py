@@ -27,88 +27,101 @@ class PinError(ValueError):
     """A `--set NAME=VALUE` that names no hyperparameter or gives an unusable value."""
 
 
+# Each hyperparameter's name: its CSV column and the key a saved search resumes by.
+AUGMENT_FACTOR = "augment_factor"
+DROPOUT = "dropout"
+L1 = "l1"
+L2 = "l2"
+LEARNING_RATE = "learning_rate"
+BATCH_SIZE = "batch_size"
+
+
 # The card ranges hold both datasets' course values well inside (COURSE_VALUES below), so a
 # search the warm start wins can still look past them, and reports no edge.
 def augment_factor(hp: kt.HyperParameters) -> float:
     """Strength of random rotation, translation and zoom (0 switches augmentation off)."""
-    return hp.Float("augment_factor", 0.002, 0.3, sampling="log")
+    return hp.Float(AUGMENT_FACTOR, 0.002, 0.3, sampling="log")
 
 
 def dropout(hp: kt.HyperParameters) -> float:
     """Dropout rate before the output layer."""
-    return hp.Float("dropout", 0.0, 0.7, step=0.1)
+    return hp.Float(DROPOUT, 0.0, 0.7, step=0.1)
 
 
 def l1(hp: kt.HyperParameters) -> float:
     """L1 penalty on every kernel (0 is off)."""
-    return hp.Choice("l1", REGULARIZER_STRENGTHS)
+    return hp.Choice(L1, REGULARIZER_STRENGTHS)
 
 
 def l2(hp: kt.HyperParameters) -> float:
     """L2 penalty on every kernel (0 is off)."""
-    return hp.Choice("l2", REGULARIZER_STRENGTHS)
+    return hp.Choice(L2, REGULARIZER_STRENGTHS)
 
 
 def learning_rate(hp: kt.HyperParameters) -> float:
     """Initial learning rate of the optimizer (Adam in the card space)."""
-    return hp.Float("learning_rate", 2e-5, 1e-2, sampling="log")
+    return hp.Float(LEARNING_RATE, 2e-5, 1e-2, sampling="log")
 
 
 def batch_size(hp: kt.HyperParameters) -> int:
     """Mini-batch size, a training knob applied in `HyperModel.fit`."""
-    return hp.Choice("batch_size", BATCH_SIZES)
+    return hp.Choice(BATCH_SIZE, BATCH_SIZES)
 
 
-DECLARATIONS: tuple[Callable[[kt.HyperParameters], Value], ...] = (
-    augment_factor,
-    dropout,
-    l1,
-    l2,
-    learning_rate,
-    batch_size,
-)
-NAMES: tuple[str, ...] = tuple(declare.__name__ for declare in DECLARATIONS)
+DECLARATIONS: dict[str, Callable[[kt.HyperParameters], Value]] = {
+    AUGMENT_FACTOR: augment_factor,
+    DROPOUT: dropout,
+    L1: l1,
+    L2: l2,
+    LEARNING_RATE: learning_rate,
+    BATCH_SIZE: batch_size,
+}
+NAMES: tuple[str, ...] = tuple(DECLARATIONS)
 
 # The course experiment's best model per dataset (augmentation factor found by its search,
 # the rest fixed by hand): a warm-started search trains this first. The full space's names
 # keep their defaults, which are the course's own choices.
 COURSE_VALUES: dict[str, dict[str, Value]] = {
     "mnist": {
-        "augment_factor": 0.04,
-        "dropout": 0.5,
-        "l1": 0.0,
-        "l2": 0.0,
-        "learning_rate": 0.00168,
-        "batch_size": 256,
+        AUGMENT_FACTOR: 0.04,
+        DROPOUT: 0.5,
+        L1: 0.0,
+        L2: 0.0,
+        LEARNING_RATE: 0.00168,
+        BATCH_SIZE: 256,
     },
     "fashion-mnist": {
-        "augment_factor": 0.01,
-        "dropout": 0.5,
-        "l1": 0.0,
-        "l2": 0.0,
-        "learning_rate": 0.00015,
-        "batch_size": 256,
+        AUGMENT_FACTOR: 0.01,
+        DROPOUT: 0.5,
+        L1: 0.0,
+        L2: 0.0,
+        LEARNING_RATE: 0.00015,
+        BATCH_SIZE: 256,
     },
 }
-FULL_NAMES: tuple[str, ...] = tuple(declare.__name__ for declare in full.DECLARATIONS)
+FULL_NAMES: tuple[str, ...] = tuple(full.DECLARATIONS)
 ALL_NAMES: tuple[str, ...] = NAMES + FULL_NAMES
 
 
 def declarations(
     space: str = "card", hypermodel: str = "cnn"
-) -> tuple[Callable[[kt.HyperParameters], Value], ...]:
-    """The declaration functions of `space` that `hypermodel` reads, in CSV column order."""
+) -> dict[str, Callable[[kt.HyperParameters], Value]]:
+    """The declaration function of each name of `space` that `hypermodel` reads, in CSV order."""
     if space == "card":
         return DECLARATIONS
     if space != "full":
         raise ValueError(f"unknown search space {space!r} (known: {', '.join(SPACES)})")
-    extra = (d for d in full.DECLARATIONS if full.ONLY_IN.get(d.__name__, hypermodel) == hypermodel)
-    return DECLARATIONS + tuple(extra)
+    extra = {
+        name: declare
+        for name, declare in full.DECLARATIONS.items()
+        if full.ONLY_IN.get(name, hypermodel) == hypermodel
+    }
+    return {**DECLARATIONS, **extra}
 
 
 def names(space: str = "card", hypermodel: str = "cnn") -> tuple[str, ...]:
     """The hyperparameter names of `space` for `hypermodel`, in CSV column order."""
-    return tuple(declare.__name__ for declare in declarations(space, hypermodel))
+    return tuple(declarations(space, hypermodel))
 
 
 @dataclass(frozen=True)
@@ -193,22 +206,22 @@ class PinSwitch:
 
 PIN_LIMITS: dict[str, PinLimit | PinChoice | PinSwitch] = {
     # 0 switches augmentation off; RandomZoom rejects factors of 1 and more.
-    "augment_factor": PinLimit(float, 0.0, 1.0, high_open=True),
-    "dropout": PinLimit(float, 0.0, 1.0, high_open=True),
-    "l1": PinLimit(float, 0.0),
-    "l2": PinLimit(float, 0.0),
-    "learning_rate": PinLimit(float, 0.0, low_open=True),
-    "batch_size": PinLimit(int, 1),
+    AUGMENT_FACTOR: PinLimit(float, 0.0, 1.0, high_open=True),
+    DROPOUT: PinLimit(float, 0.0, 1.0, high_open=True),
+    L1: PinLimit(float, 0.0),
+    L2: PinLimit(float, 0.0),
+    LEARNING_RATE: PinLimit(float, 0.0, low_open=True),
+    BATCH_SIZE: PinLimit(int, 1),
     # The full space's categorical names take only their searched values.
-    "activation": PinChoice(full.ACTIVATIONS),
-    "initializer": PinChoice(full.INITIALIZERS),
-    "batch_norm": PinSwitch(),
-    "optimizer": PinChoice(full.OPTIMIZERS),
-    "weight_decay": PinLimit(float, 0.0),
-    "bias_l2": PinLimit(float, 0.0),
-    "activity_l1": PinLimit(float, 0.0),
-    "filters": PinLimit(int, 1),
-    "lr_schedule": PinChoice(full.LR_SCHEDULES),
+    full.ACTIVATION: PinChoice(full.ACTIVATIONS),
+    full.INITIALIZER: PinChoice(full.INITIALIZERS),
+    full.BATCH_NORM: PinSwitch(),
+    full.OPTIMIZER: PinChoice(full.OPTIMIZERS),
+    full.WEIGHT_DECAY: PinLimit(float, 0.0),
+    full.BIAS_L2: PinLimit(float, 0.0),
+    full.ACTIVITY_L1: PinLimit(float, 0.0),
+    full.FILTERS: PinLimit(int, 1),
+    full.LR_SCHEDULE: PinChoice(full.LR_SCHEDULES),
 }
 
 
@@ -283,8 +296,7 @@ def search_space(
     pins = dict(pins or {})
     check_conditions(pins)
     hp = kt.HyperParameters()
-    for declare in declarations(space, hypermodel):
-        name = declare.__name__
+    for name, declare in declarations(space, hypermodel).items():
         if name in pins:
             hp.Fixed(name, pins.pop(name), **full.CONDITIONS.get(name, {}))
         else:

@@ -67,8 +67,7 @@ def triangles(ax) -> list:
 def card_space(pinned: bool = False) -> kt.HyperParameters:
     """The card space as declared, or with every name pinned to its course value."""
     hp = kt.HyperParameters()
-    for declare in space.DECLARATIONS:
-        name = declare.__name__
+    for name, declare in space.DECLARATIONS.items():
         if pinned:
             hp.Fixed(name, space.COURSE_VALUES["mnist"][name])
         else:

@@ -37,7 +37,7 @@ def full_cases() -> list[tuple[str, str, dict]]:
     pairs = [(h, p, True) for h in ("cnn", "mlp") for p in PRECISIONS]
     pairs += [("cnn", p, False) for p in PRECISIONS]
     # The widest network in float32, the narrowest where 16-bit arithmetic may be emulated.
-    filters = dict(zip(PRECISIONS, sorted(full.FILTERS, reverse=True), strict=True))
+    filters = dict(zip(PRECISIONS, sorted(full.FILTER_WIDTHS, reverse=True), strict=True))
     cases = []
     for i, (hypermodel, precision, batch_norm) in enumerate(pairs):
         pins = {**FULL_LARGEST, "batch_norm": batch_norm}
@@ -127,4 +127,4 @@ def test_the_cases_hold_every_categorical_value_of_the_full_space():
             assert seen[hp.name] == {False, True}
         elif isinstance(hp, kt.engine.hyperparameters.Choice) and not hp.ordered:
             assert seen[hp.name] == set(hp.values), hp.name
-    assert seen["filters"] == set(full.FILTERS)
+    assert seen["filters"] == set(full.FILTER_WIDTHS)

@@ -8,6 +8,7 @@ import keras
 import keras_tuner as kt
 import pytest
 
+from hypermodels import full, space
 from hypermodels.space import (
     COURSE_VALUES,
     NAMES,
@@ -382,3 +383,15 @@ def test_the_course_values_lie_inside_the_card_ranges(dataset):
     declared = by_name(search_space())
     for name, value in COURSE_VALUES[dataset].items():
         assert edge_side(declared[name], value) is None, (name, value)
+
+
+@pytest.mark.parametrize("space_name", ["card", "full"])
+@pytest.mark.parametrize("hypermodel", ["cnn", "mlp"])
+def test_each_declaration_declares_the_name_it_is_listed_under(space_name, hypermodel):
+    # The name is the CSV column and the resume key: it must not follow a function's name.
+    for name, declare in space.declarations(space_name, hypermodel).items():
+        hp = kt.HyperParameters()
+        if name == full.WEIGHT_DECAY:  # conditional: declared under its parent
+            full.optimizer(hp)
+        declare(hp)
+        assert hp.space[-1].name == name

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hypermodels import space
 from tuning.files import write_bytes_atomic
 from tuning.layout import ABLATION_CSV, ABLATION_PNG
 from tuning.page import write_page
@@ -20,11 +21,11 @@ from tuning.retrain import RESULT_COLUMNS, Best, Planned, best_configuration, tr
 # Each variant and the hyperparameters it sets to 0, which every hypermodel reads as "off".
 VARIANTS: dict[str, tuple[str, ...]] = {
     "best": (),
-    "no_augmentation": ("augment_factor",),
-    "no_dropout": ("dropout",),
-    "no_l1": ("l1",),
-    "no_l2": ("l2",),
-    "all_off": ("augment_factor", "dropout", "l1", "l2"),
+    "no_augmentation": (space.AUGMENT_FACTOR,),
+    "no_dropout": (space.DROPOUT,),
+    "no_l1": (space.L1,),
+    "no_l2": (space.L2,),
+    "all_off": (space.AUGMENT_FACTOR, space.DROPOUT, space.L1, space.L2),
 }
 
 
