@@ -19,11 +19,11 @@ from test_faults import SMALL, assert_consistent, read_csv, trial_processes
 
 from tuning import devices, distributed
 from tuning.cli import main
-from tuning.commands import saved_config
 from tuning.config import TuneConfig
 from tuning.devices import worker_gpus
 from tuning.errors import TuningError
 from tuning.lock import LOCK_FILE
+from tuning.resume import saved_config
 from tuning.search import make_tuner
 from tuning.worker import check_same_search, wait_for_chief
 

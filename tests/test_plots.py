@@ -12,7 +12,6 @@ from PIL import Image
 
 from hypermodels import space
 from tuning.cli import main
-from tuning.commands import saved_config, saved_run
 from tuning.diagnosis import edge_warnings
 from tuning.evaluate import best_trials
 from tuning.plots import (
@@ -28,6 +27,7 @@ from tuning.plots import (
 )
 from tuning.plotstyle import STOPPED_LABEL
 from tuning.reports import STOPPED_EARLY, history_frame, show, trials_columns, trials_frame
+from tuning.resume import saved_config, saved_run
 from tuning.search import make_tuner
 
 PNGS = (LEARNING_CURVES_PNG, HYPERPARAMETERS_PNG, BEST_SO_FAR_PNG)

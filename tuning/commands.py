@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 import time
 from functools import partial
 from pathlib import Path
 
 from tuning import budget, chief, distributed, hardware, runinfo
-from tuning.config import SAVED_BEFORE, TuneConfig, differing_keys, search_settings, stop_rule
+from tuning.config import TuneConfig
 from tuning.data import Dataset, Split, load_dataset, split
 from tuning.diagnosis import diagnosis
 from tuning.epochs import PROGRESS_FILE
@@ -23,14 +22,19 @@ from tuning.isolation import (
     die_with_parent,
     run_trials_in_children,
 )
-from tuning.layout import ORACLE_FILE
 from tuning.lock import results_lock
 from tuning.oracle import ENDED
 from tuning.page import write_page
 from tuning.progress import print_progress, start_lines
 from tuning.reports import failure_reason, summary, write_reports, write_trials_csv
+from tuning.resume import (
+    ensure_writable,
+    resolve_for_resume,
+    saved_config,
+    saved_run,
+    saved_trial_states,
+)
 from tuning.search import (
-    TUNER_DIR,
     RecordingTuner,
     TrialBudgetSpent,
     check_failures,
@@ -109,12 +113,6 @@ def tune(config: TuneConfig, verbose: int = 2, dataset: Dataset | None = None) -
     return text + stopped_early(tuner, config, run["search_seconds"])
 
 
-def saved_trial_states(results_dir: Path) -> list[tuple[Path, dict]]:
-    """Each saved trial's trial.json path and state, in trial order, as last written."""
-    paths = sorted((results_dir / TUNER_DIR).glob("trial_*/trial.json"), key=trial_number)
-    return [(path, read_json(path) or {}) for path in paths]
-
-
 def interrupt_story(results_dir: Path) -> str:
     """What an interrupted search kept and lost, read from its trial files, in one line."""
     finished, cut = 0, []
@@ -131,11 +129,6 @@ def interrupt_story(results_dir: Path) -> str:
             )
     kept = f"{finished} finished trial{'' if finished == 1 else 's'} saved"
     return f"interrupted: {'; '.join([*cut, kept])}; run the same command to resume"
-
-
-def trial_number(path: Path) -> int:
-    """The trial id of a `trial_<id>/` file's folder, as a number."""
-    return int(path.parent.name.removeprefix("trial_"))
 
 
 def search_trials(
@@ -232,26 +225,6 @@ def check_keep(config: TuneConfig) -> None:
         )
 
 
-def resolve_for_resume(config: TuneConfig) -> tuple[TuneConfig, dict | None]:
-    """Resolve `config` against the search saved in its results dir, if it is to be resumed.
-
-    Returns:
-        The resolved configuration and the saved run.json (None when starting afresh).
-
-    Raises:
-        TuningError: the saved search has other settings.
-    """
-    saved = None if config.overwrite else saved_run(config.resolve().results_dir)
-    if saved is None:
-        return config.resolve(), None
-    if config.initial_points is None:
-        # The oracle keeps its saved number anyway; adopt it rather than refuse the resume.
-        config = dataclasses.replace(config, initial_points=saved["config"]["initial_points"])
-    config = config.resolve()
-    check_resumable(saved, config)
-    return config, saved
-
-
 def stopped_early(tuner: RecordingTuner, config: TuneConfig, search_seconds: float) -> str:
     """A closing note when the search ended with fewer trials than asked for, else ''."""
     ended = len(tuner.oracle.trials)
@@ -302,22 +275,6 @@ def check_finished_trials(tuner: RecordingTuner, results_dir: Path) -> None:
     )
 
 
-def saved_config(results_dir: Path, saved: dict | None) -> TuneConfig:
-    """The configuration in `saved`, the run.json of `results_dir`, set to resume.
-
-    Raises:
-        TuningError: `results_dir` holds no search.
-    """
-    if saved is None:
-        raise TuningError(f"{results_dir} holds no search (no {TUNER_DIR}/ state and run.json)")
-    fields = {f.name for f in dataclasses.fields(TuneConfig)}
-    # A setting older searches lack takes the value it had in effect: SAVED_BEFORE's.
-    values = {**SAVED_BEFORE, **saved["config"]}
-    values["early_trial_stop"] = stop_rule(values["early_trial_stop"])
-    config = TuneConfig(**{k: v for k, v in values.items() if k in fields})
-    return dataclasses.replace(config, results_dir=results_dir, overwrite=False)
-
-
 def finish_reports(tuner: RecordingTuner, results_dir: Path, top_n: int, dataset: Dataset) -> str:
     """Evaluate the best trials, write the CSVs and plots, and return the summary.
 
@@ -336,82 +293,6 @@ def finish_reports(tuner: RecordingTuner, results_dir: Path, top_n: int, dataset
             "deleted (--keep-checkpoints); they are in trials.csv, not evaluated"
         )
     return text
-
-
-def saved_run(results_dir: Path) -> dict | None:
-    """The run.json of an earlier search in `results_dir`, or None when there is none.
-
-    Raises:
-        TuningError: tuner state exists without a readable run.json to check a resume against.
-    """
-    state = results_dir / TUNER_DIR / ORACLE_FILE
-    if not state.exists():
-        return None
-    try:
-        saved = read_json(results_dir / runinfo.RUN_FILE)
-    except (OSError, ValueError) as e:
-        raise TuningError(f"cannot read {results_dir / runinfo.RUN_FILE}: {e}") from None
-    if saved is None or "config" not in saved:
-        raise TuningError(
-            f"{results_dir} has tuner state but no run.json to check it against; "
-            "pass --overwrite to start afresh"
-        )
-    return saved
-
-
-def check_resumable(saved: dict, config: TuneConfig) -> None:
-    """Refuse to resume a search whose settings differ from the saved ones.
-
-    KerasTuner would silently keep its saved oracle (its issue #803) and mix trials that
-    cannot be compared.
-    """
-    current = runinfo.normalized(config.to_json())
-    keys = differing_keys(saved["config"], current)
-    # The same space and network declared otherwise: this version's code changed the ranges.
-    if "search_space" in keys and not {"space", "hypermodel"} & set(keys):
-        names = changed_ranges(saved["config"]["search_space"], current["search_space"])
-        raise TuningError(
-            f"{config.results_dir} was searched over other ranges of {', '.join(names)} "
-            "(this version's search space changed); it cannot be resumed, but `report` still "
-            "reads it: start a new search with another --results-dir, or --overwrite"
-        )
-    if keys:
-        before, after = search_settings(saved["config"]), search_settings(current)
-        changes = "; ".join(f"{k}: {short(before[k])} -> {short(after[k])}" for k in keys)
-        raise TuningError(
-            f"{config.results_dir} holds a search with other settings ({changes}); "
-            "resume with the same settings, or use another --results-dir, or --overwrite"
-        )
-
-
-def changed_ranges(before: dict, after: dict) -> list[str]:
-    """The names whose declaration differs between two saved search spaces, in order."""
-    old = {h["config"]["name"]: h for h in before.get("space", [])}
-    new = {h["config"]["name"]: h for h in after.get("space", [])}
-    return [name for name in {**old, **new} if old.get(name) != new.get(name)]
-
-
-def short(value: object, limit: int = 60) -> str:
-    """A value for a one-line error; long ones (the declared space) just read `(changed)`."""
-    text = str(value)
-    return text if len(text) <= limit else "(changed)"
-
-
-def ensure_writable(results_dir: Path) -> None:
-    """Create `results_dir` and prove a file can be written there.
-
-    Raises:
-        TuningError: the directory cannot be created or written.
-    """
-    for folder in (results_dir, *results_dir.parents):
-        if folder.exists() and not folder.is_dir():
-            raise TuningError(f"results dir {results_dir}: {folder} is a file, not a folder")
-    try:
-        results_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=results_dir):
-            pass
-    except OSError as e:
-        raise TuningError(f"results dir {results_dir} is not writable: {e.strerror}") from None
 
 
 def startup_seconds(tuner: RecordingTuner) -> dict[str, float | None]:

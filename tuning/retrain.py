@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 
 from hypermodels import get_hypermodel
-from tuning.commands import saved_config, saved_run
 from tuning.config import TuneConfig
 from tuning.data import Dataset, Split, as_images, load_dataset, one_hot, split
 from tuning.errors import TuningError
@@ -32,6 +31,7 @@ from tuning.files import csv_text, write_csv_atomic
 from tuning.hardware import training_path
 from tuning.lock import results_lock
 from tuning.reports import declared_names
+from tuning.resume import saved_config, saved_run
 from tuning.search import RecordingTuner, elapsed, make_tuner, training_callbacks, training_record
 
 # What every retraining adds to its row.

@@ -17,13 +17,13 @@ import grpc
 from keras_tuner.engine.trial import TrialStatus
 
 from tuning import distributed, runinfo
-from tuning.commands import saved_config
 from tuning.config import TuneConfig, differing_keys
 from tuning.data import load_dataset, split
 from tuning.errors import TuningError
 from tuning.files import read_json
 from tuning.isolation import die_with_parent, killed_reason, run_trials_in_children
 from tuning.layout import ORACLE_FILE
+from tuning.resume import saved_config
 from tuning.search import TUNER_DIR, make_tuner, run_search
 
 CHIEF_WAIT_SECONDS = 600  # for the chief to answer, so workers can be started first
