@@ -16,10 +16,9 @@ import weakref
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import tensorflow as tf
-from conftest import REPO, snapshot, tune_args
+from conftest import REPO, assert_consistent, read_csv, snapshot, trial_files, tune_args
 
 from hypermodels.base import ImageClassifier
 from tuning import files
@@ -40,38 +39,6 @@ def trial_processes(results: Path) -> list[str]:
     """Pids of `run-trial` processes working in `results`."""
     found = subprocess.run(["pgrep", "-f", f"run-trial {results} "], capture_output=True, text=True)
     return found.stdout.split()
-
-
-def read_csv(path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype={"trial_id": str})
-
-
-def trial_files(results: Path) -> dict[str, dict]:
-    """Every saved trial: its trial.json state and the raw bytes of its state files."""
-    trials = {}
-    for path in sorted((results / "tuner").glob("trial_*/trial.json")):
-        state = json.loads(path.read_text())
-        record = path.with_name("record.json")
-        trials[state["trial_id"]] = {
-            "state": state,
-            "bytes": path.read_bytes() + (record.read_bytes() if record.exists() else b""),
-        }
-    return trials
-
-
-def assert_consistent(results: Path, max_trials: int, top_n: int = 2) -> None:
-    """Exactly `max_trials` completed trials, and CSVs that say what the tuner state says."""
-    trials = trial_files(results)
-    assert len(trials) == max_trials
-    assert {t["state"]["status"] for t in trials.values()} == {"COMPLETED"}
-    table = read_csv(results / "trials.csv").set_index("trial_id")
-    assert sorted(table.index) == sorted(trials)
-    for trial_id, trial in trials.items():
-        assert table.loc[trial_id, "status"] == trial["state"]["status"]
-        assert table.loc[trial_id, "val_accuracy"] == pytest.approx(trial["state"]["score"])
-    best = sorted(trials, key=lambda i: (-trials[i]["state"]["score"], int(i)))[:top_n]
-    assert list(read_csv(results / "test_results.csv").trial_id) == best
-    assert not list(results.rglob(".*.tmp"))
 
 
 @pytest.mark.parametrize(

@@ -3,12 +3,14 @@ chosen once per process), on the TensorFlow-backed test session's machine."""
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import REPO, assert_asha_replays, assert_consistent, trial_files, tune_args
 
 from tuning.cli import main
 
@@ -22,13 +24,18 @@ DRIVER = (
 TINY = ["--train-limit", "500", "--max-epochs", "1", "--top-n", "1", "--quiet"]
 
 
+JAX = {**os.environ, "KERAS_BACKEND": "jax"}
+# Mlp trials of 4 batches an epoch, in the search's own process.
+SMALL = ["--hypermodel", "mlp", "--train-limit", "500", "--set", "batch_size=128", "--in-process"]
+
+
 def under_jax(args: list, tmp_path, without_tensorflow: bool = False) -> dict:
     """Run `python -m tuning ARGS` in-process in a fresh JAX process; its status and imports.
 
     `without_tensorflow`: TensorFlow cannot be imported there, nor in the trial processes it
     starts, as on a machine where it is not installed.
     """
-    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    env = dict(JAX)
     if without_tensorflow:
         shadow = tmp_path / "no-tensorflow"
         (shadow / "tensorflow").mkdir(parents=True, exist_ok=True)
@@ -152,3 +159,22 @@ def test_the_fused_transform_matches_the_three_layers_under_jax_too():
     )
     assert done.returncode == 0, done.stdout[-3000:]
     assert " passed" in done.stdout and "failed" not in done.stdout
+
+
+def test_a_search_killed_mid_trial_under_jax_resumes_without_loss(tmp_path, data_dir):
+    args = [*tune_args(tmp_path, data_dir, "--max-trials", "3", "--max-epochs", "2"), *SMALL]
+    killer = [sys.executable, str(REPO / "tests" / "killer.py"), "batch", "11", *args]
+    killed = subprocess.run(killer, env=JAX, capture_output=True, text=True, timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]  # trial 1, epoch 1
+    finished = {i: t for i, t in trial_files(tmp_path).items() if t["state"]["status"] != "RUNNING"}
+    assert list(finished) == ["0"]
+    assert under_jax(args, tmp_path)["status"] == 0
+    assert_consistent(tmp_path, max_trials=3)
+    assert trial_files(tmp_path)["0"]["bytes"] == finished["0"]["bytes"]  # not trained again
+
+
+def test_asha_decides_under_jax_as_its_rule_says(tmp_path, data_dir):
+    args = [*SMALL, "--max-trials", "5", "--max-epochs", "3", "--initial-points", "5"]
+    args += ["--early-trial-stop", "asha", "--rung-epochs", "1", "--eta", "2", "--quiet"]
+    assert under_jax(tune_args(tmp_path, data_dir, *args), tmp_path)["status"] == 0
+    assert_asha_replays(tmp_path, rung_epochs=1, eta=2, max_epochs=3)

@@ -4,10 +4,10 @@ import pandas as pd
 import pytest
 
 from hypermodels.space import COURSE_VALUES
-from tests.conftest import tune_args
+from tests.conftest import assert_asha_replays, tune_args
 from tuning import hardware
 from tuning.cli import main
-from tuning.stopping import AshaRule, MedianRule
+from tuning.stopping import MedianRule
 
 FAST = ["--hypermodel", "mlp", "--train-limit", "500", "--in-process"]
 
@@ -92,18 +92,7 @@ def test_asha_stops_trials_at_their_rungs_and_keeps_their_best(tmp_path, data_di
     args = [*FAST, "--max-trials", "6", "--max-epochs", "4", "--initial-points", "6"]
     args += ["--early-trial-stop", "asha", "--rung-epochs", "1", "--eta", "2"]
     assert main(tune_args(results, data_dir, *args)) == 0
-    trials = pd.read_csv(results / "trials.csv", dtype={"trial_id": str})
-    history = pd.read_csv(results / "history.csv", dtype={"trial_id": str})
-    assert (trials.status == "STOPPED_EARLY").sum() >= 1
-    # Replay the rungs trial by trial from the saved curves: every decision must match.
-    ended: list[tuple] = []
-    for trial in trials.itertuples():
-        curve = tuple(history[history.trial_id == trial.trial_id].val_accuracy)
-        expected = AshaRule(tuple(ended), rung_epochs=1, eta=2).describe(curve)
-        assert (trial.status == "STOPPED_EARLY") == (expected is not None), trial
-        assert trial.reason == expected if expected else len(curve) == 4
-        assert trial.val_accuracy == pytest.approx(max(curve))  # its best score is kept
-        ended.append(curve)
+    assert_asha_replays(results, rung_epochs=1, eta=2, max_epochs=4)
 
 
 @pytest.mark.parametrize(("saved", "rule"), [(True, "median"), (False, "off")])
