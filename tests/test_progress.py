@@ -14,6 +14,9 @@ from tuning.budget import Budget
 from tuning.budget import clock as budget_clock
 from tuning.cli import main
 from tuning.epochs import Outlook, clock, epoch_line
+from tuning.progress import seconds_left
+from tuning.resume import saved_config, saved_run
+from tuning.search import make_tuner
 
 LINE = re.compile(
     r"^trial (\d+)/(\d+) \(id (\d+)\) \| val_accuracy (\d\.\d{4}|FAILED) \| best (\d\.\d{4}|-) "
@@ -61,6 +64,14 @@ def test_search_left_counts_later_trials_and_keeps_within_the_budget():
         "epoch 2/5 (id 3) | 10.0 s/epoch | trial left at most 0:00:30 | search left ~0:01:10"
     )
     assert EPOCH.match(line) and EPOCH.match(epoch_line(Outlook("0", None, None), 1, 1, 2))
+
+
+def test_trial_line_time_left_keeps_within_the_budget(tiny_search):
+    tuner = make_tuner(saved_config(tiny_search, saved_run(tiny_search)))
+    unbounded = seconds_left(tuner, max_trials=100)  # 98 more trials at the mean seen
+    assert unbounded > 30
+    tuner.budget = Budget(seconds=600, spent_before=590, started=budget_clock())
+    assert 9 <= seconds_left(tuner, max_trials=100) <= 10
 
 
 def test_quiet_reaches_each_trial_process_and_the_lines_stay(tmp_path, data_dir):

@@ -67,6 +67,10 @@ class Budget:
         """Whether the budget is spent."""
         return self.spent() >= self.seconds
 
+    def left(self) -> float:
+        """Seconds left of the budget; 0 once it is spent."""
+        return max(self.seconds - self.spent(), 0.0)
+
 
 def run_fields(saved: dict | None) -> dict:
     """run.json's budget fields for a run that starts its search now, after `saved`'s runs."""

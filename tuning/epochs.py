@@ -49,7 +49,7 @@ class Outlook:
         per_trial = self.mean_trial_seconds or epoch_seconds * epochs
         left = trial_left + self.trials_after * per_trial
         if self.budget is not None:
-            left = min(left, max(self.budget.seconds - self.budget.spent(), 0.0))
+            left = min(left, self.budget.left())
         return left
 
 

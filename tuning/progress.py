@@ -75,12 +75,16 @@ def searched_values(trial: kt.engine.trial.Trial, hp: kt.HyperParameters) -> str
 
 
 def seconds_left(tuner: RecordingTuner, max_trials: int) -> float:
-    """The mean training seconds of the trials ended so far, times the trials still to run."""
+    """The mean training seconds of the trials ended so far, times the trials still to run.
+
+    Never more than the time budget has left: the search ends there.
+    """
     ended = tuner.oracle.end_order
     seconds = [tuner.load_record(i).get("seconds") for i in ended]
     seconds = [s for s in seconds if s is not None]
     mean = sum(seconds) / len(seconds) if seconds else 0.0
-    return mean * max(max_trials - len(ended), 0)
+    left = mean * max(max_trials - len(ended), 0)
+    return left if tuner.budget is None else min(left, tuner.budget.left())
 
 
 def run_started(results_dir) -> datetime | None:
