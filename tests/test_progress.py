@@ -110,6 +110,11 @@ def test_keras_progress_stays_without_quiet_and_a_resume_may_change_it(tmp_path,
     out = capsys.readouterr().out
     assert [m.group(1, 2) for m in progress(out)] == [("1", "2"), ("2", "2")]
     assert len(KERAS_EPOCH.findall(out)) == 2  # one epoch per trial
+    # Each epoch's time-left line follows Keras's own line for that epoch.
+    lines = out.splitlines()
+    for i, line in enumerate(lines):
+        if EPOCH.match(line):
+            assert KERAS_EPOCH.match(lines[i - 1]), lines[i - 1 : i + 1]
     # The run opens with what it reads, where it writes, its budget, space and machine.
     block = out.splitlines()[:5]
     assert [line.split(":")[0] for line in block] == [

@@ -78,6 +78,7 @@ class EpochProgress(keras.callbacks.Callback):
         self.path = path
         self.outlook = outlook
         self.started = time.monotonic()
+        self.line: str | None = None  # the last epoch's, until Keras has shown that epoch
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         """Start at 0: a trial run again must not show its last run's epochs."""
@@ -85,8 +86,21 @@ class EpochProgress(keras.callbacks.Callback):
         self.started = time.monotonic()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        """Record one more finished epoch and say how long the rest should take."""
+        """Record one more finished epoch and work out how long the rest should take."""
         write_json_atomic(self.path, {"epochs": epoch + 1})
         pace = (time.monotonic() - self.started) / (epoch + 1)
-        # At once: a trial process's stdout is a pipe, which Python would buffer.
-        print(epoch_line(self.outlook, epoch + 1, self.params["epochs"], pace), flush=True)
+        self.line = epoch_line(self.outlook, epoch + 1, self.params["epochs"], pace)
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        """Print the last epoch's line: after Keras's own line for it, which comes last."""
+        self.show()
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        """Print the last epoch's line."""
+        self.show()
+
+    def show(self) -> None:
+        """Print the pending line at once: a trial process's stdout is a pipe Python buffers."""
+        if self.line is not None:
+            print(self.line, flush=True)
+            self.line = None

@@ -11,6 +11,7 @@ best reads `-`. Pinned names are left out of the values: they are the same in ev
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 
 import keras_tuner as kt
@@ -33,6 +34,15 @@ LINE = (
 )
 
 
+def where(source: dict) -> str:
+    """Where the data came from, for the user: a folder as an absolute path.
+
+    run.json records it relative to the folder the command runs in, for publishing.
+    """
+    location = source["location"]
+    return os.path.abspath(location) if source["kind"] == "idx" else location
+
+
 def start_lines(config: TuneConfig, run: dict, resumed: bool, trials_done: int) -> list[str]:
     """The block a search opens with: its data, results dir, budget, space and machine."""
     source, training, machine = run["data_source"], run["training"], run["machine"]
@@ -47,7 +57,7 @@ def start_lines(config: TuneConfig, run: dict, resumed: bool, trials_done: int) 
     cpu = f"{machine['processor']}, {machine['cpus']} cpus ({' '.join(machine['cpu_features'])})"
     how = "auto" if config.precision == "auto" else "forced"
     return [
-        f"data:     {config.dataset} from {source['location']}",
+        f"data:     {config.dataset} from {where(source)}",
         f"results:  {config.results_dir} ({state})",
         f"budget:   {budget}",
         f"space:    {config.space}, {config.hypermodel}: {free} names searched, "
