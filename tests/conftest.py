@@ -10,9 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tuning.cli import main
+from tuning.cli.main import main
 from tuning.data import DATA_DIR_ENV
-from tuning.stopping import AshaRule
+from tuning.engine.stopping import AshaRule
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import keras
 
-from tuning import files, search
-from tuning.cli import main
+from tuning.cli.main import main
+from tuning.engine import search
+from tuning.store import files
 
 COUNTS = {"batch": 0, "checkpoint": 0, "oracle": 0, "report": 0}
 

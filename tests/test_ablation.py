@@ -9,9 +9,9 @@ import matplotlib.image
 import pandas as pd
 import pytest
 
-from tuning.ablation import VARIANTS, ablation_rows
-from tuning.cli import main
-from tuning.retrain import best_configuration
+from tuning.cli.main import main
+from tuning.retrain.ablation import VARIANTS, ablation_rows
+from tuning.retrain.best import best_configuration
 
 TECHNIQUES = ["augment_factor", "dropout", "l1", "l2"]
 OTHERS = ["learning_rate", "batch_size"]

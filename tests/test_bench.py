@@ -3,8 +3,8 @@ import json
 import pandas as pd
 
 from tuning import hardware
-from tuning.bench import COLUMNS
-from tuning.cli import main
+from tuning.bench.suite import COLUMNS
+from tuning.cli.main import main
 
 
 def test_bench_times_both_paths_alternately_and_writes_its_csv(tmp_path, data_dir, capsys):

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from conftest import tune_args
 
-from tuning import budget
-from tuning.budget import Budget, parse_duration, show_duration
-from tuning.cli import main
-from tuning.stopping import TimeBudgetStop
+from tuning.cli.main import main
+from tuning.engine import budget
+from tuning.engine.budget import Budget, parse_duration, show_duration
+from tuning.engine.stopping import TimeBudgetStop
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import snapshot, tune_args
 
-from tuning.cli import main
+from tuning.cli.main import main
 
 TUNE_OPTIONS = [
     "--dataset",
@@ -137,7 +137,7 @@ def test_help_and_bad_input_answer_without_loading_tensorflow(tmp_path, data_dir
     # A fresh interpreter: this one has long loaded TensorFlow for other tests.
     script = f"""
 import sys
-from tuning.cli import main
+from tuning.cli.main import main
 try:
     main(["--help"])
 except SystemExit:

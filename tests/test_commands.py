@@ -12,9 +12,9 @@ from conftest import snapshot, tune_args
 
 from hypermodels import space
 from tuning import hardware
-from tuning.cli import main
+from tuning.cli.main import main
 from tuning.data import FILES
-from tuning.reports import TEST_COLUMNS, TRIALS_COLUMNS, evaluated_columns, trials_columns
+from tuning.reports.tables import TEST_COLUMNS, TRIALS_COLUMNS, evaluated_columns, trials_columns
 
 
 def read_csv(path) -> pd.DataFrame:

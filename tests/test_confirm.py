@@ -7,8 +7,8 @@ import shutil
 import pandas as pd
 import pytest
 
-from tuning.cli import main
-from tuning.confirm import confirm_seeds
+from tuning.cli.main import main
+from tuning.retrain.confirm import confirm_seeds
 
 
 @pytest.fixture(scope="module")

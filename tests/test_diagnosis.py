@@ -8,9 +8,9 @@ from conftest import snapshot, tune_args
 
 from hypermodels.base import ImageClassifier
 from hypermodels.space import search_space
-from tuning.cli import main
-from tuning.diagnosis import edge_side, edge_warnings, range_position
-from tuning.plots import BEST_SO_FAR_PNG, HYPERPARAMETERS_PNG, LEARNING_CURVES_PNG
+from tuning.cli.main import main
+from tuning.reports.diagnosis import edge_side, edge_warnings, range_position
+from tuning.reports.plots import BEST_SO_FAR_PNG, HYPERPARAMETERS_PNG, LEARNING_CURVES_PNG
 
 PNGS = (LEARNING_CURVES_PNG, HYPERPARAMETERS_PNG, BEST_SO_FAR_PNG)
 

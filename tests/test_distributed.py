@@ -17,15 +17,16 @@ import tensorflow as tf
 from conftest import tune_args
 from test_faults import SMALL, assert_consistent, read_csv, trial_processes
 
-from tuning import devices, distributed
-from tuning.cli import main
+from tuning.cli.main import main
 from tuning.config import TuneConfig
-from tuning.devices import worker_gpus
+from tuning.distributed import cluster
+from tuning.distributed.worker import check_same_search, wait_for_chief
+from tuning.engine import devices
+from tuning.engine.devices import worker_gpus
+from tuning.engine.search import make_tuner
 from tuning.errors import TuningError
-from tuning.lock import LOCK_FILE
-from tuning.resume import saved_config
-from tuning.search import make_tuner
-from tuning.worker import check_same_search, wait_for_chief
+from tuning.store.lock import LOCK_FILE
+from tuning.store.resume import saved_config
 
 TINY = ["--hypermodel", "mlp", "--train-limit", "500", "--max-epochs", "1"]
 
@@ -33,7 +34,7 @@ TINY = ["--hypermodel", "mlp", "--train-limit", "500", "--max-epochs", "1"]
 def trials_run_by(results: Path) -> dict[str, list[str]]:
     """Which trials each worker ran, from the `<tuner id> runs trial <id>` lines of its log."""
     runs = {}
-    for log in sorted((results / distributed.WORKER_LOGS).glob("*.log")):
+    for log in sorted((results / cluster.WORKER_LOGS).glob("*.log")):
         runs[log.stem] = re.findall(r"^\S+ runs trial (\d+)$", log.read_text(), re.MULTILINE)
     return runs
 
@@ -79,12 +80,12 @@ def test_workers_started_by_hand_run_the_chiefs_command_with_keras_tuner_variabl
     tmp_path, data_dir
 ):
     # As on other machines: the chief and each worker are `tune` with KerasTuner's variables.
-    address = {distributed.ORACLE_IP: "127.0.0.1", distributed.ORACLE_PORT: str(free_port())}
+    address = {cluster.ORACLE_IP: "127.0.0.1", cluster.ORACLE_PORT: str(free_port())}
     command = [sys.executable, "-m", "tuning", *tune_args(tmp_path, data_dir, *TINY)]
     command += ["--max-trials", "2"]
 
     def start(tuner_id: str, *extra: str, output=subprocess.PIPE) -> subprocess.Popen:
-        env = {**os.environ, **address, distributed.TUNER_ID: tuner_id}
+        env = {**os.environ, **address, cluster.TUNER_ID: tuner_id}
         return subprocess.Popen(
             [*command, *extra], env=env, stdout=output, stderr=output, text=True
         )
@@ -182,17 +183,17 @@ def test_workers_are_pinned_one_gpu_each_unless_mirrored():
 
 @pytest.fixture
 def worker_env(monkeypatch):
-    monkeypatch.setenv(distributed.TUNER_ID, "hostb-0")
-    monkeypatch.setenv(distributed.ORACLE_IP, "127.0.0.1")
-    monkeypatch.setenv(distributed.ORACLE_PORT, "9")
+    monkeypatch.setenv(cluster.TUNER_ID, "hostb-0")
+    monkeypatch.setenv(cluster.ORACLE_IP, "127.0.0.1")
+    monkeypatch.setenv(cluster.ORACLE_PORT, "9")
 
 
 def test_a_worker_needs_keras_tuner_environment(tmp_path, capsys, monkeypatch):
-    for name in (distributed.TUNER_ID, distributed.ORACLE_IP, distributed.ORACLE_PORT):
+    for name in (cluster.TUNER_ID, cluster.ORACLE_IP, cluster.ORACLE_PORT):
         monkeypatch.delenv(name, raising=False)
     assert main(["worker", str(tmp_path)]) == 2
     assert "a worker needs KERASTUNER_TUNER_ID" in capsys.readouterr().err
-    monkeypatch.setenv(distributed.ORACLE_IP, "127.0.0.1")
+    monkeypatch.setenv(cluster.ORACLE_IP, "127.0.0.1")
     assert main(["worker", str(tmp_path)]) == 2
     assert capsys.readouterr().err.splitlines() == [
         'error: Environment variable "KERASTUNER_ORACLE_IP" was set, but '

@@ -21,12 +21,12 @@ import tensorflow as tf
 from conftest import REPO, assert_consistent, read_csv, snapshot, trial_files, tune_args
 
 from hypermodels.base import ImageClassifier
-from tuning import files
-from tuning.cli import main
+from tuning.cli.main import main
 from tuning.config import TuneConfig
 from tuning.data import load_dataset, split
-from tuning.lock import LOCK_FILE, results_lock
-from tuning.search import make_tuner, run_search
+from tuning.engine.search import make_tuner, run_search
+from tuning.store import files
+from tuning.store.lock import LOCK_FILE, results_lock
 
 KILLER = REPO / "tests" / "killer.py"
 # Three quick mlp trials of two epochs, 4 batches each: a kill lands mid-search.
@@ -117,7 +117,8 @@ def test_second_search_on_a_busy_results_dir_is_refused(search_copy, data_dir, c
         [
             sys.executable,
             "-c",
-            "import sys, time; from pathlib import Path; from tuning.lock import results_lock\n"
+            "import sys, time; from pathlib import Path\n"
+            "from tuning.store.lock import results_lock\n"
             "with results_lock(Path(sys.argv[1])):\n    print('locked', flush=True)\n"
             "    time.sleep(120)",
             str(search_copy),

@@ -1,7 +1,7 @@
 import os
 import stat
 
-from tuning.files import write_text_atomic
+from tuning.store.files import write_text_atomic
 
 
 def test_atomic_writes_get_the_umask_mode_not_a_private_one(tmp_path):

@@ -7,7 +7,7 @@ from conftest import tune_args
 
 from hypermodels.training import PLAIN, TrainingPath
 from tuning import backend, hardware
-from tuning.cli import main
+from tuning.cli.main import main
 from tuning.errors import TuningError
 
 

@@ -15,10 +15,10 @@ from test_faults import SMALL, read_csv, trial_processes
 
 import tuning
 from hypermodels import space
-from tuning import spawn
-from tuning.cli import main
+from tuning.cli.main import main
 from tuning.config import TuneConfig
-from tuning.spawn import child_environment, tensorflow_environment
+from tuning.engine import spawn
+from tuning.engine.spawn import child_environment, tensorflow_environment
 
 
 def test_a_process_per_trial_runs_the_same_trials_as_one_process(tmp_path, data_dir):

@@ -12,12 +12,12 @@ import pandas as pd
 import pytest
 from conftest import REPO, assert_asha_replays, assert_consistent, trial_files, tune_args
 
-from tuning.cli import main
+from tuning.cli.main import main
 
 # Runs tuning's command line in-process, then says whether TensorFlow got imported.
 DRIVER = (
     "import json, sys\n"
-    "from tuning.cli import main\n"
+    "from tuning.cli.main import main\n"
     "status = main(sys.argv[1:])\n"
     "print(json.dumps({'status': status, 'tensorflow': 'tensorflow' in sys.modules}))\n"
 )

@@ -9,7 +9,7 @@ from pathlib import Path
 import keras_tuner as kt
 import pytest
 
-from tuning import kt_internals
+from tuning.engine import kt_internals
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,10 +10,10 @@ import pytest
 from conftest import tune_args
 
 from hypermodels import space
-from tuning.cli import main
+from tuning.cli.main import main
 from tuning.config import TuneConfig
-from tuning.oracle import configuration_key
-from tuning.search import make_tuner
+from tuning.engine.oracle import configuration_key
+from tuning.engine.search import make_tuner
 
 # Only l1 is searched: five configurations in all.
 PINS = {**space.COURSE_VALUES["mnist"], "augment_factor": 0.0}

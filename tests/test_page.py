@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tuning.page import write_page
+from tuning.reports.page import write_page
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SECTIONS = ["Best model", "The search", "Test results", "Plots", "All trials", "Settings"]

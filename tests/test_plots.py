@@ -11,10 +11,11 @@ from matplotlib.text import Text
 from PIL import Image
 
 from hypermodels import space
-from tuning.cli import main
-from tuning.diagnosis import edge_warnings
-from tuning.evaluate import best_trials
-from tuning.plots import (
+from tuning.cli.main import main
+from tuning.engine.evaluate import best_trials
+from tuning.engine.search import make_tuner
+from tuning.reports.diagnosis import edge_warnings
+from tuning.reports.plots import (
     BEST_SO_FAR_PNG,
     HYPERPARAMETERS_PNG,
     LEARNING_CURVES_PNG,
@@ -25,10 +26,9 @@ from tuning.plots import (
     learning_curves_figure,
     png_bytes,
 )
-from tuning.plotstyle import STOPPED_LABEL
-from tuning.reports import STOPPED_EARLY, history_frame, show, trials_columns, trials_frame
-from tuning.resume import saved_config, saved_run
-from tuning.search import make_tuner
+from tuning.reports.plotstyle import STOPPED_LABEL
+from tuning.reports.tables import STOPPED_EARLY, history_frame, show, trials_columns, trials_frame
+from tuning.store.resume import saved_config, saved_run
 
 PNGS = (LEARNING_CURVES_PNG, HYPERPARAMETERS_PNG, BEST_SO_FAR_PNG)
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

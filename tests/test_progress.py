@@ -10,13 +10,13 @@ import pandas as pd
 import pytest
 from conftest import tune_args
 
-from tuning.budget import Budget
-from tuning.budget import clock as budget_clock
-from tuning.cli import main
-from tuning.epochs import Outlook, clock, epoch_line
-from tuning.progress import seconds_left
-from tuning.resume import saved_config, saved_run
-from tuning.search import make_tuner
+from tuning.cli.main import main
+from tuning.engine.budget import Budget
+from tuning.engine.budget import clock as budget_clock
+from tuning.engine.epochs import Outlook, clock, epoch_line
+from tuning.engine.search import make_tuner
+from tuning.reports.progress import seconds_left
+from tuning.store.resume import saved_config, saved_run
 
 LINE = re.compile(
     r"^trial (\d+)/(\d+) \(id (\d+)\) \| val_accuracy (\d\.\d{4}|FAILED) \| best (\d\.\d{4}|-) "

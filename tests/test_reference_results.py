@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from tuning import layout
-from tuning.reports import HISTORY_COLUMNS, evaluated_columns, trials_columns
+from tuning.reports.tables import HISTORY_COLUMNS, evaluated_columns, trials_columns
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "results" / "reference"

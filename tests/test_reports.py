@@ -7,9 +7,9 @@ import keras_tuner as kt
 import pandas as pd
 
 from hypermodels.space import search_space
-from tuning.files import write_csv_atomic
-from tuning.reports import summary
-from tuning.search import training_record
+from tuning.engine.search import training_record
+from tuning.reports.tables import summary
+from tuning.store.files import write_csv_atomic
 
 
 def test_csv_is_replaced_whole_and_leaves_no_temporary_file(tmp_path):

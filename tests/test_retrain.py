@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from conftest import snapshot
 
-from tuning.cli import main
-from tuning.retrain import best_configuration, retrain
+from tuning.cli.main import main
+from tuning.retrain.best import best_configuration, retrain
 
 
 def test_retrain_with_the_trials_seed_reproduces_the_trial(search_copy):

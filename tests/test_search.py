@@ -6,8 +6,8 @@ import pytest
 from hypermodels.space import COURSE_VALUES
 from tests.conftest import assert_asha_replays, tune_args
 from tuning import hardware
-from tuning.cli import main
-from tuning.stopping import MedianRule
+from tuning.cli.main import main
+from tuning.engine.stopping import MedianRule
 
 FAST = ["--hypermodel", "mlp", "--train-limit", "500", "--in-process"]
 

@@ -18,7 +18,7 @@ from hypermodels.space import (
     parse_pins,
     search_space,
 )
-from tuning.diagnosis import edge_side
+from tuning.reports.diagnosis import edge_side
 
 AUGMENTATION_LAYERS = (
     keras.layers.RandomRotation,

@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from tuning.stopping import (
+from tuning.engine.stopping import (
     MIN_REFERENCE_TRIALS,
     AshaRule,
     MedianRule,

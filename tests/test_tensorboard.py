@@ -11,10 +11,10 @@ from tensorboard.backend.event_processing import event_accumulator
 from tensorboard.plugins.hparams import metadata
 from test_faults import read_csv
 
-from tuning import tensorboard
-from tuning.cli import main
+from tuning.cli.main import main
 from tuning.config import TuneConfig
-from tuning.search import training_callbacks
+from tuning.engine import tensorboard
+from tuning.engine.search import training_callbacks
 
 TENSORS = {event_accumulator.TENSORS: 0}  # keep every event, not a sample
 

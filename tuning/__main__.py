@@ -4,7 +4,7 @@ import signal
 import sys
 
 try:
-    from tuning.cli import main
+    from tuning.cli.main import main
 except KeyboardInterrupt:  # Ctrl-C in the first moments: one line, not a traceback
     print("interrupted while starting; nothing had run yet", file=sys.stderr)
     raise SystemExit(128 + signal.SIGINT) from None

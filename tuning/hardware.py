@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import platform
 from pathlib import Path
 
 from hypermodels.training import PLAIN, TrainingPath
-from tuning import backend, runinfo
+from tuning import backend
 from tuning.errors import TuningError
 
 # CPU flags with native bfloat16 arithmetic; without them TensorFlow emulates bfloat16,
@@ -158,7 +159,7 @@ def describe_machine() -> dict:
     """The machine, the CPU flags that decide the path's speed, and each GPU's capability."""
     flags = cpu_flags()
     machine = {
-        **runinfo.machine(),
+        **platform_facts(),
         "cpu_features": [flag for flag in SHOWN_FLAGS if flag in flags],
         "gpus": [
             {"name": gpu["name"], "compute_capability": "{}.{}".format(*gpu["compute_capability"])}
@@ -168,3 +169,24 @@ def describe_machine() -> dict:
     if os.environ.get(NATIVE_BF16_ENV):
         machine[NATIVE_BF16_ENV] = os.environ[NATIVE_BF16_ENV]
     return machine
+
+
+def platform_facts() -> dict:
+    """What the run ran on, so timings from different machines are not compared."""
+    return {
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "processor": cpu_model(),
+        "cpus": os.cpu_count(),
+    }
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo where there is one."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()

@@ -1,0 +1,213 @@
+"""Command line: parse arguments, call the command, turn known errors into exit status 2."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Sequence
+
+import tuning
+from hypermodels import space
+from tuning import backend
+from tuning.cli.configfile import read_config
+from tuning.cli.options import build_parser
+from tuning.config import TuneConfig
+from tuning.data import check_train_limit, load_dataset
+from tuning.engine import spawn
+from tuning.errors import TuningError
+
+EXIT_USAGE = 2
+INTERRUPTED = "interrupted: finished trials are saved; run the same command to resume"
+# Commands that tune starts itself; the command list for users leaves them out.
+INTERNAL_COMMANDS = ("run-trial",)
+
+
+def with_pin_hint(message: str, argv: list[str]) -> str:
+    """The argparse message, plus the NAME=VALUE form when `--set NAME VALUE` caused it."""
+    spaced = [
+        f"{name}={value}"
+        for flag, name, value in zip(argv, argv[1:], argv[2:], strict=False)
+        if flag == "--set" and "=" not in name and not value.startswith("-")
+    ]
+    if not spaced or "unrecognized arguments" not in message:
+        return message
+    return f"{message} (--set takes NAME=VALUE in one word: --set {spaced[0]})"
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse the command line; with --config, parse again over the file's settings.
+
+    Raises:
+        TuningError: a bad command line, with a hint where argparse's own words give none.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(RUNS)
+    if not argv:
+        commands = ", ".join(name for name in RUNS if name not in INTERNAL_COMMANDS)
+        raise TuningError(f"give a command: {commands} (add --help to one for its options)")
+    try:
+        args = parser.parse_args(argv)
+    except TuningError as e:
+        raise TuningError(with_pin_hint(str(e), argv)) from None
+    if getattr(args, "config", None) is not None:
+        tune = args.subparsers["tune"]
+        defaults, pins = read_config(args.config, tune)
+        tune.set_defaults(**defaults, config_pins=pins)
+        args = parser.parse_args(argv)
+    return args
+
+
+def run_tune(args: argparse.Namespace) -> str:
+    """Turn parsed `tune` arguments into a configuration, check its data, and run it."""
+    if args.dataset is None:
+        raise TuningError("the following arguments are required: --dataset")
+    # A --set on the command line overrides the config file's pin of the same name; the
+    # same name twice on the command line is a mistake.
+    given = [text.partition("=")[0].strip() for text in args.pins]
+    twice = sorted({name for name in given if given.count(name) > 1})
+    if twice:
+        raise TuningError(f"--set {twice[0]} given twice; give each name once")
+    pins = {**args.config_pins, **dict(zip(given, args.pins, strict=True))}
+    config = TuneConfig(
+        dataset=args.dataset,
+        hypermodel=args.hypermodel,
+        space=args.space,
+        max_trials=args.max_trials,
+        initial_points=args.initial_points,
+        max_epochs=args.max_epochs,
+        executions_per_trial=args.executions_per_trial,
+        train_limit=args.train_limit,
+        top_n=args.top_n,
+        seed=args.seed,
+        results_dir=args.results_dir,
+        data_dir=args.data_dir,
+        pins=space.parse_pins(list(pins.values()), space=args.space, hypermodel=args.hypermodel),
+        overwrite=args.overwrite,
+        max_failures=args.max_failures,
+        time_budget=args.time_budget,
+        early_trial_stop=args.early_trial_stop,
+        grace_epochs=args.grace_epochs,
+        rung_epochs=args.rung_epochs,
+        eta=args.eta,
+        warm_start=args.warm_start,
+        keep_checkpoints=args.keep_checkpoints,
+        training=args.training,
+        precision=args.precision,
+        in_process=args.in_process,
+        quiet=args.quiet,
+        tensorboard=args.tensorboard,
+        workers=args.workers,
+        distribution=args.distribution,
+    )
+    backend.check_options(config.distribution, config.tensorboard)
+    dataset = load_dataset(config.dataset, config.data_dir)
+    check_train_limit(dataset, config.train_limit)
+    # The first trial's process imports the backend while this one does.
+    spawn.start_ahead_of_tune(config.resolve())
+    try:
+        tuning.import_backend_quietly()
+        from tuning.commands.tune import tune
+
+        return tune(config, dataset=dataset)
+    finally:  # a refused or failed tune leaves no process waiting for it
+        spawn.drop_ahead()
+
+
+def run_trial(args: argparse.Namespace) -> int:
+    """Run one trial of a saved search (tune's child process); return the exit status."""
+    from tuning.commands.trial import run_trial
+
+    return run_trial(args.results_dir, args.parent, wait=args.wait)
+
+
+def run_worker(args: argparse.Namespace) -> str:
+    """Work as a worker of a distributed search."""
+    from tuning.distributed.worker import work
+
+    return work(args.results_dir, args.parent)
+
+
+def run_report(args: argparse.Namespace) -> str:
+    """Rebuild the reports of a results dir."""
+    from tuning.commands.report import report
+
+    return report(args.results_dir, data_dir=args.data_dir, top_n=args.top_n)
+
+
+def run_bench(args: argparse.Namespace) -> str:
+    """Time the baseline and fast training paths."""
+    from tuning.bench.suite import bench
+
+    return bench(
+        args.dataset,
+        args.epochs,
+        args.rounds,
+        args.results_dir,
+        train_limit=args.train_limit,
+        data_dir=args.data_dir,
+        seed=args.seed,
+        configs=args.configs,
+    )
+
+
+def run_ablate(args: argparse.Namespace) -> str:
+    """Retrain the best configuration with each technique switched off."""
+    from tuning.retrain.ablation import ablate
+
+    return ablate(args.results_dir, data_dir=args.data_dir, max_epochs=args.max_epochs)
+
+
+def run_confirm(args: argparse.Namespace) -> str:
+    """Retrain the best configuration with other seeds."""
+    from tuning.retrain.confirm import confirm
+
+    return confirm(
+        args.results_dir, seeds=args.seeds, data_dir=args.data_dir, max_epochs=args.max_epochs
+    )
+
+
+# The function each command calls; each imports its module only when it runs.
+RUNS = {
+    "tune": run_tune,
+    "report": run_report,
+    "run-trial": run_trial,
+    "worker": run_worker,
+    "bench": run_bench,
+    "ablate": run_ablate,
+    "confirm": run_confirm,
+}
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, as sent by `kill`, systemd or a batch scheduler: stop as for Ctrl-C."""
+
+
+def terminate(signum: int, frame: object) -> None:
+    """SIGTERM handler: unwind like Ctrl-C, so the lock is released and the user told."""
+    raise Terminated
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `python -m tuning` and the `tuning` script; returns the exit status."""
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        args = parse_args(argv)
+        # Only now, and for tune only once its data is read: --help, bad arguments and bad
+        # data answer without the backend's seconds of start-up.
+        if args.command != "tune":
+            tuning.import_backend_quietly()
+        result = args.run(args)
+        if isinstance(result, int):  # run-trial speaks through its exit status
+            return result
+        print(result)
+    except (TuningError, space.PinError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return getattr(e, "exit_status", EXIT_USAGE)
+    except KeyboardInterrupt as e:
+        # A search's interrupt says what it kept and lost; any other, the general rule.
+        print(str(e) or INTERRUPTED, file=sys.stderr)
+        return 128 + (signal.SIGTERM if isinstance(e, Terminated) else signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return 0

@@ -1,0 +1,148 @@
+"""The chief of a distributed search: the search's oracle, served over gRPC to the workers.
+
+This is KerasTuner's own chief/worker mode (keras_tuner/src/distribute): a worker's tuner asks
+the chief's oracle for a trial, trains it and reports back, until the oracle answers STOPPED.
+The chief trains nothing. It holds the results dir's lock, serves the saved search's oracle
+(a DurableOracle, so its state is saved atomically and a resume reloads it), rewrites
+trials.csv after each trial a worker ends, and returns once every trial has ended and every
+worker has been told that the search is over; `tune` then evaluates and writes the reports.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent import futures
+from functools import partial
+
+import grpc
+from keras_tuner import synchronized
+from keras_tuner.engine.trial import Trial, TrialStatus
+
+from tuning.config import TuneConfig
+from tuning.distributed import cluster
+from tuning.engine import devices, kt_internals
+from tuning.engine.oracle import DurableOracle
+from tuning.engine.search import RecordingTuner, check_failures, make_tuner
+from tuning.errors import SearchStopped, TuningError
+from tuning.reports.tables import failure_reason
+
+POLL_SECONDS = 0.5  # how often the chief looks at the search and at its local workers
+GRACE_SECONDS = 5  # for the last answers in flight when the chief stops serving
+
+
+class ChiefOracle(DurableOracle):
+    """The Bayesian oracle as the chief serves it: a hook after each trial, and a stop.
+
+    `on_trial_end` runs in the gRPC thread, under the oracle's lock, so it reads a state that
+    no worker changes meanwhile. When it raises TuningError (too many failures, a full disk),
+    every worker is answered STOPPED instead of a new trial, and `stopped` says why.
+    """
+
+    on_trial_end: Callable[[Trial], None] | None = None
+    stopped: TuningError | None = None
+
+    @synchronized
+    def create_trial(self, tuner_id: str) -> Trial:
+        """The next trial for `tuner_id`, or STOPPED once the search was stopped."""
+        if self.stopped is None or tuner_id in self.ongoing_trials:
+            return super().create_trial(tuner_id)
+        self.tuner_ids.discard(tuner_id)  # told to stop, as KerasTuner's own STOPPED does
+        return Trial(self.get_space(), status=TrialStatus.STOPPED)
+
+    @synchronized
+    def end_trial(self, trial: Trial) -> None:
+        """End a trial a worker reports, then run `on_trial_end` on the saved trial."""
+        super().end_trial(trial)
+        if self.on_trial_end is not None:
+            try:
+                self.on_trial_end(self.trials[trial.trial_id])
+            except TuningError as e:
+                self.stopped = self.stopped or e
+
+
+def run_chief(
+    config: TuneConfig, verbose: int, after_trial: Callable[[RecordingTuner], None]
+) -> tuple[RecordingTuner, SearchStopped | None]:
+    """Serve the search to its workers, starting `config.workers` local ones, until it is over.
+
+    Returns:
+        The tuner with the final state, and why the search stopped early, if it did.
+
+    Raises:
+        TuningError: a local worker failed (the others are stopped), the address cannot be
+            served, or the after-trial hook failed; finished trials are saved.
+    """
+    devices.hide_gpus()
+    tuner = make_tuner(config, oracle_class=ChiefOracle)
+    oracle = tuner.oracle
+    oracle.verbose = verbose
+    oracle.on_trial_end = partial(after_worker_trial, tuner, config, after_trial)
+    tuner.save()  # before serving: a worker reads run.json and the tuner state once answered
+    address = cluster.chief_address()
+    server, servicer, port = start_server(oracle, address)
+    workers = cluster.LocalWorkers(config, port)
+    print(f"chief: serving the search on {address.rpartition(':')[0]}:{port}", flush=True)
+
+    def search_over() -> bool:
+        return kt_internals.workers_told_to_stop(servicer, oracle)
+
+    try:
+        workers.start()
+        while not search_over():
+            workers.check(search_over, loopback=cluster.is_loopback(address))
+            time.sleep(POLL_SECONDS)
+        workers.wait()
+    finally:
+        workers.stop()
+        server.stop(GRACE_SECONDS).wait()
+    if oracle.stopped is not None and not isinstance(oracle.stopped, SearchStopped):
+        raise oracle.stopped
+    return tuner, oracle.stopped
+
+
+def after_worker_trial(
+    tuner: RecordingTuner,
+    config: TuneConfig,
+    after_trial: Callable[[RecordingTuner], None],
+    trial: Trial,
+) -> None:
+    """What `tune` does after each trial, done by the chief for the workers' trials.
+
+    Raises:
+        SearchStopped: the last `config.max_failures` trials all failed.
+    """
+    after_trial(tuner)
+    reason = failure_reason(trial, tuner.load_record(trial.trial_id))
+    if trial.status == TrialStatus.FAILED:
+        print(f"trial {trial.trial_id} failed: {reason}", flush=True)
+    check_failures(tuner.oracle, config.max_failures, reason)
+
+
+def start_server(
+    oracle: ChiefOracle, address: str
+) -> tuple[grpc.Server, kt_internals.OracleServicer, int]:
+    """Serve `oracle` on `address` (HOST:PORT; port 0 picks a free one) in gRPC's threads.
+
+    KerasTuner's own `start_server` blocks for good and reads the address from the
+    environment; this one returns, so the chief can watch its workers meanwhile.
+
+    Returns:
+        The running server, its servicer (which notes when a worker was told to stop) and
+        the port it listens on.
+
+    Raises:
+        TuningError: the address cannot be listened on.
+    """
+    # One thread, as in KerasTuner: the oracle's calls are serialized anyway.
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    servicer = kt_internals.OracleServicer(oracle)
+    kt_internals.service_grpc().add_OracleServicer_to_server(servicer, server)
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError:
+        port = 0
+    if not port:
+        raise TuningError(f"the chief cannot listen on {address}: in use or not this machine's")
+    server.start()
+    return server, servicer, port

@@ -1,0 +1,162 @@
+"""Roles in a distributed search, and the worker processes a chief starts on its own machine.
+
+KerasTuner's environment variables say what a process is: KERASTUNER_TUNER_ID (a name with
+"chief" in it makes the chief), KERASTUNER_ORACLE_IP and KERASTUNER_ORACLE_PORT (where the
+chief serves). Without them, `tune --workers N` makes `tune` the chief on a free loopback port,
+and it starts N workers here, each `python -m tuning worker RESULTS_DIR` with those variables.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+from tuning.config import TuneConfig
+from tuning.engine import devices, kt_internals
+from tuning.errors import TuningError
+
+TUNER_ID = "KERASTUNER_TUNER_ID"
+ORACLE_IP = "KERASTUNER_ORACLE_IP"
+ORACLE_PORT = "KERASTUNER_ORACLE_PORT"
+LOOPBACK = "127.0.0.1"
+ANY_ADDRESS = ("0.0.0.0", "::", "[::]")
+WORKER_LOGS = "workers"  # <results_dir>/workers/<tuner id>.log
+END_SECONDS = 60  # for workers to exit once told the search is over
+STOP_SECONDS = 10  # for a SIGTERMed worker to end its trial process and exit
+
+
+def role() -> str | None:
+    """`chief` or `worker` as KerasTuner's environment variables say, else None.
+
+    Raises:
+        TuningError: the variables are set only in part.
+    """
+    try:
+        if not kt_internals.has_chief_oracle():
+            return None
+    except RuntimeError as e:  # KerasTuner's own message names the missing variable
+        raise TuningError(str(e)) from None
+    return "chief" if kt_internals.is_chief_oracle() else "worker"
+
+
+def is_chief(config: TuneConfig) -> bool:
+    """Whether `tune` serves the search to workers instead of running its trials itself."""
+    return config.workers is not None or role() == "chief"
+
+
+def chief_address() -> str:
+    """Where the chief listens: the environment's address, else a free loopback port."""
+    if role() == "chief":
+        return f"{os.environ[ORACLE_IP]}:{os.environ[ORACLE_PORT]}"
+    return f"{LOOPBACK}:0"
+
+
+def is_loopback(address: str) -> bool:
+    """Whether only processes on this machine can reach `address` (HOST:PORT)."""
+    host = address.rpartition(":")[0]
+    return host.startswith("127.") or host in ("localhost", "[::1]")
+
+
+def describe_status(status: int) -> str:
+    """A process's return code as words: `exit status 2` or `signal SIGKILL`."""
+    return f"signal {signal.Signals(-status).name}" if status < 0 else f"exit status {status}"
+
+
+class LocalWorkers:
+    """The worker processes a chief starts on its own machine, watched while it serves.
+
+    Each runs in its own session with its own log, pinned to one GPU where there are GPUs, and
+    is killed by the kernel if the chief dies (`worker --parent`).
+    """
+
+    def __init__(self, config: TuneConfig, port: int):
+        self.config = config
+        self.port = port
+        self.processes: dict[str, subprocess.Popen] = {}
+
+    def log_path(self, tuner_id: str):
+        """Where a worker's output goes, appended to across resumes."""
+        return self.config.results_dir / WORKER_LOGS / f"{tuner_id}.log"
+
+    def start(self) -> None:
+        """Start `config.workers` workers that ask the chief on this machine for trials."""
+        count = self.config.workers or 0
+        if not count:
+            return
+        host = os.environ.get(ORACLE_IP, LOOPBACK) if role() == "chief" else LOOPBACK
+        host = LOOPBACK if host in ANY_ADDRESS else host
+        gpus = devices.gpu_ids()
+        command = [sys.executable, "-m", "tuning", "worker", str(self.config.results_dir)]
+        for index in range(count):
+            tuner_id = f"worker{index}"
+            env = {**os.environ, TUNER_ID: tuner_id, ORACLE_IP: host, ORACLE_PORT: str(self.port)}
+            env.update(devices.worker_gpus(index, gpus, self.config.distribution))
+            log = self.log_path(tuner_id)
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with log.open("a", encoding="utf-8") as out:
+                self.processes[tuner_id] = subprocess.Popen(
+                    [*command, "--parent", str(os.getpid())],
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # Ctrl-C reaches the chief, which stops them
+                )
+        print(f"chief: started {count} workers, logs in {log.parent}", flush=True)
+
+    def check(self, search_over: Callable[[], bool], loopback: bool) -> None:
+        """Raise if a worker failed, or if all ended on loopback while trials are still due.
+
+        Raises:
+            TuningError: naming the worker, how it ended and the last line of its log.
+        """
+        for tuner_id, process in self.processes.items():
+            status = process.poll()
+            if status not in (None, 0):
+                how = f"{describe_status(status)} ({self.last_line(tuner_id)})"
+                raise TuningError(
+                    f"{tuner_id} ended with {how}; "
+                    "the other workers were stopped; finished trials are saved, run the same "
+                    "command to resume"
+                )
+        ended = self.processes and all(p.poll() is not None for p in self.processes.values())
+        # On loopback nobody else can serve the rest, and the chief would wait for good.
+        if ended and loopback and not search_over():
+            raise TuningError(
+                "every worker ended but the search is not over; run the same command to resume"
+            )
+
+    def last_line(self, tuner_id: str) -> str:
+        """The last line of a worker's log, for the error that says it failed."""
+        path = self.log_path(tuner_id)
+        try:
+            lines = [line for line in path.read_text(errors="replace").splitlines() if line]
+        except OSError:
+            lines = []
+        last = lines[-1].strip()[:200] if lines else "nothing"
+        return f"{path} ends: {last}"
+
+    def wait(self) -> None:
+        """Give the workers, told that the search is over, time to exit."""
+        deadline = time.monotonic() + END_SECONDS
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass  # stop() ends it
+
+    def stop(self) -> None:
+        """End every worker still running: SIGTERM (it ends its trial process), then SIGKILL."""
+        running = [p for p in self.processes.values() if p.poll() is None]
+        for process in running:
+            process.terminate()
+        deadline = time.monotonic() + STOP_SECONDS
+        for process in running:
+            try:
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

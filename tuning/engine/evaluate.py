@@ -1,0 +1,92 @@
+"""Restore the best trials from their checkpoints and score them on the test set."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import keras
+import keras_tuner as kt
+
+from tuning.data import FILES, Dataset, as_images, one_hot, sha256_file
+from tuning.engine.search import RecordingTuner
+from tuning.store.files import read_json, write_json_atomic
+
+EVALUATION_FILE = "evaluation.json"
+TEST_FILES = (FILES["test_images"], FILES["test_labels"])
+
+
+def completed_trials(tuner: kt.Tuner) -> list[kt.engine.trial.Trial]:
+    """Trials that finished with a score, ordered by trial id."""
+    trials = tuner.oracle.trials.values()
+    done = [t for t in trials if t.status == "COMPLETED" and t.score is not None]
+    return sorted(done, key=lambda t: int(t.trial_id))
+
+
+def best_trials(tuner: kt.Tuner, n: int) -> list[kt.engine.trial.Trial]:
+    """The `n` completed trials with the highest val_accuracy; ties go to the earlier trial."""
+    return sorted(completed_trials(tuner), key=lambda t: -t.score)[:n]
+
+
+def evaluate_trial(
+    tuner: RecordingTuner, trial: kt.engine.trial.Trial, test: tuple, test_sha256: dict
+) -> dict:
+    """Test loss and accuracy of a trial's best checkpoint, cached beside the checkpoint.
+
+    The cache is keyed by the checkpoint's and the test files' digests, so a `report` after
+    the search costs no retraining and no re-evaluation, and can never reuse stale figures.
+    """
+    checkpoint = tuner.checkpoint_path(trial.trial_id)
+    key = {"checkpoint_sha256": sha256_file(checkpoint), "test_sha256": test_sha256}
+    cache_path = Path(tuner.get_trial_dir(trial.trial_id)) / EVALUATION_FILE
+    cached = read_json(cache_path)
+    if cached and all(cached.get(k) == v for k, v in key.items()):
+        return cached
+    with warnings.catch_warnings():
+        # The checkpoint carries Adam's state, which evaluation does not need.
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        model = tuner.load_model(trial)
+    loss, accuracy = model.evaluate(*test, batch_size=512, verbose=0)
+    keras.backend.clear_session()
+    result = {**key, "test_loss": float(loss), "test_accuracy": float(accuracy)}
+    write_json_atomic(cache_path, result)
+    return result
+
+
+def evaluate_best(
+    tuner: RecordingTuner, top_n: int, dataset: Dataset
+) -> tuple[list[tuple[kt.engine.trial.Trial, dict]], list[str]]:
+    """Evaluate the `top_n` best trials on the test set, best first.
+
+    Returns:
+        The evaluated trials with their results, and the ids of best trials whose weights
+        were deleted (`--keep-checkpoints`) and so could not be evaluated.
+    """
+    test = (as_images(dataset.x_test), one_hot(dataset.y_test))
+    digests = {name: dataset.source["sha256"][name] for name in TEST_FILES}
+    best = best_trials(tuner, top_n)
+    missing = [t.trial_id for t in best if not tuner.checkpoint_path(t.trial_id).exists()]
+    evaluated = [
+        (t, evaluate_trial(tuner, t, test, digests)) for t in best if t.trial_id not in missing
+    ]
+    return evaluated, missing
+
+
+def prune_checkpoints(tuner: RecordingTuner, keep: int) -> list[str]:
+    """Delete the weights of ended trials that can no longer rank among the `keep` best.
+
+    Scores never change once a trial ends, and new trials only push others down, so a trial
+    outside the best `keep` now stays outside for good (KerasTuner issues #288, #172).
+
+    Returns:
+        The ids of the trials whose weights were deleted.
+    """
+    kept = {t.trial_id for t in best_trials(tuner, keep)}
+    ended = (kt.engine.trial.TrialStatus.COMPLETED, kt.engine.trial.TrialStatus.FAILED)
+    deleted = []
+    for trial in tuner.oracle.trials.values():
+        path = tuner.checkpoint_path(trial.trial_id)
+        if trial.status in ended and trial.trial_id not in kept and path.exists():
+            path.unlink()
+            deleted.append(trial.trial_id)
+    return deleted

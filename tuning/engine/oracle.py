@@ -1,0 +1,166 @@
+"""The search's oracle: KerasTuner's Bayesian one, saved atomically, warm-started, never repeating.
+
+KerasTuner's Bayesian oracle snaps the Gaussian process's optimum onto the discrete values
+and hands it out even when a trial already ran it (KerasTuner issues #608 and #227): in a
+small discrete space most trials would repeat one configuration. This one hands out no
+configuration the search has tried, whatever that trial's status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+import keras_tuner as kt
+import numpy as np
+import scipy.optimize
+
+from hypermodels import space
+from tuning.engine.budget import Budget
+from tuning.engine.kt_internals import BayesianOracle
+from tuning.store.files import write_json_atomic
+
+RUNNING = kt.engine.trial.TrialStatus.RUNNING
+STOPPED = kt.engine.trial.TrialStatus.STOPPED
+ENDED = (kt.engine.trial.TrialStatus.COMPLETED, kt.engine.trial.TrialStatus.FAILED)
+SIGNIFICANT_DIGITS = 6
+# KerasTuner's own count of restarts when it maximizes the acquisition function.
+RESTARTS = 50
+
+
+def configuration_key(values: Mapping[str, space.Value]) -> tuple:
+    """What makes two trials alike: every active value equal, floats to 6 significant digits."""
+    return tuple(
+        (name, f"{value:.{SIGNIFICANT_DIGITS}g}" if isinstance(value, float) else value)
+        for name, value in sorted(values.items())
+    )
+
+
+class DurableOracle(BayesianOracle):
+    """The Bayesian oracle, warm-started, never repeating a trial, saved atomically.
+
+    KerasTuner writes oracle.json and trial.json in place; a kill in mid-write would leave a
+    truncated file that no resume can read, losing the whole search.
+    """
+
+    def __init__(
+        self,
+        *args,
+        warm_start: dict[str, space.Value] | None = None,
+        budget: Budget | None = None,
+        **kwargs,
+    ):
+        super().__init__(*args, **kwargs)
+        self.warm_start = warm_start
+        self.budget = budget
+        # Gaussian-process proposals that repeated a tried configuration and were replaced.
+        self.replaced_proposals = 0
+
+    @kt.synchronized
+    def create_trial(self, tuner_id: str) -> kt.engine.trial.Trial:
+        """The next trial for `tuner_id`; once the time budget is spent, none (STOPPED)."""
+        if self.budget is None or tuner_id in self.ongoing_trials or not self.budget.over():
+            return super().create_trial(tuner_id)
+        self.tuner_ids.discard(tuner_id)  # told to stop, as KerasTuner's own STOPPED does
+        return kt.engine.trial.Trial(self.get_space(), status=STOPPED)
+
+    def populate_space(self, trial_id: str) -> dict:
+        """Values for the next trial: the warm start, random ones, then the GP's best new point.
+
+        The first trial of a warm start gets `warm_start`'s values (the course's
+        configuration, pins kept). When the GP's best point repeats a tried configuration,
+        the best untried one among its other restarts is taken, else a random untried one;
+        with none left the search stops.
+        """
+        if self.warm_start is not None and not self.trials:
+            values = space.start_values(self.hyperparameters, self.warm_start)
+            return {"status": RUNNING, "values": values}
+        completed = [t for t in self.trials.values() if t.status == "COMPLETED"]
+        initial = self.num_initial_points or max(3 * len(self.hyperparameters.space), 3)
+        if len(completed) < initial:
+            return self.random_populate_space()  # draws only untried values (`is_tried`)
+        proposals = self.ranked_proposals()
+        best = next(proposals)
+        if not self.is_tried(best):
+            return {"status": RUNNING, "values": best}
+        self.replaced_proposals += 1
+        values = next((v for v in proposals if not self.is_tried(v)), None)
+        values = values or self.random_values()
+        return {"status": STOPPED if values is None else RUNNING, "values": values}
+
+    def ranked_proposals(self) -> Iterator[dict]:
+        """The GP's restarts' optima as values, best acquisition first, as KerasTuner ranks them.
+
+        The same fit, seeds and optimizer as KerasTuner's `populate_space`, so a search that
+        meets no repeat draws exactly the trials KerasTuner would.
+        """
+        x, y = self.vectorize_trials()
+        self.gpr.fit(np.nan_to_num(x, posinf=0, neginf=0), np.nan_to_num(y, posinf=0, neginf=0))
+
+        def lower_confidence_bound(point: np.ndarray) -> float:
+            mu, sigma = self.gpr.predict(point.reshape(1, -1), return_std=True)
+            return mu - self.beta * sigma
+
+        bounds = self.hp_bounds()
+        starts = self.random_state.uniform(
+            bounds[:, 0], bounds[:, 1], size=(RESTARTS, bounds.shape[0])
+        )
+        results = [
+            scipy.optimize.minimize(lower_confidence_bound, x0=x0, bounds=bounds, method="L-BFGS-B")
+            for x0 in starts
+        ]
+        # A stable sort: among equal values the first restart wins, as in KerasTuner.
+        for result in sorted(results, key=lambda r: float(np.ravel(r.fun)[0])):
+            yield self.vector_to_values(result.x)
+
+    def is_tried(self, values: Mapping[str, space.Value]) -> bool:
+        """Whether a trial already ran `values`, by `configuration_key`.
+
+        KerasTuner's random draws ask this too; its own test compares exact hashes, so a
+        float differing in the 10th digit would count as new.
+        """
+        key = configuration_key(values)
+        return any(key == configuration_key(t.hyperparameters.values) for t in self.trials.values())
+
+    def get_state(self) -> dict:
+        """KerasTuner's state plus the count of replaced proposals."""
+        return {**super().get_state(), "replaced_proposals": self.replaced_proposals}
+
+    def set_state(self, state: dict) -> None:
+        """Restore KerasTuner's state and the count of replaced proposals."""
+        super().set_state(state)
+        self.replaced_proposals = state.get("replaced_proposals", 0)
+
+    def save(self) -> None:
+        """Save the oracle state (trial order, seeds, values tried) atomically."""
+        write_json_atomic(self.oracle_file(), self.get_state())
+
+    def reload(self) -> None:
+        """Reload the saved search, and square it with trials a kill cut off.
+
+        KerasTuner writes a trial's trial.json before oracle.json. Killed between the two, a
+        trial can be saved as ended while oracle.json still lists it as running (KerasTuner
+        would run it again), or saved as running while oracle.json does not know it yet
+        (KerasTuner would never run it, and count it towards max_trials).
+        """
+        super().reload()
+        self.retry_queue = [i for i in self.retry_queue if self.trials[i].status not in ENDED]
+        for trial_id in sorted(self.trials, key=int):
+            trial = self.trials[trial_id]
+            if trial.status in ENDED and trial_id not in self.end_order:
+                self.record_values(trial)
+                self.end_order.append(trial_id)
+            elif trial.status not in ENDED and trial_id not in self.retry_queue:
+                self.retry_queue.append(trial_id)
+
+    def fail_trial(self, trial_id: str, reason: str) -> None:
+        """End an interrupted trial as FAILED instead of running it again."""
+        trial = self.trials[trial_id]
+        if trial_id in self.retry_queue:
+            self.retry_queue.remove(trial_id)
+        trial.status, trial.message = kt.engine.trial.TrialStatus.FAILED, reason
+        self.end_trial(trial)
+
+    def save_trial(self, trial: kt.engine.trial.Trial) -> None:
+        """Write a trial's trial.json atomically."""
+        path = self.trial_dir(trial.trial_id) / "trial.json"
+        write_json_atomic(path, trial.get_state())

@@ -1,0 +1,379 @@
+"""Run the Bayesian search: build the tuner, train every trial with the course's callbacks."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import io
+import math
+import resource
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+import keras
+import keras_tuner as kt
+import numpy as np
+
+from hypermodels import get_hypermodel, space
+from tuning.config import TuneConfig
+from tuning.data import Split
+from tuning.engine import devices, kt_internals, tensorboard
+from tuning.engine.budget import Budget, search_budget
+from tuning.engine.epochs import PROGRESS_FILE, EpochProgress, Outlook
+from tuning.engine.oracle import DurableOracle
+from tuning.engine.stopping import NO_STOPPING, Rule, StopPolicy, TimeBudgetStop, TrialStopping
+from tuning.errors import SearchStopped
+from tuning.hardware import resolved, training_path
+from tuning.layout import TUNER_DIR
+from tuning.store import runinfo
+from tuning.store.files import read_json, write_json_atomic
+
+kt_internals.quiet_trial_tracebacks()  # run_trial prints a traceback where something raised
+
+OBJECTIVE = kt.Objective("val_accuracy", direction="max")
+TUNER_FILE = "tuner0.json"
+RECORD_FILE = "record.json"
+
+
+class FirstBatchClock(keras.callbacks.Callback):
+    """When the first training batch began: what a trial costs before it trains."""
+
+    def __init__(self):
+        super().__init__()
+        self.at: float | None = None
+
+    def __deepcopy__(self, memo: dict) -> FirstBatchClock:
+        # KerasTuner deep-copies a trial's callbacks; the tuner reads this one back.
+        return self
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        """Note the time of the first batch only."""
+        if self.at is None:
+            self.at = time.time()
+
+    def seconds_since(self, start: float) -> float | None:
+        """Seconds from `start` (Unix seconds) to the first batch; None if none ran."""
+        return None if self.at is None else round(self.at - start, 2)
+
+
+class TrialBudgetSpent(Exception):
+    """The process has run the trials it was started for (see tuning.isolation)."""
+
+
+class RecordingTuner(kt_internals.Tuner):
+    """A tuner that seeds each trial, records how its training went and stops on failures."""
+
+    def __init__(
+        self,
+        *args,
+        training_seed: int,
+        max_failures: int,
+        stopping: StopPolicy = NO_STOPPING,
+        budget: Budget | None = None,
+        after_trial: Callable[[RecordingTuner], None] | None = None,
+        trials_budget: int | None = None,
+        **kwargs,
+    ):
+        self.trials_budget = trials_budget
+        self.trials_ended = 0
+        self.training_seed = training_seed
+        self.max_failures = max_failures
+        self.stopping = stopping
+        self.budget = budget
+        self.after_trial = after_trial
+        super().__init__(*args, **kwargs)
+
+    def run_trial(self, trial: kt.engine.trial.Trial, *args, **kwargs) -> list:
+        """Train the trial's model(s) and save epochs, best epoch, final lr and seconds.
+
+        Raises:
+            kt.errors.FailedTrialError: the loss diverged or training raised; KerasTuner then
+                records the trial as FAILED and the search goes on.
+        """
+        # Seeding per trial, not once per process, makes a resumed search train each
+        # remaining trial exactly as an uninterrupted one would.
+        keras.utils.set_random_seed(self.training_seed + int(trial.trial_id))
+        tensorboard.clear_trial_logs(kwargs.get("callbacks", []), trial.trial_id)
+        # A process's first trial pays for its start-up; a later one, only for its own.
+        since = runinfo.process_started_at() if self.trials_ended == 0 else time.time()
+        rule = self.stopping_rule()
+        budget_stop = TimeBudgetStop(self.budget) if self.budget is not None else None
+        first_batch = FirstBatchClock()
+        trial_dir = Path(self.get_trial_dir(trial.trial_id))
+        progress = EpochProgress(trial_dir / PROGRESS_FILE, self.outlook(trial.trial_id))
+        added = (rule and TrialStopping(rule), budget_stop, first_batch, progress)
+        kwargs["callbacks"] = [*kwargs.get("callbacks", []), *(c for c in added if c)]
+        training = resolved(self.hypermodel.path)  # what this process trains with
+        start = time.monotonic()
+        try:
+            histories = super().run_trial(trial, *args, **kwargs)
+        except Exception as e:  # out of memory, a layer refusing a value: fail this trial only
+            traceback.print_exc()  # the whole story for the log; trials.csv gets one line
+            reason = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e) else ''}"
+            failed = {"seconds": elapsed(start), "reason": reason, "training": training}
+            self.save_record(trial.trial_id, failed)
+            raise kt.errors.FailedTrialError(reason) from e
+        record = training_record(histories[-1], seconds=elapsed(start))
+        curve = histories[-1].history.get(OBJECTIVE.name, [])
+        # The budget's stop first: it cut the curve short, whatever the median rule says.
+        reasons = (budget_stop and budget_stop.describe(), rule and rule.describe(curve))
+        record["stopped_early"] = next((r for r in reasons if r), None)
+        record["training"] = training
+        record["startup_seconds"] = first_batch.seconds_since(since)
+        # Peak resident memory of this process so far: with a process per trial (the
+        # default), the trial's own peak, which shows whether memory grows across trials.
+        record["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        self.save_record(trial.trial_id, record)
+        if record.get("reason"):
+            raise kt.errors.FailedTrialError(record["reason"])
+        return histories
+
+    def outlook(self, trial_id: str) -> Outlook:
+        """The trials after `trial_id` and their likely length, for its time-left lines.
+
+        A worker of a distributed search cannot tell: its oracle client lists no trials.
+        """
+        if self.is_worker():
+            return Outlook(trial_id, None, None, self.budget)
+        ended = self.oracle.end_order
+        seconds = [s for i in ended if (s := self.load_record(i).get("seconds")) is not None]
+        after = max(self.oracle.max_trials - len(ended) - 1, 0)
+        mean = sum(seconds) / len(seconds) if seconds else None
+        return Outlook(trial_id, after, mean, self.budget)
+
+    def stopping_rule(self) -> Rule | None:
+        """The early-stopping rule over the trials that ended so far, if one is on.
+
+        Read from the trial files, which a worker of a distributed search shares with the
+        chief, though its oracle client cannot list the trials.
+        """
+        if self.stopping.rule == "off":
+            return None
+        ended = []
+        for path in sorted(Path(self.project_dir).glob("trial_*/trial.json")):
+            state = read_json(path) or {}
+            record = read_json(path.with_name(RECORD_FILE)) or {}
+            curve = tuple(row[OBJECTIVE.name] for row in record.get("history", []))
+            if state.get("status") == "COMPLETED" and curve:
+                ended.append((curve, bool(record.get("stopped_early"))))
+        return self.stopping.make(ended)
+
+    def on_trial_begin(self, trial: kt.engine.trial.Trial) -> None:
+        """Save the tuner state before training, so a kill in trial 0 still resumes.
+
+        KerasTuner reloads a search only if tuner0.json exists, and writes it first when a
+        trial ends: killed while ending trial 0, a search would otherwise start from scratch.
+        """
+        super().on_trial_begin(trial)
+        self.save()
+        if self.is_worker():  # the chief shows the trial; a worker's log says who ran it
+            print(f"{self.tuner_id} runs trial {trial.trial_id}", flush=True)
+
+    def tuner_file(self) -> Path:
+        """One name for every process: KerasTuner names it after KERASTUNER_TUNER_ID.
+
+        KerasTuner reloads a search only if the file exists: a distributed chief would
+        silently restart a search begun without one.
+        """
+        return Path(self.project_dir) / TUNER_FILE
+
+    def save(self) -> None:
+        """Save the oracle and the tuner state, each file replaced atomically."""
+        if not self.is_worker():
+            self.oracle.save()
+        write_json_atomic(self.tuner_file(), self.get_state())
+
+    def on_trial_end(self, trial: kt.engine.trial.Trial) -> None:
+        """Save the oracle, call `after_trial`, free the trial's graphs, stop on failures.
+
+        A worker of a distributed search only reports the trial: its oracle is the chief's,
+        over gRPC, and the chief writes the reports and counts the failures of all workers.
+        """
+        super().on_trial_end(trial)
+        reason = self.load_record(trial.trial_id).get("reason")
+        if trial.status == kt.engine.trial.TrialStatus.FAILED:
+            print(f"trial {trial.trial_id} failed: {reason}")
+        if self.after_trial is not None and not self.is_worker():
+            self.after_trial(self)
+        # Without both, every trial's graphs and weights stay reachable: memory grows with
+        # each trial (KerasTuner issues #395, #873).
+        keras.backend.clear_session()
+        gc.collect()
+        if not self.is_worker():
+            check_failures(self.oracle, self.max_failures, reason)
+        self.trials_ended += 1
+        if self.trials_budget is not None and self.trials_ended >= self.trials_budget:
+            raise TrialBudgetSpent
+
+    def record_path(self, trial_id: str) -> Path:
+        """Where a trial's training record lives, beside KerasTuner's trial.json."""
+        return Path(self.get_trial_dir(trial_id)) / RECORD_FILE
+
+    def save_record(self, trial_id: str, record: dict) -> None:
+        """Write a trial's training record atomically."""
+        write_json_atomic(self.record_path(trial_id), record)
+
+    def load_record(self, trial_id: str) -> dict:
+        """A trial's training record, or an empty one if the trial never finished training."""
+        return read_json(self.record_path(trial_id)) or {}
+
+
+def elapsed(start: float) -> float:
+    """Seconds since `start` (a `time.monotonic()` value), rounded to centiseconds."""
+    return round(time.monotonic() - start, 2)
+
+
+def check_failures(oracle: kt.Oracle, limit: int, reason: str | None) -> None:
+    """Stop the search when the last `limit` trials all failed.
+
+    Raises:
+        SearchStopped: naming the count and the last trial's reason.
+    """
+    failed = trailing_failures(oracle)
+    if failed >= limit:
+        raise SearchStopped(
+            f"the search stopped after {failed} consecutive failed trials (last: {reason})"
+        )
+
+
+def trailing_failures(oracle: kt.Oracle) -> int:
+    """How many of the most recently ended trials failed in a row."""
+    count = 0
+    for trial_id in reversed(oracle.end_order):
+        if oracle.trials[trial_id].status != kt.engine.trial.TrialStatus.FAILED:
+            break
+        count += 1
+    return count
+
+
+def training_record(history: keras.callbacks.History, seconds: float) -> dict:
+    """Summarize one fit: epochs run, best epoch (1-based), final learning rate, seconds.
+
+    A loss that became NaN or infinite (TerminateOnNaN then stopped the fit) gives a `reason`.
+    With several executions per trial the record describes the last one.
+    """
+    val_accuracy = history.history.get(OBJECTIVE.name, [])
+    lrs = history.history.get("learning_rate", [])
+    record = {
+        "epochs": len(history.epoch),
+        "best_epoch": int(np.argmax(val_accuracy)) + 1 if val_accuracy else None,
+        "final_lr": float(lrs[-1]) if lrs else None,
+        "seconds": round(seconds, 2),
+    }
+    record["history"] = epoch_rows(history)
+    losses = history.history.get("loss", [])
+    diverged = [epoch for epoch, loss in enumerate(losses, start=1) if not math.isfinite(loss)]
+    if diverged:
+        record["reason"] = (
+            f"loss became {losses[diverged[0] - 1]} in epoch {diverged[0]} (TerminateOnNaN)"
+        )
+    return record
+
+
+HISTORY_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
+
+
+def epoch_rows(history: keras.callbacks.History) -> list[dict]:
+    """One row per epoch (1-based) with the loss, accuracy and learning rate Keras logged."""
+    return [
+        {
+            "epoch": epoch + 1,
+            **{
+                name: float(history.history[name][i])
+                for name in HISTORY_METRICS
+                if name in history.history and i < len(history.history[name])
+            },
+        }
+        for i, epoch in enumerate(history.epoch)
+    ]
+
+
+def make_tuner(
+    config: TuneConfig,
+    after_trial: Callable[[RecordingTuner], None] | None = None,
+    trials_budget: int | None = None,
+    oracle_class: type[DurableOracle] = DurableOracle,
+) -> RecordingTuner:
+    """Create the tuner, or reload its state from `<results_dir>/tuner/` unless overwriting.
+
+    With `trials_budget`, the search raises `TrialBudgetSpent` once that many trials ended.
+    """
+    if config.overwrite:
+        tensorboard.discard_logs(config.results_dir)
+    budget = search_budget(config.time_budget, config.results_dir)
+    oracle = oracle_class(
+        objective=OBJECTIVE,
+        max_trials=config.max_trials,
+        num_initial_points=config.initial_points,
+        seed=config.seed,
+        hyperparameters=space.search_space(config.pins, config.space, config.hypermodel),
+        warm_start=space.COURSE_VALUES[config.dataset] if config.warm_start else None,
+        budget=budget,
+        tune_new_entries=True,
+        # RecordingTuner counts failures itself, after the failed trial is saved; KerasTuner's
+        # own check raises before saving it, so a resume would run that trial again.
+        max_consecutive_failed_trials=None,
+    )
+    # KerasTuner prints "Reloading Tuner from ..." whenever it reads a saved search back: in
+    # every trial process and report, where a resume is the normal case, not news.
+    with contextlib.redirect_stdout(io.StringIO()):
+        return RecordingTuner(
+            hypermodel=get_hypermodel(
+                config.hypermodel,
+                space=config.space,
+                path=training_path(config.training, config.precision),
+            ),
+            oracle=oracle,
+            executions_per_trial=config.executions_per_trial,
+            distribution_strategy=devices.distribution_strategy(config.distribution),
+            directory=str(config.results_dir),
+            project_name=TUNER_DIR,
+            overwrite=config.overwrite,
+            training_seed=config.seed,
+            max_failures=config.max_failures,
+            stopping=StopPolicy(
+                config.early_trial_stop, config.grace_epochs, config.rung_epochs, config.eta
+            ),
+            budget=budget,
+            after_trial=after_trial,
+            trials_budget=trials_budget,
+        )
+
+
+def training_callbacks(config: TuneConfig) -> list[keras.callbacks.Callback]:
+    """ReduceLROnPlateau and EarlyStopping on val_accuracy, as in the course; TerminateOnNaN.
+
+    With `config.tensorboard`, also TensorBoard, which KerasTuner sets up per trial.
+    """
+    logs = [tensorboard.callback(config.results_dir)] if config.tensorboard else []
+    return [
+        keras.callbacks.TerminateOnNaN(),
+        keras.callbacks.ReduceLROnPlateau(
+            monitor="val_accuracy",
+            factor=config.lr_factor,
+            patience=config.lr_patience,
+            min_delta=config.lr_min_delta,
+            min_lr=config.min_lr,
+        ),
+        keras.callbacks.EarlyStopping(
+            monitor="val_accuracy",
+            patience=config.early_stop_patience,
+            min_delta=config.early_stop_min_delta,
+            restore_best_weights=True,
+        ),
+        *logs,
+    ]
+
+
+def run_search(tuner: RecordingTuner, config: TuneConfig, data: Split, verbose: int = 2) -> None:
+    """Run (or resume) the search until `max_trials` trials have ended."""
+    tuner.search(
+        data.x_train,
+        data.y_train,
+        validation_data=(data.x_val, data.y_val),
+        epochs=config.max_epochs,
+        callbacks=training_callbacks(config),
+        verbose=verbose,
+    )

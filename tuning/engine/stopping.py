@@ -1,0 +1,206 @@
+"""What ends a trial early: the median-stopping rule, successive halving, the time budget.
+
+The two rules read the val_accuracy curves of trials that already ended and decide, epoch
+by epoch, whether the running trial can still win; `TrialStopping` applies one inside
+`fit`, and `TimeBudgetStop` ends it once the search's time budget is spent.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import keras
+import numpy as np
+
+from tuning.engine.budget import Budget, show_duration
+
+# Fewer finished trials than this make too noisy a median to stop anyone on.
+MIN_REFERENCE_TRIALS = 3
+
+
+@dataclass(frozen=True)
+class MedianRule:
+    """Stop a trial whose best val_accuracy by epoch k trails the reference trials' median.
+
+    The rule applies at every epoch k after `grace_epochs`. A reference trial that ended
+    before epoch k (EarlyStopping) counts with its best score: it had stopped improving.
+    This is the median-stopping rule of Google Vizier (Golovin et al., 2017) on best-so-far
+    curves.
+    """
+
+    reference: tuple[tuple[float, ...], ...]  # val_accuracy per epoch of each finished trial
+    grace_epochs: int
+
+    def median_at(self, epoch: int) -> float | None:
+        """The reference trials' median best-so-far val_accuracy at 1-based `epoch`."""
+        if len(self.reference) < MIN_REFERENCE_TRIALS:
+            return None
+        return statistics.median(max(curve[:epoch]) for curve in self.reference if curve)
+
+    def stop_epoch(self, curve: Sequence[float]) -> tuple[int, float, float] | None:
+        """The first epoch at which `curve` trails the median: (epoch, its best, the median)."""
+        best = -float("inf")
+        for epoch, value in enumerate(curve, start=1):
+            best = max(best, value)
+            median = self.median_at(epoch) if epoch > self.grace_epochs else None
+            if median is not None and best < median:
+                return epoch, best, median
+        return None
+
+    def describe(self, curve: Sequence[float]) -> str | None:
+        """Why `curve` was stopped early (for trials.csv), or None if the rule let it run."""
+        stop = self.stop_epoch(curve)
+        if stop is None:
+            return None
+        epoch, best, median = stop
+        return (
+            f"stopped early after epoch {epoch}: best val_accuracy {best:.4f} below the median "
+            f"{median:.4f} of {len(self.reference)} finished trials"
+        )
+
+
+@dataclass(frozen=True)
+class AshaRule:
+    """Asynchronous successive halving: at each rung, keep only the top 1/eta of the trials.
+
+    Rungs fall at `rung_epochs`, `rung_epochs * eta`, `rung_epochs * eta**2`, ... epochs. At a
+    rung, a trial whose best val_accuracy so far lies below the (1 - 1/eta) quantile of the
+    reference trials' best at that epoch is stopped; a trial that reached the rung first
+    always goes on. The reference is every ended trial that reached the rung, those stopped
+    there or later included (Li et al., 2020; the cutoff as in Ray Tune's ASHAScheduler).
+    """
+
+    reference: tuple[tuple[float, ...], ...]  # val_accuracy per epoch of each ended trial
+    rung_epochs: int
+    eta: int
+
+    def rungs(self, epochs: int) -> list[int]:
+        """The rung epochs up to `epochs`."""
+        rungs, rung = [], self.rung_epochs
+        while rung <= epochs:
+            rungs.append(rung)
+            rung *= self.eta
+        return rungs
+
+    def cutoff_at(self, epoch: int) -> tuple[float, int] | None:
+        """The (1 - 1/eta) quantile of the reference's best at `epoch`, and how many reached it."""
+        reached = [max(curve[:epoch]) for curve in self.reference if len(curve) >= epoch]
+        if not reached:
+            return None
+        return float(np.percentile(reached, 100 * (1 - 1 / self.eta))), len(reached)
+
+    def stop_epoch(self, curve: Sequence[float]) -> tuple[int, float, float, int] | None:
+        """The first rung at which `curve` falls below the cutoff: (epoch, best, cutoff, n)."""
+        for rung in self.rungs(len(curve)):
+            cutoff = self.cutoff_at(rung)
+            best = max(curve[:rung])
+            if cutoff is not None and best < cutoff[0]:
+                return rung, best, *cutoff
+        return None
+
+    def describe(self, curve: Sequence[float]) -> str | None:
+        """Why `curve` was stopped early (for trials.csv), or None if the rule let it run."""
+        stop = self.stop_epoch(curve)
+        if stop is None:
+            return None
+        epoch, best, cutoff, count = stop
+        return (
+            f"stopped at the rung of epoch {epoch}: best val_accuracy {best:.4f} below the top "
+            f"1/{self.eta} cutoff {cutoff:.4f} of {count} trials that reached it"
+        )
+
+
+class Rule(Protocol):
+    """What `TrialStopping` needs of a rule."""
+
+    def stop_epoch(self, curve: Sequence[float]) -> tuple | None:
+        """The epoch (first item) at which `curve` is to stop, or None."""
+
+    def describe(self, curve: Sequence[float]) -> str | None:
+        """Why `curve` was stopped, or None."""
+
+
+@dataclass(frozen=True)
+class StopPolicy:
+    """Which rule ends trials early (`asha`, `median` or `off`) and its settings."""
+
+    rule: str = "median"
+    grace_epochs: int = 10  # the median rule's
+    rung_epochs: int = 3  # ASHA's first rung
+    eta: int = 3  # ASHA keeps the top 1/eta at each rung
+
+    def make(self, ended: Sequence[tuple[tuple[float, ...], bool]]) -> Rule | None:
+        """The rule over the ended trials, given as (val_accuracy curve, stopped early).
+
+        The median rule's reference is the trials that ran to their end; ASHA's is every
+        trial, since one stopped at a later rung did reach the earlier ones.
+        """
+        if self.rule == "median":
+            finished = tuple(curve for curve, stopped in ended if not stopped)
+            return MedianRule(finished, self.grace_epochs)
+        if self.rule == "asha":
+            return AshaRule(tuple(curve for curve, _ in ended), self.rung_epochs, self.eta)
+        return None
+
+
+NO_STOPPING = StopPolicy("off")
+
+
+class TrialStopping(keras.callbacks.Callback):
+    """Apply a stopping rule (`MedianRule`, `AshaRule`) at the end of every epoch of `fit`."""
+
+    def __init__(self, rule: Rule, monitor: str = "val_accuracy"):
+        super().__init__()
+        self.rule = rule
+        self.monitor = monitor
+        self.curve: list[float] = []
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        """Start a new curve: a callback may serve several executions."""
+        self.curve = []
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        """Stop training once the curve so far trails the median."""
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            return
+        self.curve.append(float(value))
+        stop = self.rule.stop_epoch(self.curve)
+        if stop is not None and stop[0] == len(self.curve):
+            self.model.stop_training = True
+
+
+class TimeBudgetStop(keras.callbacks.Callback):
+    """End `fit` at the end of the epoch in which the budget ran out."""
+
+    def __init__(self, budget: Budget):
+        super().__init__()
+        self.budget = budget
+        self.stopped_epoch: int | None = None
+
+    def __deepcopy__(self, memo: dict) -> TimeBudgetStop:
+        # KerasTuner deep-copies a trial's callbacks before each execution; the tuner keeps
+        # this one to read back whether it stopped the fit, so the copy is the callback itself.
+        return self
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        """Forget an earlier execution's stop."""
+        self.stopped_epoch = None
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        """Stop training once the budget is spent."""
+        if self.budget.over():
+            self.model.stop_training = True
+            self.stopped_epoch = epoch + 1
+
+    def describe(self) -> str | None:
+        """Why the trial stopped (for trials.csv), or None if the budget let it run."""
+        if self.stopped_epoch is None:
+            return None
+        return (
+            f"time budget: {show_duration(self.budget.seconds)} spent, "
+            f"stopped after epoch {self.stopped_epoch}"
+        )

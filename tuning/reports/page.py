@@ -1,0 +1,281 @@
+"""report.html: one self-contained page to review a search, built from the files beside it.
+
+The page reads only what the search and the retraining commands wrote (run.json, the CSVs,
+the PNGs), so `tune`, `report`, `ablate` and `confirm` all rebuild it the same way. Images
+are embedded as `data:` URIs and the little script that sorts the tables is inline: the
+page opens from the file system, with no server and no network. It shows no absolute
+path, so it can be published as it is.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+
+import pandas as pd
+
+from tuning import layout
+from tuning.store.files import read_json, write_text_atomic
+from tuning.store.runinfo import RUN_FILE
+
+FINISHED = ("COMPLETED", "STOPPED_EARLY")
+FIGURES = (
+    (layout.BEST_SO_FAR_PNG, "Best val_accuracy so far, by trial and by search time."),
+    (layout.HYPERPARAMETERS_PNG, "val_accuracy against each searched hyperparameter."),
+    (layout.LEARNING_CURVES_PNG, "Learning curves of the best trials."),
+)
+STYLE = """
+body { font: 15px/1.45 system-ui, sans-serif; margin: 0 auto; padding: 1em 2em 3em;
+       max-width: 1200px; color: #222; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { margin-top: 1.8em; }
+.meta { color: #555; margin-top: 0; }
+.headline { font-size: 1.25em; } .headline b { color: #0a5; }
+.scroll { overflow-x: auto; }
+table { border-collapse: collapse; font-size: 0.9em; margin: 0.5em 0; }
+th, td { padding: 0.25em 0.7em; border-bottom: 1px solid #ddd; text-align: right;
+         white-space: nowrap; }
+th { background: #f3f3f3; position: sticky; top: 0; }
+table.sortable th { cursor: pointer; } table.sortable th:hover { background: #e4e4e4; }
+dl { display: grid; grid-template-columns: max-content auto; gap: 0.2em 1.2em; }
+dt { color: #555; } dd { margin: 0; }
+figure { margin: 1em 0 2em; } figure img { max-width: 100%; height: auto;
+         border: 1px solid #eee; } figcaption { color: #555; }
+"""
+# Click a header to sort by it; numbers as numbers, empty cells last.
+SORT_SCRIPT = """
+document.querySelectorAll("table.sortable").forEach(table => {
+  table.querySelectorAll("th").forEach((th, column) => th.addEventListener("click", () => {
+    const body = table.tBodies[0], rows = Array.from(body.rows);
+    const up = th.dataset.order !== "up"; th.dataset.order = up ? "up" : "down";
+    const key = row => { const text = row.cells[column].textContent.trim();
+      return text === "" ? null : (isNaN(text) ? text : parseFloat(text)); };
+    rows.sort((a, b) => { const x = key(a), y = key(b);
+      if (x === null || y === null) return (x === null) - (y === null);
+      return (x < y ? -1 : x > y ? 1 : 0) * (up ? 1 : -1); });
+    rows.forEach(row => body.appendChild(row));
+  }));
+});
+"""
+
+
+def write_page(results_dir: Path) -> Path:
+    """Write `results_dir`/report.html from the files there, atomically; return its path."""
+    path = results_dir / layout.REPORT_PAGE
+    write_text_atomic(path, page(results_dir))
+    return path
+
+
+def page(results_dir: Path) -> str:
+    """The whole page as HTML text."""
+    run = read_json(results_dir / RUN_FILE) or {}
+    config = run.get("config", {})
+    trials = read_csv(results_dir / layout.TRIALS_CSV)
+    tested = read_csv(results_dir / layout.TEST_RESULTS_CSV)
+    title = f"{config.get('dataset', 'search')}: hyperparameter search report"
+    body = [
+        f"<h1>{escape(title)}</h1>",
+        f'<p class="meta">{escape(subtitle(run))}</p>',
+        best_section(trials, tested, names(run)),
+        search_section(run, trials),
+        table_section("Test results", "The best trials, evaluated on the test set.", tested),
+        confirm_section(results_dir),
+        ablation_section(results_dir),
+        figures_section(results_dir),
+        table_section("All trials", "Every trial of the search, in the order they ran.", trials),
+        settings_section(config),
+    ]
+    return "\n".join(
+        [
+            "<!doctype html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>",
+            *(part for part in body if part),
+            f"<script>{SORT_SCRIPT}</script></body></html>",
+        ]
+    )
+
+
+def read_csv(path: Path) -> pd.DataFrame | None:
+    """The CSV at `path`, or None when it is not there; trial ids stay as written ("03")."""
+    return pd.read_csv(path, dtype={"trial_id": str}) if path.exists() else None
+
+
+def escape(value: object) -> str:
+    """`value` as text safe inside HTML."""
+    return html.escape(str(value))
+
+
+def names(run: dict) -> list[str]:
+    """The hyperparameter names the search declared, in their order."""
+    return list(run.get("config", {}).get("search_space", {}).get("values", {}))
+
+
+def subtitle(run: dict) -> str:
+    """The network, space, status and when the run started."""
+    config = run.get("config", {})
+    parts = [
+        f"{config.get('hypermodel', '?')} network, {config.get('space', '?')} space",
+        f"status: {run.get('status', 'unknown')}",
+        f"started {run.get('first_started_at', '?')}",
+    ]
+    if run.get("started_at") and run.get("started_at") != run.get("first_started_at"):
+        parts.append(f"last resumed {run['started_at']}")
+    return " · ".join(parts)
+
+
+def best_row(trials: pd.DataFrame | None, tested: pd.DataFrame | None) -> pd.Series | None:
+    """The best trial: the first of test_results.csv, else the best finished in trials.csv."""
+    if tested is not None and not tested.empty:
+        return tested.iloc[0]
+    if trials is None:
+        return None
+    finished = trials[trials.status.isin(FINISHED) & trials.val_accuracy.notna()]
+    if finished.empty:
+        return None
+    return finished.sort_values("val_accuracy", ascending=False, kind="stable").iloc[0]
+
+
+def best_section(
+    trials: pd.DataFrame | None, tested: pd.DataFrame | None, declared: list[str]
+) -> str:
+    """The headline: the best trial, its scores and its configuration."""
+    best = best_row(trials, tested)
+    if best is None:
+        return "<h2>Best model</h2><p>No trial has finished yet.</p>"
+    headline = f"Trial {best.trial_id}: val_accuracy {best.val_accuracy:.4f}"
+    if "test_accuracy" in best and pd.notna(best.test_accuracy):
+        headline += (
+            f", test accuracy <b>{100 * best.test_accuracy:.2f}%</b> "
+            f"(test loss {best.test_loss:.4f})"
+        )
+    values = {name: best[name] for name in declared if name in best and pd.notna(best[name])}
+    return f'<h2>Best model</h2><p class="headline">{headline}</p>' + definitions(
+        {name: show(value) for name, value in values.items()}
+    )
+
+
+def search_section(run: dict, trials: pd.DataFrame | None) -> str:
+    """How the search went: trials by status, epochs, time, precision and machine."""
+    config, machine = run.get("config", {}), run.get("machine", {})
+    facts = {}
+    if trials is not None:
+        counts = trials.status.value_counts()
+        by_status = ", ".join(f"{n} {status.lower()}" for status, n in counts.items())
+        facts["trials"] = f"{len(trials)} of {config.get('max_trials', '?')} ({by_status})"
+        facts["epochs trained"] = f"{int(trials.epochs.fillna(0).sum())}"
+    if run.get("search_seconds") is not None:
+        facts["search time"] = clock_text(run["search_seconds"], config.get("time_budget"))
+    if run.get("seconds") is not None:
+        facts["last run, all included"] = clock_text(run["seconds"], None)
+    training = run.get("training", {})
+    if training:
+        facts["training"] = (
+            f"{training.get('precision')}, XLA {'on' if training.get('jit_compile') else 'off'}"
+        )
+    gpus = [gpu.get("name", "GPU") for gpu in machine.get("gpus") or []]
+    cpu = f"{machine.get('processor', '?')}, {machine.get('cpus', '?')} cpus"
+    facts["machine"] = ", ".join(gpus) or cpu
+    packages = run.get("packages", {})
+    facts["packages"] = ", ".join(f"{k} {v}" for k, v in packages.items() if v)
+    return "<h2>The search</h2>" + definitions(facts)
+
+
+def clock_text(seconds: float, budget: float | None) -> str:
+    """`1h 02m 05s`, with the time budget beside it when there was one."""
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    text = f"{hours}h {minutes:02d}m {secs:02d}s" if hours else f"{minutes}m {secs:02d}s"
+    return text + (f" (time budget {clock_text(budget, None)})" if budget else "")
+
+
+def confirm_section(results_dir: Path) -> str:
+    """The best configuration retrained with other seeds, when `confirm` has run."""
+    summary = read_csv(results_dir / layout.CONFIRM_SUMMARY_CSV)
+    runs = read_csv(results_dir / layout.CONFIRM_CSV)
+    if summary is None or runs is None:
+        return ""
+    return (
+        "<h2>Confirmed with other seeds</h2>"
+        "<p>The best configuration trained again with other seeds: how much of its score "
+        "is the configuration, and how much the luck of one run.</p>"
+        + table(summary, sortable=False)
+        + table(runs)
+    )
+
+
+def ablation_section(results_dir: Path) -> str:
+    """The best configuration with each technique switched off, when `ablate` has run."""
+    frame = read_csv(results_dir / layout.ABLATION_CSV)
+    if frame is None:
+        return ""
+    return (
+        "<h2>Ablation</h2>"
+        "<p>The best configuration retrained with one technique switched off at a time.</p>"
+        + table(frame)
+        + image(results_dir / layout.ABLATION_PNG, "Validation and test error per variant.")
+    )
+
+
+def figures_section(results_dir: Path) -> str:
+    """The search's plots, embedded."""
+    images = [image(results_dir / name, caption) for name, caption in FIGURES]
+    return "<h2>Plots</h2>" + "".join(images) if any(images) else ""
+
+
+def image(path: Path, caption: str) -> str:
+    """A figure with the PNG at `path` embedded as a data: URI; empty when there is none."""
+    if not path.exists():
+        return ""
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return (
+        f'<figure><img src="data:image/png;base64,{data}" alt="{escape(path.name)}">'
+        f"<figcaption>{escape(caption)} ({escape(path.name)})</figcaption></figure>"
+    )
+
+
+def table_section(heading: str, text: str, frame: pd.DataFrame | None) -> str:
+    """A heading, a sentence and the table; empty when there is no table."""
+    if frame is None:
+        return ""
+    return f"<h2>{escape(heading)}</h2><p>{escape(text)}</p>" + table(frame)
+
+
+def table(frame: pd.DataFrame, sortable: bool = True) -> str:
+    """`frame` as an HTML table, numbers in short form, scrolling sideways when wide."""
+    markup = frame.to_html(
+        index=False,
+        na_rep="",
+        border=0,
+        float_format=show,
+        classes="sortable" if sortable else None,
+    )
+    return f'<div class="scroll">{markup}</div>'
+
+
+def settings_section(config: dict) -> str:
+    """Every setting of the search, folded; paths are left out, they are this machine's."""
+    shown = {
+        key: value
+        for key, value in config.items()
+        if key not in ("results_dir", "data_dir", "search_space") and value not in (None, {})
+    }
+    return (
+        "<h2>Settings</h2><details><summary>The search's settings, from run.json</summary>"
+        + definitions({key: show(value) for key, value in shown.items()})
+        + "</details>"
+    )
+
+
+def definitions(facts: dict[str, str]) -> str:
+    """A definition list of `facts`."""
+    items = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in facts.items())
+    return f"<dl>{items}</dl>"
+
+
+def show(value: object) -> str:
+    """A value as the page shows it: floats to 6 significant digits."""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)

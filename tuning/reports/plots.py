@@ -1,0 +1,318 @@
+"""The search's figures as PNG files, drawn with matplotlib's Agg backend beside the CSVs.
+
+- learning_curves.png: accuracy and loss per epoch of the best trials, validation solid with
+  dots and training dashed with hollow dots (short curves); the loss is the one Keras
+  minimizes, cross-entropy plus any L1/L2 penalties
+- hyperparameters.png: one panel per searched name, its value against val_accuracy, the best
+  trial starred and the outer 10% of the range shaded (where `report` warns)
+- best_so_far.png: every trial's val_accuracy and the best so far, against the trial order
+  and against the training time the search had spent when each trial ended
+
+Trials stopped early (STOPPED_EARLY in trials.csv) count with their best epoch's score,
+as KerasTuner ranks them; `tuning.plotstyle` says how each kind of trial is marked.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+
+import keras_tuner as kt
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
+
+from tuning.engine.search import RecordingTuner
+from tuning.layout import BEST_SO_FAR_PNG, HYPERPARAMETERS_PNG, LEARNING_CURVES_PNG
+from tuning.reports.diagnosis import EDGE, edge_side, ordered_values, range_position
+from tuning.reports.plotstyle import (
+    FAILED_LABEL,
+    SCORE,
+    SCORED,
+    STAR_ROOM,
+    mark_best,
+    mark_failed,
+    mark_scored,
+    trial_handles,
+    wrapped,
+)
+from tuning.reports.tables import STOPPED_EARLY, history_frame, show, trials_frame
+from tuning.store.files import write_bytes_atomic
+
+CURVES_OF = 5  # trials in the learning curves; more lines than this cannot be told apart
+DOTTED_EPOCHS = 10  # curves this short get a marker per epoch; longer ones would only blur
+PANEL_COLUMNS = 3
+# Wide enough for the hyperparameter legend in two rows and a wrapped list of pinned names.
+MIN_WIDTH = 9.0
+# Keras adds the layers' kernel, bias and activity penalties to the compiled loss in both
+# train_step and test_step, so val_loss includes them as well.
+LOSS_LABEL = "loss (cross-entropy + any L1/L2 penalties)"
+TIME_LABEL = "search time (minutes of training, trials in order)"
+EDGE_COLOR = "0.9"
+
+
+def write_plots(results_dir: Path, tuner: RecordingTuner) -> list[Path]:
+    """Draw every figure of the search in `results_dir` and write it atomically.
+
+    Returns:
+        The paths of the PNG files.
+    """
+    trials = trials_frame(tuner)
+    figures = {
+        LEARNING_CURVES_PNG: learning_curves_figure(history_frame(tuner), trials),
+        HYPERPARAMETERS_PNG: hyperparameters_figure(trials, tuner.oracle.hyperparameters),
+        BEST_SO_FAR_PNG: best_so_far_figure(trials, tuner.oracle.num_initial_points),
+    }
+    paths = []
+    for name, figure in figures.items():
+        paths.append(results_dir / name)
+        write_bytes_atomic(paths[-1], png_bytes(figure))
+    return paths
+
+
+def png_bytes(figure: Figure) -> bytes:
+    """The figure rendered as PNG by the Agg canvas."""
+    FigureCanvasAgg(figure)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    return buffer.getvalue()
+
+
+def ranked(trials: pd.DataFrame) -> pd.DataFrame:
+    """The scored trials (completed or stopped early), best first; ties go to the earlier."""
+    done = trials[trials.status.isin(SCORED) & trials[SCORE].notna()]
+    return done.sort_values(SCORE, ascending=False, kind="stable")
+
+
+def failed(trials: pd.DataFrame) -> pd.DataFrame:
+    """The ended trials without a score: failed (diverged, raised, killed) or invalid."""
+    return trials[trials.status.isin(["FAILED", "INVALID"])]
+
+
+def learning_curves_figure(history: pd.DataFrame, trials: pd.DataFrame) -> Figure:
+    """Accuracy and loss per epoch, training dashed and validation solid, of the best trials."""
+    figure = Figure(figsize=(12, 5.2), layout="constrained")
+    accuracy, loss = figure.subplots(1, 2)
+    best = ranked(trials).head(CURVES_OF)
+    shown = [t for t in best.trial_id if (history.trial_id == t).any()]
+    handles = [
+        draw_curves((accuracy, loss), history[history.trial_id == t], best[best.trial_id == t])
+        for t in shown
+    ]
+    last = int(history[history.trial_id.isin(shown)].epoch.max()) if shown else 1
+    for ax, metric, label in ((accuracy, "accuracy", "accuracy"), (loss, "loss", LOSS_LABEL)):
+        epoch_axis(ax, last)
+        ax.set_ylabel(label)
+        ax.set_title(f"{metric} per epoch")
+    if not shown:
+        accuracy.text(0.5, 0.5, "no completed trial", ha="center", transform=accuracy.transAxes)
+    handles += [
+        Line2D([], [], color="black", marker="o", markersize=4, label="validation"),
+        Line2D([], [], color="black", linestyle="--", marker="o", mfc="none", label="training"),
+    ]
+    figure.legend(handles=handles, loc="outside right upper", title="trial (val_accuracy)")
+    count = f"{len(shown)} best trials" if len(shown) > 1 else "best trial"
+    figure.suptitle(f"Learning curves of the {count}" if shown else "No completed trial")
+    return figure
+
+
+def draw_curves(axes: tuple[Axes, Axes], epochs: pd.DataFrame, trial: pd.DataFrame) -> Line2D:
+    """Draw one trial's accuracy and loss curves on `axes`; return its legend entry."""
+    color = f"C{len(axes[0].get_lines()) // 2}"  # two lines per trial drawn before it
+    # A marker per epoch makes a one-epoch curve, a single point, visible at all.
+    marker = "o" if len(epochs) <= DOTTED_EPOCHS else None
+    for ax, metric in zip(axes, ("accuracy", "loss"), strict=True):
+        ax.plot(epochs.epoch, epochs[f"val_{metric}"], color=color, marker=marker, ms=4)
+        ax.plot(epochs.epoch, epochs[metric], "--", color=color, marker=marker, ms=5, mfc="none")
+    stopped = ", stopped" if trial.status.iloc[0] == STOPPED_EARLY else ""
+    label = f"trial {trial.trial_id.iloc[0]} ({trial[SCORE].iloc[0]:.4f}{stopped})"
+    return Line2D([], [], color=color, label=label)
+
+
+def epoch_axis(ax: Axes, last: int) -> None:
+    """Epochs 1 to `last` with half an epoch to spare each side, ticked at whole epochs."""
+    ax.set_xlim(0.5, last + 0.5)
+    # At least one tick: with fewer integers in range the locator falls back to fractions.
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    ax.set_xlabel("epoch")
+    ax.grid(alpha=0.3)
+
+
+def hyperparameters_figure(trials: pd.DataFrame, hp: kt.HyperParameters) -> Figure:
+    """One panel per searched name: its value against val_accuracy, best starred, edges shaded."""
+    searched = [h for h in hp.space if not isinstance(h, kt.engine.hyperparameters.Fixed)]
+    pinned = [h for h in hp.space if isinstance(h, kt.engine.hyperparameters.Fixed)]
+    columns = min(PANEL_COLUMNS, max(len(searched), 1))
+    rows = max(math.ceil(len(searched) / columns), 1)
+    width = max(4.4 * columns, MIN_WIDTH)
+    figure = Figure(figsize=(width, 3.3 * rows + 1.3), layout="constrained")
+    # One val_accuracy scale for every panel, so panels compare at a glance.
+    axes = figure.subplots(rows, columns, squeeze=False, sharey=True).ravel()
+    best = ranked(trials).head(1)
+    for index, (ax, declared) in enumerate(zip(axes, searched, strict=False)):
+        value_panel(ax, declared, trials, best)
+        ax.set_ylabel(SCORE if index % columns == 0 else "")
+    if best.empty:
+        axes[0].set_ylim(0, 1)
+    for ax in axes[len(searched) :]:
+        ax.set_axis_off()
+    if not searched:
+        axes[0].text(0.5, 0.5, "every hyperparameter is pinned", ha="center")
+    handles = [*trial_handles(), Patch(color=EDGE_COLOR, label=f"outer {EDGE:.0%} of the range")]
+    # One row where it fits (three panels wide), else two rows of three and two.
+    ncols = len(handles) if columns == PANEL_COLUMNS else math.ceil(len(handles) / 2)
+    figure.legend(handles=handles, loc="outside lower center", ncols=ncols)
+    title = "val_accuracy against each searched hyperparameter"
+    if pinned:
+        title += "\npinned: " + ", ".join(f"{h.name}={show(h.value)}" for h in pinned)
+    figure.suptitle(wrapped(title, width))
+    return figure
+
+
+def categories(hp: kt.engine.hyperparameters.HyperParameter) -> list | None:
+    """The values of a Choice or Boolean in axis order (ordered ones sorted); None if numeric."""
+    if isinstance(hp, kt.engine.hyperparameters.Boolean):
+        return [False, True]
+    if isinstance(hp, kt.engine.hyperparameters.Choice):
+        return ordered_values(hp) or list(hp.values)
+    return None
+
+
+def value_at(hp: kt.engine.hyperparameters.HyperParameter, position: float) -> float:
+    """The value at `position` (0 low end, 1 high end) of a Float or Int range."""
+    low, high = hp.min_value, hp.max_value
+    if hp.sampling == "log":
+        return low * (high / low) ** position
+    if hp.sampling == "reverse_log":
+        return high + low - low * (high / low) ** (1 - position)
+    return low + position * (high - low)
+
+
+def value_panel(
+    ax: Axes, hp: kt.engine.hyperparameters.HyperParameter, trials: pd.DataFrame, best
+) -> None:
+    """Draw `hp`'s values against val_accuracy on `ax`; trials where it is inactive are left out."""
+    active = trials[trials[hp.name].notna()]
+    labels = categories(hp)
+    place = {value: i for i, value in enumerate(labels)} if labels is not None else None
+
+    def x(values: pd.Series) -> list:
+        return [place[v] for v in values] if place is not None else list(values)
+
+    done = ranked(active)
+    mark_scored(ax, done, x(done[hp.name]))
+    mark_failed(ax, x(failed(active)[hp.name]))
+    title, color = "", "black"
+    if not best.empty and pd.notna(best[hp.name].iloc[0]):
+        value = best[hp.name].iloc[0]
+        mark_best(ax, x([value])[0], best[SCORE].iloc[0])
+        side = edge_side(hp, value)
+        title = f"best: {show(value)}" + (f" (at the {side} edge)" if side else "")
+        color = "crimson" if side else "black"
+    ax.set_title(title, color=color, fontsize="medium")
+    if place is not None:
+        ax.set_xticks(range(len(labels)), [show(v) for v in labels])
+        ax.set_xlim(-0.5, len(labels) - 0.5)
+    else:
+        if hp.sampling == "log":
+            ax.set_xscale("log")
+        # 6% beyond each end: room for half a star at a value on the range's end.
+        ax.set_xlim(value_at(hp, -0.06), value_at(hp, 1.06))
+    shade_edges(ax, hp, labels)
+    ax.margins(y=STAR_ROOM)  # in every panel, starred or not: they share one y axis
+    ax.set_xlabel(axis_label(hp))
+    ax.grid(alpha=0.3)
+
+
+def shade_edges(ax: Axes, hp: kt.engine.hyperparameters.HyperParameter, labels) -> None:
+    """Shade the parts of `hp`'s range where a best value draws an edge warning."""
+    if labels is not None:
+        for i, value in enumerate(labels):
+            if edge_side(hp, value):
+                ax.axvspan(i - 0.5, i + 0.5, color=EDGE_COLOR, zorder=0)
+        return
+    if range_position(hp, hp.max_value) is None:
+        return
+    if hp.min_value != 0:
+        ax.axvspan(hp.min_value, value_at(hp, EDGE), color=EDGE_COLOR, zorder=0)
+    ax.axvspan(value_at(hp, 1 - EDGE), hp.max_value, color=EDGE_COLOR, zorder=0)
+
+
+def axis_label(hp: kt.engine.hyperparameters.HyperParameter) -> str:
+    """The name, its scale and the condition under which it is active, if any."""
+    label = hp.name + (" (log scale)" if getattr(hp, "sampling", None) == "log" else "")
+    for condition in hp.conditions:
+        label += f"\n(only where {condition.name} is {' or '.join(map(str, condition.values))})"
+    return label
+
+
+def first_guided_trial(trials: pd.DataFrame, initial_points: int | None) -> int | None:
+    """The first trial the Gaussian process chose, or None if it has chosen none yet.
+
+    KerasTuner's Bayesian oracle samples at random until `initial_points` trials completed;
+    a trial stopped early is one of them, since KerasTuner records it as COMPLETED.
+    """
+    completed = 0
+    for trial_id, status in zip(trials.trial_id, trials.status, strict=True):
+        if initial_points is not None and completed >= initial_points:
+            return int(trial_id)
+        completed += status in SCORED
+    return None
+
+
+def search_minutes(trials: pd.DataFrame) -> pd.Series:
+    """When each trial ended, in minutes of training since the search began.
+
+    The running sum of the trials' `seconds` in trial order, failed trials' included; a
+    trial without a time counts 0. It leaves out start-up and the time between trials,
+    and with parallel workers it is the sum of their training time, not the wall clock.
+    """
+    return pd.to_numeric(trials.seconds, errors="coerce").fillna(0).cumsum() / 60
+
+
+def best_so_far_figure(trials: pd.DataFrame, initial_points: int | None) -> Figure:
+    """Every trial's val_accuracy and the best so far, by trial and by search time."""
+    figure = Figure(figsize=(14, 5.4), layout="constrained")
+    # One val_accuracy scale: a point reads the same in both panels.
+    by_trial, by_time = figure.subplots(1, 2, sharey=True)
+    guided = first_guided_trial(trials, initial_points)
+    ids = trials.trial_id.astype(int)
+    guided_at = None if guided is None else guided - 0.5
+    progress_panel(by_trial, trials, ids, guided_at)
+    minutes = search_minutes(trials)
+    # The GP took over when the trial before its first one ended.
+    started = minutes.shift(1, fill_value=0.0)
+    guided_at = None if guided is None else started[ids == guided].iloc[0]
+    progress_panel(by_time, trials, minutes, guided_at)
+    by_trial.set_xlabel("trial id (the order the trials ran)")
+    by_trial.set_title(f"Best {SCORE} so far, by trial")
+    by_trial.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+    by_trial.set_ylabel(SCORE)
+    by_time.set_xlabel(TIME_LABEL)
+    by_time.set_title(f"Best {SCORE} so far, by search time")
+    handles, labels = by_trial.get_legend_handles_labels()
+    if handles:  # below the axes: it never hides a trial
+        figure.legend(handles, labels, loc="outside lower center", ncols=len(handles))
+    return figure
+
+
+def progress_panel(ax: Axes, trials: pd.DataFrame, xs: pd.Series, guided_at) -> None:
+    """Draw each trial at `xs` (aligned with `trials`), the best so far as a step line."""
+    done = ranked(trials)
+    if not done.empty:
+        mark_scored(ax, done, list(xs[done.index]), label=True)
+        scores = pd.to_numeric(trials[SCORE], errors="coerce").where(trials.status.isin(SCORED))
+        ax.step(xs, scores.cummax().ffill(), where="post", color="C1", label="best so far")
+        top = done.iloc[0]
+        mark_best(ax, xs[top.name], top[SCORE], label=f"best: trial {top.trial_id}")
+    else:
+        ax.set_ylim(0, 1)
+    mark_failed(ax, list(xs[failed(trials).index]), label=FAILED_LABEL)
+    if guided_at is not None:
+        ax.axvline(guided_at, linestyle=":", color="0.3", label="Bayesian from here on")
+    ax.grid(alpha=0.3)

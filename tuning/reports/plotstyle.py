@@ -1,0 +1,98 @@
+"""How the figures of `tuning.plots` mark trials, the same in every panel so one legend reads all.
+
+- a completed trial: a filled dot at its val_accuracy
+- a trial stopped early (median or asha rule, time budget): a hollow triangle at the
+  val_accuracy of its best epoch, the score KerasTuner ranks it by
+- a failed trial: a grey cross along the bottom of the panel, since it has no score
+- the best trial: a red star over its own marker
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.lines import Line2D
+from matplotlib.transforms import blended_transform_factory
+
+from tuning.engine.search import OBJECTIVE
+from tuning.reports.tables import STOPPED_EARLY
+
+SCORE = OBJECTIVE.name
+# The statuses with a score. KerasTuner records a stopped trial as COMPLETED; only
+# trials.csv tells them apart.
+SCORED = ("COMPLETED", STOPPED_EARLY)
+COMPLETED_STYLE = {"marker": "o", "color": "C0", "alpha": 0.75, "linestyle": "none"}
+STOPPED_STYLE = {
+    "marker": "^",
+    "markerfacecolor": "none",
+    "markeredgecolor": "C0",
+    "markeredgewidth": 1.5,
+    "markersize": 7,
+    "linestyle": "none",
+}
+FAILED_STYLE = {"marker": "x", "color": "0.45", "linestyle": "none"}
+BEST_STYLE = {"marker": "*", "color": "crimson", "markersize": 16, "linestyle": "none"}
+COMPLETED_LABEL = "completed trial"
+STOPPED_LABEL = "stopped early (best epoch's score)"
+FAILED_LABEL = "failed trial (no val_accuracy)"
+STAR_ROOM = 0.1  # axes margin, as a fraction of the data range, that keeps a star inside
+# A DejaVu Sans character is about 0.6 em wide on average; 0.65 leaves some slack.
+CHARACTER_EMS = 0.65
+
+
+def mark_scored(ax: Axes, scored: pd.DataFrame, xs: Sequence, label: bool = False) -> None:
+    """Plot the `scored` trials at `xs`: completed ones as dots, stopped ones as triangles.
+
+    Both lines are drawn, empty or not, so every panel holds the same lines in the same
+    order; only a line with points gets a legend label.
+    """
+    stopped = [status == STOPPED_EARLY for status in scored.status]
+    for style, text, kind in (
+        (COMPLETED_STYLE, COMPLETED_LABEL, False),
+        (STOPPED_STYLE, STOPPED_LABEL, True),
+    ):
+        rows = [i for i, is_stopped in enumerate(stopped) if is_stopped == kind]
+        ys = list(scored[SCORE].iloc[rows])
+        ax.plot([xs[i] for i in rows], ys, **style, label=text if label and rows else None)
+
+
+def mark_failed(ax: Axes, xs: list, label: str | None = None) -> None:
+    """Mark failed trials, which have no score, as crosses along the bottom of `ax`."""
+    if not xs:  # an empty unclipped line breaks constrained layout (matplotlib 3.11)
+        return
+    bottom = blended_transform_factory(ax.transData, ax.transAxes)
+    ax.plot(xs, [0.04] * len(xs), **FAILED_STYLE, transform=bottom, clip_on=False, label=label)
+
+
+def mark_best(ax: Axes, x: object, score: float, label: str | None = None) -> None:
+    """Star the best trial at (`x`, `score`) and leave it room inside the axes.
+
+    Unclipped, so the spine never cuts it; the margin keeps it off the spine and the title.
+    """
+    ax.plot([x], [score], **BEST_STYLE, clip_on=False, zorder=3, label=label)
+    ax.margins(y=STAR_ROOM)
+
+
+def trial_handles() -> list[Line2D]:
+    """Legend entries of the trial markers, for a figure that builds its own legend."""
+    return [
+        Line2D([], [], **COMPLETED_STYLE, label=COMPLETED_LABEL),
+        Line2D([], [], **STOPPED_STYLE, label=STOPPED_LABEL),
+        Line2D([], [], **BEST_STYLE, label="best trial"),
+        Line2D([], [], **FAILED_STYLE, label=FAILED_LABEL),
+    ]
+
+
+def wrapped(text: str, inches: float, points: float = 12.0) -> str:
+    """`text` broken into lines that fit `inches` at a font size of `points`.
+
+    Words stay whole (a `name=value` never splits), so a single very long word overflows.
+    """
+    width = max(int(inches * 72 / (points * CHARACTER_EMS)), 20)
+    return "\n".join(
+        textwrap.fill(line, width, break_long_words=False, break_on_hyphens=False)
+        for line in text.splitlines()
+    )

@@ -1,0 +1,132 @@
+"""One line per finished trial: its score, the best so far, the time spent and the time left.
+
+The line has one fixed format (LINE), so a log can be read by eye or by a script:
+
+    trial 3/10 (id 2) | val_accuracy 0.9812 | best 0.9850 | elapsed 0:12:34 | left ~0:29:10 |
+    augment_factor=0.0123 dropout=0.2 ...
+
+(on one line). A failed trial reads `val_accuracy FAILED`; before any trial completed, the
+best reads `-`. Pinned names are left out of the values: they are the same in every trial.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+import keras_tuner as kt
+from keras_tuner.engine.trial import TrialStatus
+
+from hypermodels import space
+from tuning.config import TuneConfig
+from tuning.engine.budget import show_duration
+from tuning.engine.epochs import clock
+from tuning.engine.evaluate import best_trials
+from tuning.engine.search import RecordingTuner
+from tuning.hardware import gpu_labels
+from tuning.reports.tables import hyperparameter_values, show
+from tuning.store import runinfo
+from tuning.store.files import read_json
+
+LINE = (
+    "trial {done}/{total} (id {trial_id}) | val_accuracy {score} | best {best} | "
+    "elapsed {elapsed} | left ~{left} | {values}"
+)
+
+
+def where(source: dict) -> str:
+    """Where the data came from, for the user: a folder as an absolute path.
+
+    run.json records it relative to the folder the command runs in, for publishing.
+    """
+    location = source["location"]
+    return os.path.abspath(location) if source["kind"] == "idx" else location
+
+
+def start_lines(config: TuneConfig, run: dict, resumed: bool, trials_done: int) -> list[str]:
+    """The block a search opens with: its data, results dir, budget, space and machine."""
+    source, training, machine = run["data_source"], run["training"], run["machine"]
+    state = f"resumed: {trials_done} of {config.max_trials} done" if resumed else "new search"
+    budget = f"{plural(config.max_trials, 'trial')} of up to {plural(config.max_epochs, 'epoch')}"
+    if config.time_budget:
+        spent = show_duration(run["search_seconds_before"])
+        budget += f", time budget {show_duration(config.time_budget)} ({spent} spent)"
+    declared = space.search_space(config.pins, config.space, config.hypermodel).space
+    free = sum(not isinstance(h, kt.engine.hyperparameters.Fixed) for h in declared)
+    gpus = gpu_labels(machine)
+    cpu = f"{machine['processor']}, {machine['cpus']} cpus ({' '.join(machine['cpu_features'])})"
+    how = "auto" if config.precision == "auto" else "forced"
+    return [
+        f"data:     {config.dataset} from {where(source)}",
+        f"results:  {config.results_dir} ({state})",
+        f"budget:   {budget}",
+        f"space:    {config.space}, {config.hypermodel}: {free} names searched, "
+        f"{len(config.pins)} pinned",
+        f"training: {training['precision']} ({how}), {config.training} path, "
+        f"XLA {'on' if training['jit_compile'] else 'off'}, "
+        f"{training.get('backend', 'tensorflow')} backend, on {', '.join(gpus) or cpu}",
+    ]
+
+
+def plural(count: int, noun: str) -> str:
+    """`1 trial`, `10 trials`."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def searched_values(trial: kt.engine.trial.Trial, hp: kt.HyperParameters) -> str:
+    """The trial's active values of the names the search varies, as `name=value` words."""
+    pinned = {h.name for h in hp.space if isinstance(h, kt.engine.hyperparameters.Fixed)}
+    values = hyperparameter_values(trial)
+    return " ".join(
+        f"{name}={show(value)}"
+        for name, value in values.items()
+        if value is not None and name not in pinned
+    )
+
+
+def seconds_left(tuner: RecordingTuner, max_trials: int) -> float:
+    """The mean training seconds of the trials ended so far, times the trials still to run.
+
+    Never more than the time budget has left: the search ends there.
+    """
+    ended = tuner.oracle.end_order
+    seconds = [tuner.load_record(i).get("seconds") for i in ended]
+    seconds = [s for s in seconds if s is not None]
+    mean = sum(seconds) / len(seconds) if seconds else 0.0
+    left = mean * max(max_trials - len(ended), 0)
+    return left if tuner.budget is None else min(left, tuner.budget.left())
+
+
+def run_started(results_dir) -> datetime | None:
+    """When this run of the search started (run.json's `started_at`), if known."""
+    started = (read_json(results_dir / runinfo.RUN_FILE) or {}).get("started_at")
+    return datetime.fromisoformat(started) if started else None
+
+
+def progress_line(tuner: RecordingTuner, config: TuneConfig, now: datetime | None = None) -> str:
+    """The progress line of the trial that ended last.
+
+    Elapsed counts from this run's start (a resume counts from its own); the time left is
+    an estimate from the trials ended so far.
+    """
+    oracle = tuner.oracle
+    trial = oracle.trials[oracle.end_order[-1]]
+    best = best_trials(tuner, 1)
+    started = run_started(config.results_dir)
+    now = now or datetime.now(UTC)
+    completed = trial.status == TrialStatus.COMPLETED and trial.score is not None
+    return LINE.format(
+        done=len(oracle.end_order),
+        total=config.max_trials,
+        trial_id=trial.trial_id,
+        score=f"{trial.score:.4f}" if completed else trial.status,
+        best=f"{best[0].score:.4f}" if best else "-",
+        elapsed=clock((now - started).total_seconds()) if started else "?",
+        left=clock(seconds_left(tuner, config.max_trials)),
+        values=searched_values(trial, oracle.hyperparameters),
+    ).rstrip(" |")
+
+
+def print_progress(tuner: RecordingTuner, config: TuneConfig) -> None:
+    """Print the last trial's progress line at once: a child's stdout may be a pipe."""
+    print(progress_line(tuner, config), flush=True)

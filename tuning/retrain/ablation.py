@@ -1,0 +1,138 @@
+"""Ablation: retrain the best configuration with each regularization technique switched off.
+
+The course compares a model with and without L1/L2; this makes that comparison for every
+technique the search tunes, each retrained with the best trial's own seed and epoch budget.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hypermodels import space
+from tuning.layout import ABLATION_CSV, ABLATION_PNG
+from tuning.reports.page import write_page
+from tuning.retrain.best import RESULT_COLUMNS, Best, Planned, best_configuration, train_rows
+from tuning.store.files import write_bytes_atomic
+
+# Each variant and the hyperparameters it sets to 0, which every hypermodel reads as "off".
+VARIANTS: dict[str, tuple[str, ...]] = {
+    "best": (),
+    "no_augmentation": (space.AUGMENT_FACTOR,),
+    "no_dropout": (space.DROPOUT,),
+    "no_l1": (space.L1,),
+    "no_l2": (space.L2,),
+    "all_off": (space.AUGMENT_FACTOR, space.DROPOUT, space.L1, space.L2),
+}
+
+
+def ablation_columns(names: list[str]) -> list[str]:
+    """ablation.csv's columns for a search over `names`."""
+    return ["variant", *RESULT_COLUMNS, "same_as", "trial_id", "seed", "max_epochs", *names]
+
+
+def ablation_rows(best: Best, epochs: int) -> list[Planned]:
+    """One row per variant: the best trial's values with the variant's techniques set to 0.
+
+    A variant whose values equal an earlier one's (its technique is already off in the best
+    trial) shares that variant's training instead of repeating it, and names it in `same_as`.
+    """
+    rows: list[Planned] = []
+    for variant, switched_off in VARIANTS.items():
+        hp = best.trial.hyperparameters.copy()
+        hp.values.update(dict.fromkeys(switched_off, 0.0))
+        same = next((i for i, row in enumerate(rows) if row.hp.values == hp.values), None)
+        key = {
+            "variant": variant,
+            "trial_id": best.trial.trial_id,
+            "seed": best.seed,
+            "max_epochs": epochs,
+            **best.values(hp),
+        }
+        same_as = None if same is None else rows[same].key["variant"]
+        rows.append(Planned(key, hp, best.seed, variant, same, extra={"same_as": same_as}))
+    return rows
+
+
+def ablate(
+    results_dir: Path, data_dir: Path | None = None, max_epochs: int | None = None, verbose: int = 2
+) -> str:
+    """Retrain the best trial of `results_dir` once per variant; write ablation.csv and .png.
+
+    Returns:
+        The results as a table, and the files written.
+    """
+    with best_configuration(results_dir, data_dir) as best:
+        epochs = max_epochs or best.config.max_epochs
+        rows = ablation_rows(best, epochs)
+        for row in rows:
+            if row.same_as is not None:
+                off = ", ".join(f"{n} is 0" for n in VARIANTS[row.label] if n in best.names)
+                print(
+                    f"{row.label}: {off} in trial {best.trial.trial_id} already; "
+                    f"the same model as {row.extra['same_as']}, not trained again"
+                )
+        path = results_dir / ABLATION_CSV
+        frame = train_rows(best, rows, ablation_columns(best.names), path, epochs, verbose)
+        chart = results_dir / ABLATION_PNG
+        title = (
+            f"Ablation of trial {best.trial.trial_id} ({best.config.dataset}, "
+            f"{best.config.hypermodel}): seed {best.seed}, max_epochs {epochs}"
+        )
+        write_bytes_atomic(chart, ablation_chart(frame, title))
+        page = write_page(results_dir)
+    header = (
+        f"trial {best.trial.trial_id} retrained with each technique off (seed {best.seed}, "
+        f"max_epochs {epochs}):"
+    )
+    table = ablation_table(frame)
+    return "\n".join([header, table, f"wrote {path}", f"wrote {chart}", f"wrote {page}"])
+
+
+def ablation_table(frame: pd.DataFrame) -> str:
+    """The variants' scores, with each test accuracy's change from `best` in points."""
+    table = frame[["variant", "val_accuracy", "test_accuracy", "test_loss", "epochs", "same_as"]]
+    best = frame.loc[frame.variant == "best", "test_accuracy"].iloc[0]
+    table = table.assign(vs_best=[f"{100 * (a - best):+.2f} pts" for a in frame.test_accuracy])
+    return table.to_string(index=False, na_rep="", float_format="{:.4f}".format)
+
+
+def ablation_chart(frame: pd.DataFrame, title: str) -> bytes:
+    """A PNG bar chart of each variant's validation and test error, in percent."""
+    from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global state
+
+    figure = Figure(figsize=(9, 5), layout="constrained")
+    axes = figure.add_subplot()
+    x = np.arange(len(frame))
+    width = 0.4
+    shared = frame.same_as.notna().to_numpy()
+    for offset, column, label, color in (
+        (-width / 2, "val_accuracy", "validation", "tab:blue"),
+        (width / 2, "test_accuracy", "test", "tab:orange"),
+    ):
+        bars = axes.bar(x + offset, 100 * (1 - frame[column]), width, label=label, color=color)
+        axes.bar_label(bars, fmt="%.2f", padding=2, fontsize=8)
+        for bar, is_shared in zip(bars, shared, strict=True):
+            if is_shared:  # not trained: the numbers of the variant named under it
+                bar.set_hatch("//")
+                bar.set_alpha(0.45)
+    best = 100 * (1 - frame.loc[frame.variant == "best", "test_accuracy"].iloc[0])
+    axes.axhline(
+        best, color="tab:orange", linestyle="--", linewidth=1, zorder=0.5, label="best's test error"
+    )
+    labels = [
+        variant if pd.isna(same) else f"{variant}\n(= {same})"
+        for variant, same in zip(frame.variant, frame.same_as, strict=True)
+    ]
+    axes.set_xticks(x, labels=labels)
+    axes.set_xlabel("variant: the best configuration with a technique switched off (set to 0)")
+    axes.set_ylabel("error (%) = 100 - accuracy; lower is better")
+    axes.set_title(title)
+    axes.margins(y=0.12)
+    figure.legend(loc="outside lower center", ncols=3)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=120)
+    return buffer.getvalue()

@@ -1,0 +1,223 @@
+"""Retrain a finished search's best configuration exactly as a trial trains (ablate, confirm).
+
+Every retraining goes through `retrain`, which builds and fits the model the way a search
+trial does, so a change to the training path reaches the search and these commands alike.
+`train_rows` runs a list of retrainings, writing the CSV after each one, and on a rerun keeps
+the rows already finished with the same settings: a retraining can take most of an hour.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import gc
+import io
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import keras
+import keras_tuner as kt
+import numpy as np
+import pandas as pd
+
+from hypermodels import get_hypermodel
+from tuning.config import TuneConfig
+from tuning.data import Dataset, Split, as_images, load_dataset, one_hot, split
+from tuning.engine.evaluate import best_trials
+from tuning.engine.search import (
+    RecordingTuner,
+    elapsed,
+    make_tuner,
+    training_callbacks,
+    training_record,
+)
+from tuning.errors import TuningError
+from tuning.hardware import training_path
+from tuning.reports.tables import declared_names
+from tuning.store.files import csv_text, write_csv_atomic
+from tuning.store.lock import results_lock
+from tuning.store.resume import saved_config, saved_run
+
+# What every retraining adds to its row.
+RESULT_COLUMNS = ["val_accuracy", "test_loss", "test_accuracy", "epochs", "best_epoch", "seconds"]
+
+
+@dataclass
+class Best:
+    """A finished search's best trial, with what it takes to train it again."""
+
+    config: TuneConfig
+    tuner: RecordingTuner
+    trial: kt.engine.trial.Trial
+    dataset: Dataset
+    data: Split
+    test: tuple[np.ndarray, np.ndarray]
+
+    @property
+    def seed(self) -> int:
+        """The training seed the search gave this trial."""
+        return self.config.seed + int(self.trial.trial_id)
+
+    @property
+    def names(self) -> list[str]:
+        """The search space's names: the CSVs' value columns."""
+        return declared_names(self.tuner.oracle.hyperparameters)
+
+    def values(self, hp: kt.HyperParameters) -> dict:
+        """`hp`'s value of every declared name; None where a conditional name is inactive."""
+        return {name: hp.values.get(name) for name in self.names}
+
+
+@contextlib.contextmanager
+def best_configuration(results_dir: Path, data_dir: Path | None = None) -> Iterator[Best]:
+    """Hold the lock of `results_dir` and yield its search's best trial and data.
+
+    Raises:
+        TuningError: `results_dir` holds no search, or no completed trial; the data cannot be
+            read; another process holds the lock.
+    """
+    config = saved_config(results_dir, saved_run(results_dir))
+    config = dataclasses.replace(config, data_dir=data_dir or config.data_dir)
+    dataset = load_dataset(config.dataset, config.data_dir)
+    data = split(dataset, config.train_limit)
+    test = (as_images(dataset.x_test), one_hot(dataset.y_test))
+    with results_lock(results_dir):
+        tuner = make_tuner(config)
+        best = best_trials(tuner, 1)
+        if not best:
+            raise TuningError(f"{results_dir} has no completed trial to retrain")
+        yield Best(config, tuner, best[0], dataset, data, test)
+
+
+def retrain(
+    config: TuneConfig,
+    hp: kt.HyperParameters,
+    data: Split,
+    test: tuple[np.ndarray, np.ndarray],
+    seed: int,
+    epochs: int,
+    verbose: int = 2,
+) -> dict:
+    """Train the values in `hp` as a search trial does, then score the best epoch on test.
+
+    Returns:
+        The best val_accuracy, test loss and accuracy, epochs run, best epoch and seconds.
+    """
+    # The order of a trial: RecordingTuner seeds, then KerasTuner clears the session and builds.
+    keras.utils.set_random_seed(seed)
+    keras.backend.clear_session()
+    gc.collect()
+    start = time.monotonic()
+    path = training_path(config.training, config.precision)
+    hypermodel = get_hypermodel(config.hypermodel, space=config.space, path=path)
+    model = hypermodel.build(hp)
+    history = hypermodel.fit(
+        hp,
+        model,
+        data.x_train,
+        data.y_train,
+        validation_data=(data.x_val, data.y_val),
+        epochs=epochs,
+        callbacks=training_callbacks(config),
+        verbose=verbose,
+    )
+    record = training_record(history, seconds=elapsed(start))
+    if record.get("reason"):
+        print(f"note: {record['reason']}")
+    # EarlyStopping(restore_best_weights) has put back the best epoch's weights: the weights a
+    # trial's checkpoint holds, and the ones the search scores on test.
+    loss, accuracy = model.evaluate(*test, batch_size=512, verbose=0)
+    keras.backend.clear_session()
+    return {
+        "val_accuracy": float(max(history.history["val_accuracy"])),
+        "test_loss": float(loss),
+        "test_accuracy": float(accuracy),
+        **{name: record[name] for name in ("epochs", "best_epoch", "seconds")},
+    }
+
+
+@dataclass
+class Planned:
+    """One row to fill: what identifies it, the values to train and the seed."""
+
+    key: dict  # the row's identifying columns: a finished row with the same key is kept
+    hp: kt.HyperParameters
+    seed: int
+    label: str  # how the printout names it
+    same_as: int | None = None  # index of an earlier row with the same values: shared, not trained
+    extra: dict = field(default_factory=dict)  # columns that describe, not identify
+
+
+def train_rows(
+    best: Best, rows: list[Planned], columns: list[str], path: Path, epochs: int, verbose: int = 2
+) -> pd.DataFrame:
+    """Fill every planned row, keeping finished ones from `path`; rewrite `path` after each.
+
+    `path` always holds exactly the finished rows of this plan, so a kill loses at most the
+    retraining under way, and the same command carries on from there.
+
+    Returns:
+        The finished CSV, read back with pandas' usual types.
+    """
+    old = read_text_csv(path)
+    done = finished_rows(old, rows, columns)
+    if len(done) < len(old):
+        print(f"note: {path.name}: dropped {len(old) - len(done)} row(s) of other settings")
+        write_rows(path, done, columns)
+    for i, row in enumerate(rows):
+        if i in done:
+            print(f"{row.label}: kept from {path.name}")
+            continue
+        if row.same_as is not None:
+            shared = {c: done[row.same_as][c] for c in RESULT_COLUMNS}
+        else:
+            print(f"{row.label}: training (seed {row.seed}, max_epochs {epochs})")
+            shared = retrain(best.config, row.hp, best.data, best.test, row.seed, epochs, verbose)
+        done[i] = as_text({**row.key, **shared, **row.extra}, columns)
+        print(f"{row.label}: {summary_line(done[i])}")
+        write_rows(path, done, columns)
+    return pd.read_csv(path, dtype={"trial_id": str})
+
+
+def summary_line(row: dict) -> str:
+    """A finished row's scores in one line."""
+    return (
+        f"val_accuracy {float(row['val_accuracy']):.4f}, "
+        f"test_accuracy {float(row['test_accuracy']):.4f}, "
+        f"test_loss {float(row['test_loss']):.4f}, epochs {row['epochs']}"
+    )
+
+
+def as_text(row: dict, columns: list[str]) -> dict[str, str]:
+    """`row` as the cell texts this tool writes, so keys compare exactly with a read CSV."""
+    text = csv_text(pd.DataFrame([row], columns=columns))
+    return read_text_csv(io.StringIO(text))[0]
+
+
+def read_text_csv(source: Path | io.StringIO) -> list[dict[str, str]]:
+    """The rows of a CSV as cell texts; none when the file does not exist or is unreadable."""
+    try:
+        frame = pd.read_csv(source, dtype=str, keep_default_na=False)
+    except (FileNotFoundError, pd.errors.EmptyDataError, pd.errors.ParserError):
+        return []
+    return frame.to_dict("records")
+
+
+def finished_rows(
+    old: list[dict[str, str]], rows: list[Planned], columns: list[str]
+) -> dict[int, dict]:
+    """The `old` rows whose key matches a planned row, by that row's index."""
+    found = {}
+    for i, row in enumerate(rows):
+        key = {k: v for k, v in as_text(row.key, columns).items() if k in row.key}
+        match = [r for r in old if all(r.get(k) == v for k, v in key.items())]
+        if match and all(match[0].get(c, "") != "" for c in RESULT_COLUMNS):
+            found[i] = match[0]
+    return found
+
+
+def write_rows(path: Path, done: dict[int, dict], columns: list[str]) -> None:
+    """Write the finished rows to `path` in plan order, atomically."""
+    write_csv_atomic(pd.DataFrame([done[i] for i in sorted(done)], columns=columns), path)
