@@ -9,7 +9,7 @@ from pathlib import Path
 from hypermodels import space
 from tuning.layout import portable_path
 
-# The rules that may end a trial early (tuning.stopping), for --early-trial-stop.
+# The rules that may end a trial early (tuning.engine.stopping), for --early-trial-stop.
 STOP_RULES = ("asha", "median", "off")
 # ReduceLROnPlateau factors the course tuned per dataset (0.3787 MNIST, 0.32 Fashion-MNIST).
 LR_FACTORS = {"mnist": 0.3787, "fashion-mnist": 0.32}
@@ -65,7 +65,7 @@ class TuneConfig:
     min_lr: float = 1e-5
     early_stop_patience: int = 10
     early_stop_min_delta: float = 1e-5
-    # The rule that ends trials that cannot win (tuning.stopping): `asha`, successive halving
+    # The rule that ends trials that cannot win (tuning.engine.stopping): `asha`, successive halving
     # at rungs of `rung_epochs` * eta**k epochs; `median`, a trial trailing the finished
     # trials' median after `grace_epochs` epochs; or `off`. asha is the default by
     # measurement: the same search in half median's time or less (docs/speed.md).
@@ -77,7 +77,7 @@ class TuneConfig:
     # the search starts from a known good point and the stopping rules a strong reference.
     warm_start: bool = True
     max_failures: int = 3  # consecutive failed trials that stop the search
-    # Seconds the search's trials may take over all its runs (tuning.budget); None: no limit.
+    # Seconds the search's trials may take over all its runs (tuning.engine.budget); None: no limit.
     # Not a search setting: a resume with a larger budget goes on.
     time_budget: float | None = None
     keep_checkpoints: int | None = None  # None: top_n, the weights evaluation needs

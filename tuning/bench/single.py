@@ -1,6 +1,6 @@
-"""One timed bench run in its own process: `python -m tuning.benchrun CONFIG ...` prints JSON.
+"""One timed bench run in its own process: `python -m tuning.bench.single CONFIG ...` prints JSON.
 
-`tuning.bench` starts one of these per configuration and round, so every run starts with a
+`tuning.bench.suite` starts one of these per configuration and round, so every run starts with a
 fresh TensorFlow (oneDNN is switched at import) and no run warms another's caches.
 """
 
@@ -132,8 +132,8 @@ def run(config: str, dataset: str, epochs: int, train_limit: int | None, seed: i
 
 
 def main() -> None:
-    """Parse the arguments `tuning.bench` passes, run, print one JSON line."""
-    parser = argparse.ArgumentParser(prog="python -m tuning.benchrun")
+    """Parse the arguments `tuning.bench.suite` passes, run, print one JSON line."""
+    parser = argparse.ArgumentParser(prog="python -m tuning.bench.single")
     parser.add_argument("config", choices=sorted(CONFIGS))
     parser.add_argument("--dataset", required=True)
     parser.add_argument("--epochs", type=int, required=True)

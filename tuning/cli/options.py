@@ -1,6 +1,6 @@
 """The command line's grammar: every command and option, with its checks and help text.
 
-Nothing here runs a command; `tuning.cli` passes the function each command calls.
+Nothing here runs a command; `tuning.cli.main` passes the function each command calls.
 """
 
 from __future__ import annotations

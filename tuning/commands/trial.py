@@ -30,7 +30,7 @@ from tuning.store.resume import (
 def run_trial(results_dir: Path, parent: int, verbose: int = 2, wait: bool = False) -> int:
     """Run the next trial of the search saved in `results_dir`: `tune`'s child process.
 
-    With `wait`, the process was started ahead (`tuning.spawn`): its imports are done, and
+    With `wait`, the process was started ahead (`tuning.engine.spawn`): its imports are done, and
     it waits for `tune` to say go before it reads the search.
 
     Returns:

@@ -96,7 +96,7 @@ def tune(config: TuneConfig, verbose: int = 2, dataset: Dataset | None = None) -
         run.update(seconds=round(time.monotonic() - clock, 1))
         run.update(training_seconds=training_seconds(tuner))
         run.update(startup_seconds=startup_seconds(tuner))
-        # Gaussian-process proposals that repeated a tried configuration (tuning.oracle).
+        # Gaussian-process proposals that repeated a tried configuration (tuning.engine.oracle).
         run.update(replaced_proposals=tuner.oracle.replaced_proposals)
         write_json_atomic(results_dir / runinfo.RUN_FILE, run)
         write_page(results_dir)  # again: run.json now has this run's status and times

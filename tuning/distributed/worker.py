@@ -1,6 +1,6 @@
 """A worker of a distributed search: it trains the trials the chief hands out until told stop.
 
-A worker needs KerasTuner's environment variables (see tuning.distributed) and the results
+A worker needs KerasTuner's environment variables (see tuning.distributed.cluster) and the results
 dir, shared with the chief (an NFS mount, say). It takes every setting from the chief's
 run.json, and by default runs each trial in a fresh `run-trial` process, as `tune` does: each
 is a KerasTuner worker with this worker's tuner id, runs one trial and exits. It writes no

@@ -5,7 +5,7 @@ not evaluation and reports. Once it is spent the oracle hands out no new trial, 
 running trial stops at the end of its current epoch, its best score and weights kept.
 run.json carries what every process of the search needs to tell: the budget (in the
 configuration), the seconds earlier runs spent and when this run's search began. The
-callback that stops a running trial is `tuning.stopping.TimeBudgetStop`.
+callback that stops a running trial is `tuning.engine.stopping.TimeBudgetStop`.
 """
 
 from __future__ import annotations

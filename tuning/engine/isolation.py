@@ -4,7 +4,7 @@ TensorFlow never returns the memory of a traced training function, even after
 `clear_session` and garbage collection (keras-team/keras#17458, tensorflow#61791): a plain
 Keras loop that builds and fits one model after another grows by 10 to 50 MiB per model,
 for good. The only bound is a process per trial. `tune` holds the lock and the reports; for
-each trial it starts `python -m tuning run-trial` (ahead of time: `tuning.spawn`), which
+each trial it starts `python -m tuning run-trial` (ahead of time: `tuning.engine.spawn`), which
 reloads the saved search, runs the one trial the oracle hands out, saves it and exits. The
 resume machinery that makes a kill harmless makes this exact too.
 """
@@ -38,7 +38,7 @@ def run_trials_in_children(
 ) -> None:
     """Start `run-trial` processes one after another until the oracle has no trial left.
 
-    While one trains, the next is started ahead (`tuning.spawn`), so its imports overlap
+    While one trains, the next is started ahead (`tuning.engine.spawn`), so its imports overlap
     the training. A child killed by a signal is handed to `on_killed` (for
     example `fail_killed_trials`) with the signal's name. A worker's trials come `from_chief`,
     whose oracle must hear the worker ask to end the search, so it always starts the

@@ -59,7 +59,7 @@ class FirstBatchClock(keras.callbacks.Callback):
 
 
 class TrialBudgetSpent(Exception):
-    """The process has run the trials it was started for (see tuning.isolation)."""
+    """The process has run the trials it was started for (see tuning.engine.isolation)."""
 
 
 class RecordingTuner(kt_internals.Tuner):

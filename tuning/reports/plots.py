@@ -9,7 +9,7 @@
   and against the training time the search had spent when each trial ended
 
 Trials stopped early (STOPPED_EARLY in trials.csv) count with their best epoch's score,
-as KerasTuner ranks them; `tuning.plotstyle` says how each kind of trial is marked.
+as KerasTuner ranks them; `tuning.reports.plotstyle` says how each kind of trial is marked.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""How the figures of `tuning.plots` mark trials, the same in every panel so one legend reads all.
+"""How the figures of `tuning.reports.plots` mark trials, alike in every panel, under one legend.
 
 - a completed trial: a filled dot at its val_accuracy
 - a trial stopped early (median or asha rule, time budget): a hollow triangle at the
