@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +16,8 @@ from tuning.data import DATA_DIR_ENV
 from tuning.engine.stopping import AshaRule
 
 REPO = Path(__file__).resolve().parents[1]
+# Quick mlp trials, 4 batches an epoch: with 2 epochs, a kill lands mid-search.
+SMALL = ["--hypermodel", "mlp", "--train-limit", "500", "--set", "batch_size=128"]
 
 
 @pytest.fixture(scope="session")
@@ -113,3 +116,9 @@ def assert_asha_replays(results: Path, rung_epochs: int, eta: int, max_epochs: i
         assert trial.reason == expected if expected else len(curve) == max_epochs
         assert trial.val_accuracy == pytest.approx(max(curve))  # its best score is kept
         ended.append(curve)
+
+
+def trial_processes(results: Path) -> list[str]:
+    """Pids of `run-trial` processes working in `results`."""
+    found = subprocess.run(["pgrep", "-f", f"run-trial {results} "], capture_output=True, text=True)
+    return found.stdout.split()

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 import tensorflow as tf
-from conftest import tune_args
-from test_faults import SMALL, assert_consistent, read_csv, trial_processes
+from conftest import SMALL, assert_consistent, read_csv, trial_processes, tune_args
 
 from tuning.cli.main import main
 from tuning.config import TuneConfig

@@ -18,7 +18,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import REPO, assert_consistent, read_csv, snapshot, trial_files, tune_args
+from conftest import (
+    REPO,
+    SMALL,
+    assert_consistent,
+    read_csv,
+    snapshot,
+    trial_files,
+    trial_processes,
+    tune_args,
+)
 
 from hypermodels.base import ImageClassifier
 from tuning.cli.main import main
@@ -29,16 +38,8 @@ from tuning.store import files
 from tuning.store.lock import LOCK_FILE, results_lock
 
 KILLER = REPO / "tests" / "killer.py"
-# Three quick mlp trials of two epochs, 4 batches each: a kill lands mid-search.
 # In one process: the kill points and injected faults are patched into this process.
-SMALL = ["--hypermodel", "mlp", "--train-limit", "500", "--set", "batch_size=128"]
 FAST = [*SMALL, "--in-process"]
-
-
-def trial_processes(results: Path) -> list[str]:
-    """Pids of `run-trial` processes working in `results`."""
-    found = subprocess.run(["pgrep", "-f", f"run-trial {results} "], capture_output=True, text=True)
-    return found.stdout.split()
 
 
 @pytest.mark.parametrize(

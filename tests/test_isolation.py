@@ -10,8 +10,7 @@ import sys
 import time
 
 import pandas as pd
-from conftest import tune_args
-from test_faults import SMALL, read_csv, trial_processes
+from conftest import SMALL, read_csv, trial_processes, tune_args
 
 import tuning
 from hypermodels import space

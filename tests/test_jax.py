@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import REPO, assert_asha_replays, assert_consistent, trial_files, tune_args
+from conftest import REPO, SMALL, assert_asha_replays, assert_consistent, trial_files, tune_args
 
 from tuning.cli.main import main
 
@@ -25,8 +25,7 @@ TINY = ["--train-limit", "500", "--max-epochs", "1", "--top-n", "1", "--quiet"]
 
 
 JAX = {**os.environ, "KERAS_BACKEND": "jax"}
-# Mlp trials of 4 batches an epoch, in the search's own process.
-SMALL = ["--hypermodel", "mlp", "--train-limit", "500", "--set", "batch_size=128", "--in-process"]
+FAST = [*SMALL, "--in-process"]  # in the search's own process
 
 
 def under_jax(args: list, tmp_path, without_tensorflow: bool = False) -> dict:
@@ -162,7 +161,7 @@ def test_the_fused_transform_matches_the_three_layers_under_jax_too():
 
 
 def test_a_search_killed_mid_trial_under_jax_resumes_without_loss(tmp_path, data_dir):
-    args = [*tune_args(tmp_path, data_dir, "--max-trials", "3", "--max-epochs", "2"), *SMALL]
+    args = [*tune_args(tmp_path, data_dir, "--max-trials", "3", "--max-epochs", "2"), *FAST]
     killer = [sys.executable, str(REPO / "tests" / "killer.py"), "batch", "11", *args]
     killed = subprocess.run(killer, env=JAX, capture_output=True, text=True, timeout=300)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]  # trial 1, epoch 1
@@ -174,7 +173,7 @@ def test_a_search_killed_mid_trial_under_jax_resumes_without_loss(tmp_path, data
 
 
 def test_asha_decides_under_jax_as_its_rule_says(tmp_path, data_dir):
-    args = [*SMALL, "--max-trials", "5", "--max-epochs", "3", "--initial-points", "5"]
+    args = [*FAST, "--max-trials", "5", "--max-epochs", "3", "--initial-points", "5"]
     args += ["--early-trial-stop", "asha", "--rung-epochs", "1", "--eta", "2", "--quiet"]
     assert under_jax(tune_args(tmp_path, data_dir, *args), tmp_path)["status"] == 0
     assert_asha_replays(tmp_path, rung_epochs=1, eta=2, max_epochs=3)

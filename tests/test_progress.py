@@ -8,7 +8,7 @@ import sys
 
 import pandas as pd
 import pytest
-from conftest import tune_args
+from conftest import SMALL, tune_args
 
 from tuning.cli.main import main
 from tuning.engine.budget import Budget
@@ -26,7 +26,6 @@ EPOCH = re.compile(
     r"^epoch (\d+)/(\d+) \(id (\d+)\) \| (\d+\.\d) s/epoch \| trial left at most "
     r"(\d+:\d\d:\d\d)(?: \| search left ~(\d+:\d\d:\d\d))?$"
 )
-SMALL = ["--hypermodel", "mlp", "--train-limit", "500", "--set", "batch_size=128"]
 # Keras's line per epoch with verbose=2, e.g. "4/4 - 1s - 302ms/step - accuracy: 0.11 - ...".
 KERAS_EPOCH = re.compile(r"^\d+/\d+ - .* - val_accuracy: ", re.MULTILINE)
 

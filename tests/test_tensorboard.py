@@ -6,10 +6,9 @@ import json
 
 import keras
 import pytest
-from conftest import tune_args
+from conftest import read_csv, tune_args
 from tensorboard.backend.event_processing import event_accumulator
 from tensorboard.plugins.hparams import metadata
-from test_faults import read_csv
 
 from tuning.cli.main import main
 from tuning.config import TuneConfig
