@@ -78,7 +78,7 @@ def test_run_json_is_a_finished_search_of_that_dataset(published):
 def test_trials_csv_has_every_trial_once(published):
     trials, run = published["trials"], published["run"]
     assert list(trials.columns) == trials_columns(published["names"])
-    assert list(trials.trial_id) == [str(i) for i in range(len(trials))]
+    assert [int(i) for i in trials.trial_id] == list(range(len(trials)))  # KerasTuner pads
     assert 0 < len(trials) <= run["config"]["max_trials"]
     assert set(trials.status) <= {*FINISHED, "FAILED"}
 
@@ -106,7 +106,7 @@ def test_test_results_are_the_best_trials_in_order(published):
         assert row.val_accuracy == pytest.approx(by_id.loc[row.trial_id, "val_accuracy"])
         for name in published["names"]:
             assert str(getattr(row, name)) == str(by_id.loc[row.trial_id, name]), name
-    assert tested.test_accuracy.between(0.5, 1).all()
+    assert tested.test_accuracy.between(0, 1).all() and tested.test_accuracy.iloc[0] > 0.9
 
 
 def test_report_page_and_readme_name_the_same_best_trial(published):
@@ -115,7 +115,18 @@ def test_report_page_and_readme_name_the_same_best_trial(published):
     assert f"Trial {best.trial_id}: val_accuracy {best.val_accuracy:.4f}" in page
     assert f"{100 * best.test_accuracy:.2f}%" in page
     row = readme_row(published["folder"].name)
-    assert f"{100 * best.test_accuracy:.2f} %" in row
+    assert f"| {100 * best.test_accuracy:.2f} % |" in row
+
+
+def test_readme_row_counts_what_the_files_hold(published):
+    trials, history, run = published["trials"], published["history"], published["run"]
+    row = readme_row(published["folder"].name)
+    stopped = (trials.status == "STOPPED_EARLY").sum()
+    assert f"| {len(trials)} ({stopped}) | {len(history)} |" in row
+    minutes = run["search_seconds"] / 60
+    assert re.search(r"\| (?:(\d+) h )?(\d+) min \|", row), row
+    hours, mins = re.search(r"\| (?:(\d+) h )?(\d+) min \|", row).groups()
+    assert abs(60 * int(hours or 0) + int(mins) - minutes) <= 1
 
 
 def readme_row(dataset: str) -> str:
