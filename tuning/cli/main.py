@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import signal
 import sys
 from collections.abc import Sequence
@@ -69,37 +70,12 @@ def run_tune(args: argparse.Namespace) -> str:
     if twice:
         raise TuningError(f"--set {twice[0]} given twice; give each name once")
     pins = {**args.config_pins, **dict(zip(given, args.pins, strict=True))}
-    config = TuneConfig(
-        dataset=args.dataset,
-        hypermodel=args.hypermodel,
-        space=args.space,
-        max_trials=args.max_trials,
-        initial_points=args.initial_points,
-        max_epochs=args.max_epochs,
-        executions_per_trial=args.executions_per_trial,
-        train_limit=args.train_limit,
-        top_n=args.top_n,
-        seed=args.seed,
-        results_dir=args.results_dir,
-        data_dir=args.data_dir,
-        pins=space.parse_pins(list(pins.values()), space=args.space, hypermodel=args.hypermodel),
-        overwrite=args.overwrite,
-        max_failures=args.max_failures,
-        time_budget=args.time_budget,
-        early_trial_stop=args.early_trial_stop,
-        grace_epochs=args.grace_epochs,
-        rung_epochs=args.rung_epochs,
-        eta=args.eta,
-        warm_start=args.warm_start,
-        keep_checkpoints=args.keep_checkpoints,
-        training=args.training,
-        precision=args.precision,
-        in_process=args.in_process,
-        quiet=args.quiet,
-        tensorboard=args.tensorboard,
-        workers=args.workers,
-        distribution=args.distribution,
-    )
+    # Each option of `tune` is the TuneConfig field of its name (the course's callback
+    # settings have no option: their defaults hold); the pins are parsed.
+    fields = (f.name for f in dataclasses.fields(TuneConfig))
+    settings = {name: getattr(args, name) for name in fields if hasattr(args, name)}
+    pinned = space.parse_pins(list(pins.values()), space=args.space, hypermodel=args.hypermodel)
+    config = TuneConfig(**{**settings, "pins": pinned})
     backend.check_options(config.distribution, config.tensorboard)
     dataset = load_dataset(config.dataset, config.data_dir)
     check_train_limit(dataset, config.train_limit)
