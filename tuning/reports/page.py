@@ -162,7 +162,9 @@ def search_section(run: dict, trials: pd.DataFrame | None) -> str:
     facts = {}
     if trials is not None:
         counts = trials.status.value_counts()
-        by_status = ", ".join(f"{n} {status.lower()}" for status, n in counts.items())
+        by_status = ", ".join(
+            f"{n} {status.lower().replace('_', ' ')}" for status, n in counts.items()
+        )
         facts["trials"] = f"{len(trials)} of {config.get('max_trials', '?')} ({by_status})"
         facts["epochs trained"] = f"{int(trials.epochs.fillna(0).sum())}"
     if run.get("search_seconds") is not None:
