@@ -26,7 +26,7 @@ from tuning.reports.plots import (
     learning_curves_figure,
     png_bytes,
 )
-from tuning.reports.plotstyle import STOPPED_LABEL
+from tuning.reports.plotstyle import STOPPED_LABEL, scale_floor
 from tuning.reports.tables import STOPPED_EARLY, history_frame, show, trials_columns, trials_frame
 from tuning.store.resume import saved_config, saved_run
 
@@ -350,3 +350,28 @@ def test_best_trial_stars_at_the_ends_of_a_range_are_drawn_whole():
                 assert inside(line.get_window_extent(renderer), ax.bbox, slack=0), ax
     # The best trial's values lie at the ends: dropout 0.7, learning_rate 1e-2, batch 512.
     assert len([ax for ax in figure.axes if star(ax)]) == 6
+
+
+@pytest.mark.parametrize(
+    ("scores", "floor"),
+    [
+        ([0.996, 0.969, 0.993, 0.992, 0.948, 0.989, 0.988, 0.106, 0.992, 0.989], 0.948),
+        ([0.91, 0.85, 0.95, 0.90, 0.93], None),  # evenly spread: all shown
+        ([0.99, 0.98, 0.1, 0.1, 0.11], None),  # most trials low: nothing hidden
+        ([0.99, 0.1], None),  # too few trials to call one an outlier
+    ],
+)
+def test_scale_floor_leaves_only_a_few_far_low_scores_off_the_scale(scores, floor):
+    assert scale_floor(pd.Series(scores)) == floor
+
+
+def test_a_diverged_trial_sits_on_the_bottom_instead_of_flattening_the_rest():
+    trials = mixed_trials()
+    trials.loc[len(trials)] = {**trials.iloc[0], "trial_id": "6", "val_accuracy": 0.098}
+    hp = space.search_space({"augment_factor": 0.002, "l1": 0.0, "l2": 1e-3, "batch_size": 512})
+    for figure in (hyperparameters_figure(trials, hp), best_so_far_figure(trials, 2)):
+        rendered(figure)
+        for ax in [ax for ax in figure.axes if ax.has_data()]:
+            assert ax.get_ylim()[0] > 0.8  # 0.85 to 0.95 fill the panel
+            below = [line for line in ax.get_lines() if line.get_marker() == "v"]
+            assert len(below) == 1 and len(below[0].get_xdata()) == 1

@@ -31,13 +31,18 @@ from tuning.engine.search import RecordingTuner
 from tuning.layout import BEST_SO_FAR_PNG, HYPERPARAMETERS_PNG, LEARNING_CURVES_PNG
 from tuning.reports.diagnosis import EDGE, edge_side, ordered_values, range_position
 from tuning.reports.plotstyle import (
+    BELOW_LABEL,
     FAILED_LABEL,
     SCORE,
     SCORED,
     STAR_ROOM,
+    below_handle,
+    mark_below,
     mark_best,
     mark_failed,
     mark_scored,
+    scale_floor,
+    set_floor,
     trial_handles,
     wrapped,
 )
@@ -47,6 +52,7 @@ from tuning.store.files import write_bytes_atomic
 CURVES_OF = 5  # trials in the learning curves; more lines than this cannot be told apart
 DOTTED_EPOCHS = 10  # curves this short get a marker per epoch; longer ones would only blur
 PANEL_COLUMNS = 3
+ONE_ROW_ENTRIES = 5  # legend entries that fit in one row under three panels
 # Wide enough for the hyperparameter legend in two rows and a wrapped list of pinned names.
 MIN_WIDTH = 9.0
 # Keras adds the layers' kernel, bias and activity penalties to the compiled loss in both
@@ -154,18 +160,24 @@ def hyperparameters_figure(trials: pd.DataFrame, hp: kt.HyperParameters) -> Figu
     # One val_accuracy scale for every panel, so panels compare at a glance.
     axes = figure.subplots(rows, columns, squeeze=False, sharey=True).ravel()
     best = ranked(trials).head(1)
+    floor = scale_floor(ranked(trials)[SCORE])
     for index, (ax, declared) in enumerate(zip(axes, searched, strict=False)):
-        value_panel(ax, declared, trials, best)
+        value_panel(ax, declared, trials, best, floor)
         ax.set_ylabel(SCORE if index % columns == 0 else "")
     if best.empty:
         axes[0].set_ylim(0, 1)
+    else:
+        set_floor(axes[: len(searched)], floor, best[SCORE].iloc[0])
     for ax in axes[len(searched) :]:
         ax.set_axis_off()
     if not searched:
         axes[0].text(0.5, 0.5, "every hyperparameter is pinned", ha="center")
     handles = [*trial_handles(), Patch(color=EDGE_COLOR, label=f"outer {EDGE:.0%} of the range")]
-    # One row where it fits (three panels wide), else two rows of three and two.
-    ncols = len(handles) if columns == PANEL_COLUMNS else math.ceil(len(handles) / 2)
+    if floor is not None:
+        handles.insert(-1, below_handle())
+    # One row where it fits (three panels wide, five entries), else two rows.
+    fits = columns == PANEL_COLUMNS and len(handles) <= ONE_ROW_ENTRIES
+    ncols = len(handles) if fits else math.ceil(len(handles) / 2)
     figure.legend(handles=handles, loc="outside lower center", ncols=ncols)
     title = "val_accuracy against each searched hyperparameter"
     if pinned:
@@ -194,7 +206,11 @@ def value_at(hp: kt.engine.hyperparameters.HyperParameter, position: float) -> f
 
 
 def value_panel(
-    ax: Axes, hp: kt.engine.hyperparameters.HyperParameter, trials: pd.DataFrame, best
+    ax: Axes,
+    hp: kt.engine.hyperparameters.HyperParameter,
+    trials: pd.DataFrame,
+    best: pd.DataFrame,
+    floor: float | None,
 ) -> None:
     """Draw `hp`'s values against val_accuracy on `ax`; trials where it is inactive are left out."""
     active = trials[trials[hp.name].notna()]
@@ -206,6 +222,8 @@ def value_panel(
 
     done = ranked(active)
     mark_scored(ax, done, x(done[hp.name]))
+    if floor is not None:
+        mark_below(ax, x(done[done[SCORE] < floor][hp.name]))
     mark_failed(ax, x(failed(active)[hp.name]))
     title, color = "", "black"
     if not best.empty and pd.notna(best[hp.name].iloc[0]):
@@ -283,12 +301,15 @@ def best_so_far_figure(trials: pd.DataFrame, initial_points: int | None) -> Figu
     guided = first_guided_trial(trials, initial_points)
     ids = trials.trial_id.astype(int)
     guided_at = None if guided is None else guided - 0.5
-    progress_panel(by_trial, trials, ids, guided_at)
+    floor = scale_floor(ranked(trials)[SCORE])
+    progress_panel(by_trial, trials, ids, guided_at, floor)
     minutes = search_minutes(trials)
     # The GP took over when the trial before its first one ended.
     started = minutes.shift(1, fill_value=0.0)
     guided_at = None if guided is None else started[ids == guided].iloc[0]
-    progress_panel(by_time, trials, minutes, guided_at)
+    progress_panel(by_time, trials, minutes, guided_at, floor)
+    if not ranked(trials).empty:
+        set_floor((by_trial, by_time), floor, ranked(trials)[SCORE].iloc[0])
     by_trial.set_xlabel("trial id (the order the trials ran)")
     by_trial.set_title(f"Best {SCORE} so far, by trial")
     by_trial.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
@@ -301,11 +322,16 @@ def best_so_far_figure(trials: pd.DataFrame, initial_points: int | None) -> Figu
     return figure
 
 
-def progress_panel(ax: Axes, trials: pd.DataFrame, xs: pd.Series, guided_at) -> None:
+def progress_panel(
+    ax: Axes, trials: pd.DataFrame, xs: pd.Series, guided_at, floor: float | None
+) -> None:
     """Draw each trial at `xs` (aligned with `trials`), the best so far as a step line."""
     done = ranked(trials)
     if not done.empty:
         mark_scored(ax, done, list(xs[done.index]), label=True)
+        if floor is not None:
+            below = done[done[SCORE] < floor]
+            mark_below(ax, list(xs[below.index]), label=BELOW_LABEL)
         scores = pd.to_numeric(trials[SCORE], errors="coerce").where(trials.status.isin(SCORED))
         ax.step(xs, scores.cummax().ffill(), where="post", color="C1", label="best so far")
         top = done.iloc[0]

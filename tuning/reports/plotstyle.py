@@ -5,12 +5,15 @@
   val_accuracy of its best epoch, the score KerasTuner ranks it by
 - a failed trial: a grey cross along the bottom of the panel, since it has no score
 - the best trial: a red star over its own marker
+- a trial far below all others (a diverged one, near chance): a grey down-triangle on the
+  bottom of the panel, so it does not squeeze the others' differences into a line
 """
 
 from __future__ import annotations
 
 import textwrap
 from collections.abc import Sequence
+from itertools import pairwise
 
 import pandas as pd
 from matplotlib.axes import Axes
@@ -34,10 +37,21 @@ STOPPED_STYLE = {
     "linestyle": "none",
 }
 FAILED_STYLE = {"marker": "x", "color": "0.45", "linestyle": "none"}
+BELOW_STYLE = {
+    "marker": "v",
+    "markerfacecolor": "none",
+    "markeredgecolor": "0.45",
+    "markeredgewidth": 1.5,
+    "markersize": 7,
+    "linestyle": "none",
+}
 BEST_STYLE = {"marker": "*", "color": "crimson", "markersize": 16, "linestyle": "none"}
 COMPLETED_LABEL = "completed trial"
 STOPPED_LABEL = "stopped early (best epoch's score)"
 FAILED_LABEL = "failed trial (no val_accuracy)"
+BELOW_LABEL = "far below the others (off the scale)"
+# Far-low scores are left off the scale only when they are few: at most this share of trials.
+BELOW_SHARE = 0.2
 STAR_ROOM = 0.1  # axes margin, as a fraction of the data range, that keeps a star inside
 # A DejaVu Sans character is about 0.6 em wide on average; 0.65 leaves some slack.
 CHARACTER_EMS = 0.65
@@ -57,6 +71,40 @@ def mark_scored(ax: Axes, scored: pd.DataFrame, xs: Sequence, label: bool = Fals
         rows = [i for i, is_stopped in enumerate(stopped) if is_stopped == kind]
         ys = list(scored[SCORE].iloc[rows])
         ax.plot([xs[i] for i in rows], ys, **style, label=text if label and rows else None)
+
+
+def scale_floor(scores: pd.Series) -> float | None:
+    """The lowest score the y axis shows, when a few far-low ones would flatten the rest.
+
+    The widest gap between neighbouring scores is the cut when it is more than twice the
+    spread of the scores above it and at most `BELOW_SHARE` of the trials lie below it: a
+    diverged trial near chance (0.1) under nine trials between 0.95 and 0.99. None: show all.
+    """
+    ordered = sorted(pd.to_numeric(scores, errors="coerce").dropna())
+    if len(ordered) < 3:
+        return None
+    gap, cut = max((high - low, i + 1) for i, (low, high) in enumerate(pairwise(ordered)))
+    spread = ordered[-1] - ordered[cut]
+    if gap > 2 * spread and cut <= BELOW_SHARE * len(ordered):
+        return ordered[cut]
+    return None
+
+
+def set_floor(axes: Sequence[Axes], floor: float | None, top: float) -> None:
+    """Show scores from `floor` to `top` on every panel, with the stars' margin; all if None."""
+    if floor is None:
+        return
+    room = STAR_ROOM * max(top - floor, 1e-3)
+    for ax in axes:
+        ax.set_ylim(floor - room, top + room)
+
+
+def mark_below(ax: Axes, xs: list, label: str | None = None) -> None:
+    """Mark the trials under the scale's floor on the bottom of `ax`, at their x."""
+    if not xs:  # an empty unclipped line breaks constrained layout (matplotlib 3.11)
+        return
+    bottom = blended_transform_factory(ax.transData, ax.transAxes)
+    ax.plot(xs, [0.0] * len(xs), **BELOW_STYLE, transform=bottom, clip_on=False, label=label)
 
 
 def mark_failed(ax: Axes, xs: list, label: str | None = None) -> None:
@@ -84,6 +132,11 @@ def trial_handles() -> list[Line2D]:
         Line2D([], [], **BEST_STYLE, label="best trial"),
         Line2D([], [], **FAILED_STYLE, label=FAILED_LABEL),
     ]
+
+
+def below_handle() -> Line2D:
+    """The legend entry of a trial under the scale's floor."""
+    return Line2D([], [], **BELOW_STYLE, label=BELOW_LABEL)
 
 
 def wrapped(text: str, inches: float, points: float = 12.0) -> str:
