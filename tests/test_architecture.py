@@ -11,7 +11,7 @@ TUNING = Path(__file__).resolve().parents[1] / "tuning"
 # Bottom to top. A module may import its own package and any layer below; packages that
 # share a rank (the retraining commands and bench) do not import each other.
 RANKS = {
-    "basics": 0,  # the modules directly under tuning/: config, data, errors, machine
+    "basics": 0,  # the modules directly under tuning/: config, settings, data, errors, machine
     "store": 1,
     "engine": 2,
     "reports": 3,
@@ -22,7 +22,17 @@ RANKS = {
     "cli": 7,
     "__main__": 8,
 }
-BASICS = {"__init__", "__main__", "backend", "config", "data", "errors", "hardware", "layout"}
+BASICS = {
+    "__init__",
+    "__main__",
+    "backend",
+    "config",
+    "data",
+    "errors",
+    "hardware",
+    "layout",
+    "settings",
+}
 
 
 def module_name(path: Path) -> str:

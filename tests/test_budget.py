@@ -12,8 +12,9 @@ from conftest import tune_args
 
 from tuning.cli.main import main
 from tuning.engine import budget
-from tuning.engine.budget import Budget, parse_duration, show_duration
+from tuning.engine.budget import Budget
 from tuning.engine.stopping import TimeBudgetStop
+from tuning.settings import parse_duration, show_duration
 
 
 @pytest.mark.parametrize(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
 
 from hypermodels.space import names
+from tuning.cli.options import build_parser
 from tuning.config import SEARCH_KEYS, TuneConfig, differing_keys
 
 
@@ -60,4 +63,19 @@ def test_differing_keys_ignores_budget_and_paths():
     same_search = TuneConfig("mnist", max_trials=30, top_n=3, results_dir=Path("/elsewhere"))
     assert differing_keys(base, same_search.resolve().to_json()) == ["initial_points"]
     other = TuneConfig("mnist", seed=1, train_limit=100, pins={"l1": 0.0}).resolve().to_json()
-    assert differing_keys(base, other) == ["pins", "seed", "train_limit"]
+    assert differing_keys(base, other) == ["train_limit", "seed", "pins"]  # declaration order
+
+
+def test_every_setting_is_declared_once_and_the_parser_follows():
+    # The options, the config-file keys and the resume keys all come from TuneConfig's fields.
+    parser = build_parser(defaultdict(lambda: None))
+    tune = parser.parse_args(["tune"])
+    for field in dataclasses.fields(TuneConfig):
+        option = field.metadata["option"]
+        assert (option is not None) == hasattr(tune, field.name) or field.name == "pins"
+        if option is not None and field.name != "dataset":
+            assert getattr(tune, field.name) == field.default, field.name
+    assert set(SEARCH_KEYS) - {"search_space"} == {
+        f.name for f in dataclasses.fields(TuneConfig) if f.metadata["search"]
+    }
+    assert "time_budget" not in SEARCH_KEYS and "quiet" not in SEARCH_KEYS

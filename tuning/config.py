@@ -3,98 +3,290 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from hypermodels import space
+from hypermodels import NETWORKS, space
+from tuning.data import DATA_DIR_ENV, DATASETS
+from tuning.hardware import DISTRIBUTIONS, PRECISION_CHOICES, TRAINING_CHOICES
 from tuning.layout import portable_path
+from tuning.settings import (
+    NOT_SAVED,
+    Option,
+    duration,
+    int_at_least,
+    positive_int,
+    seed_int,
+    setting,
+)
 
 # The rules that may end a trial early (tuning.engine.stopping), for --early-trial-stop.
 STOP_RULES = ("asha", "median", "off")
 # ReduceLROnPlateau factors the course tuned per dataset (0.3787 MNIST, 0.32 Fashion-MNIST).
 LR_FACTORS = {"mnist": 0.3787, "fashion-mnist": 0.32}
 
-# Settings that decide which trials the search runs; a resume must not change any of them,
-# because KerasTuner would silently keep the saved oracle and mix incomparable trials.
-SEARCH_KEYS = (
-    "dataset",
-    "hypermodel",
-    "space",
-    "pins",
-    "search_space",
-    "seed",
-    "initial_points",
-    "executions_per_trial",
-    "max_epochs",
-    "train_limit",
-    "lr_factor",
-    "lr_patience",
-    "lr_min_delta",
-    "min_lr",
-    "early_stop_patience",
-    "early_stop_min_delta",
-    "early_trial_stop",
-    "grace_epochs",
-    "rung_epochs",
-    "eta",
-    "warm_start",
-)
-
 
 @dataclass
 class TuneConfig:
-    """Everything one `tune` run needs; `resolve()` fills the values derived from others."""
+    """Everything one `tune` run needs; `resolve()` fills the values derived from others.
 
-    dataset: str
-    hypermodel: str = "cnn"
-    space: str = "card"  # the search space: card, or full (every technique of the course)
-    max_trials: int = 10
-    initial_points: int | None = None  # None: a third of max_trials, at least 2
-    max_epochs: int = 100
-    executions_per_trial: int = 1
-    train_limit: int | None = None
-    top_n: int = 10
-    seed: int = 23
-    results_dir: Path | None = None  # None: results/<dataset>
-    data_dir: Path | None = None
-    pins: dict[str, space.Value] = field(default_factory=dict)
-    overwrite: bool = False
-    lr_factor: float | None = None  # None: the course's factor for the dataset
-    lr_patience: int = 5
-    lr_min_delta: float = 1e-4
-    min_lr: float = 1e-5
-    early_stop_patience: int = 10
-    early_stop_min_delta: float = 1e-5
-    # The rule that ends trials that cannot win (tuning.engine.stopping): `asha`, successive halving
-    # at rungs of `rung_epochs` * eta**k epochs; `median`, a trial trailing the finished
-    # trials' median after `grace_epochs` epochs; or `off`. asha is the default by
-    # measurement: the same search in half median's time or less (docs/speed.md).
-    early_trial_stop: str = "asha"
-    grace_epochs: int = 10  # as long as EarlyStopping's patience: the same trust in a plateau
-    rung_epochs: int = 3
-    eta: int = 3
+    Each field is declared once, with `setting`: its default, its option (help, type,
+    choices), and `search=True` where it decides which trials the search runs, so a resume
+    must match it: KerasTuner would silently keep the saved oracle and mix incomparable
+    trials.
+    """
+
+    # Required, but checked when the command runs: argparse would refuse a --dataset given by
+    # --config.
+    dataset: str = setting(
+        option=Option("dataset to tune on (required)", choices=DATASETS), search=True
+    )
+    hypermodel: str = setting(
+        "cnn",
+        Option(
+            "network: cnn (Conv64-Conv128-Dense800) or mlp (Dense800); default %(default)s",
+            choices=tuple(sorted(NETWORKS)),
+        ),
+        search=True,
+    )
+    space: str = setting(
+        "card",
+        Option(
+            "search space: card (the six names below) or full, which adds activation, "
+            "initializer, batch_norm, optimizer, weight_decay (adamw only), bias_l2, "
+            "activity_l1, filters (cnn only) and lr_schedule; default %(default)s",
+            choices=space.SPACES,
+        ),
+        search=True,
+        saved_before="card",
+    )
+    max_trials: int = setting(
+        10,
+        Option(
+            "trials in the search; more extends a finished search (default %(default)s)",
+            type=positive_int,
+        ),
+    )
+    initial_points: int | None = setting(
+        None,
+        Option(
+            "random trials before the Gaussian process takes over "
+            "(default: a third of --max-trials, at least 2; a resume keeps the saved number)",
+            type=positive_int,
+        ),
+        search=True,
+    )
+    max_epochs: int = setting(
+        100,
+        Option(
+            "epoch limit per trial; EarlyStopping usually ends sooner (default %(default)s)",
+            type=positive_int,
+        ),
+        search=True,
+    )
+    executions_per_trial: int = setting(
+        1,
+        Option(
+            "trainings per trial, val_accuracy averaged over them (default %(default)s)",
+            type=positive_int,
+        ),
+        search=True,
+    )
+    train_limit: int | None = setting(
+        None,
+        Option(
+            "train on the first N training images only, for quick runs (default: all 50,000)",
+            type=positive_int,
+            metavar="N",
+        ),
+        search=True,
+    )
+    top_n: int = setting(
+        10,
+        Option("best trials evaluated on the test set (default %(default)s)", type=positive_int),
+    )
+    seed: int = setting(
+        23,
+        Option("seeds the oracle and every trial's training (default %(default)s)", type=seed_int),
+        search=True,
+    )
+    results_dir: Path | None = setting(
+        None,
+        Option("where reports and tuner state go (default: results/<dataset>)", type=Path),
+    )
+    data_dir: Path | None = setting(
+        None,
+        Option(
+            "folder holding <dataset>/train-images-idx3-ubyte.gz etc. (default: "
+            f"${DATA_DIR_ENV}, else /usr/share/datasets/fashion-mnist for fashion-mnist, "
+            "else a keras.datasets download)",
+            type=Path,
+        ),
+    )
+    # Set by --set NAME=VALUE (and a config file's [set] table), parsed against the space.
+    pins: dict[str, space.Value] = setting(default_factory=dict, search=True)
+    overwrite: bool = setting(
+        False,
+        Option("discard the saved search in the results dir and start afresh", switch=True),
+    )
+    # The course's callbacks; no option: they are its experiment, not a knob.
+    lr_factor: float | None = setting(None, search=True)  # None: the course's for the dataset
+    lr_patience: int = setting(5, search=True)
+    lr_min_delta: float = setting(1e-4, search=True)
+    min_lr: float = setting(1e-5, search=True)
+    early_stop_patience: int = setting(10, search=True)
+    early_stop_min_delta: float = setting(1e-5, search=True)
+    # asha is the default by measurement: the same search in half median's time or less
+    # (docs/speed.md). Searches saved before asha kept a bool (see `stop_rule`).
+    early_trial_stop: str = setting(
+        "asha",
+        Option(
+            "end trials that cannot win: asha (successive halving: at rungs of --rung-epochs "
+            "x eta^k epochs, only the top 1/eta go on), median (a trial whose best "
+            "val_accuracy trails the median of the finished trials at the same epoch, after "
+            "--grace-epochs) or off (every trial runs until EarlyStopping); "
+            "default %(default)s",
+            choices=STOP_RULES,
+        ),
+        search=True,
+        saved_before=False,
+    )
+    # As long as EarlyStopping's patience: the same trust in a plateau.
+    grace_epochs: int = setting(
+        10,
+        Option(
+            "epochs every trial runs before the median rule may end it (default %(default)s)",
+            type=positive_int,
+            metavar="N",
+        ),
+        search=True,
+        saved_before=None,
+    )
+    rung_epochs: int = setting(
+        3,
+        Option(
+            "asha: epochs of the first rung (default %(default)s)",
+            type=positive_int,
+            metavar="R",
+        ),
+        search=True,
+    )
+    eta: int = setting(
+        3,
+        Option(
+            "asha: each rung keeps the top 1/ETA and is ETA times the last (default %(default)s)",
+            type=int_at_least(2),
+            metavar="ETA",
+        ),
+        search=True,
+    )
     # The first trial trains the course's configuration (hypermodels.space.COURSE_VALUES), so
     # the search starts from a known good point and the stopping rules a strong reference.
-    warm_start: bool = True
-    max_failures: int = 3  # consecutive failed trials that stop the search
-    # Seconds the search's trials may take over all its runs (tuning.engine.budget); None: no limit.
-    # Not a search setting: a resume with a larger budget goes on.
-    time_budget: float | None = None
-    keep_checkpoints: int | None = None  # None: top_n, the weights evaluation needs
-    # How trials train (tuning.hardware.training_path): `fast`, or `plain` as the guides write
-    # it; `precision` auto picks the fastest one this machine computes natively. Neither
-    # changes what is searched, so a resume may change them.
-    training: str = "fast"
-    precision: str = "auto"
+    warm_start: bool = setting(
+        True,
+        Option(
+            "train the course's configuration for the dataset as the first trial "
+            "(--no-warm-start: the first trial is random too); default on",
+            switch=True,
+            negatable=True,
+        ),
+        search=True,
+        saved_before=False,
+    )
+    max_failures: int = setting(
+        3,
+        Option(
+            "stop the search after N consecutive failed trials, e.g. diverged losses; "
+            "the reports still cover the finished ones (default %(default)s)",
+            type=positive_int,
+            metavar="N",
+        ),
+    )
+    # Seconds over all the search's runs (tuning.engine.budget); a resume may raise it.
+    time_budget: float | None = setting(
+        None,
+        Option(
+            "wall time the search may take, summed over resumes, not counting the final "
+            "evaluation and reports: 45m, 2h, 1h30m or seconds. Once spent no trial starts "
+            "and the running one stops at the end of its epoch, keeping its best; a resume "
+            "with a larger budget goes on (default: no limit)",
+            type=duration,
+            metavar="DURATION",
+        ),
+    )
+    keep_checkpoints: int | None = setting(
+        None,
+        Option(
+            "keep the weights of the N best trials only, deleting the others' as the search "
+            "goes, so disk use stays bounded (default: --top-n, the ones evaluated on test)",
+            type=positive_int,
+            metavar="N",
+        ),
+    )
+    # How trials train (tuning.hardware.training_path); neither changes what is searched.
+    training: str = setting(
+        "fast",
+        Option(
+            "fast: an input pipeline (tf.data under TensorFlow) with one fused augmentation "
+            "transform, oneDNN on x86 CPUs, XLA on GPUs (always under JAX), the precision "
+            "below; plain: the guides' and the course's path (numpy arrays into fit, three "
+            "augmentation layers, TensorFlow's defaults); default %(default)s",
+            choices=TRAINING_CHOICES,
+        ),
+    )
+    precision: str = setting(
+        "auto",
+        Option(
+            "auto: mixed_bfloat16 on GPUs from Ampere on and CPUs with AVX512-BF16 or AMX, "
+            "mixed_float16 on older GPUs, else float32; float32 forces full precision "
+            "(default %(default)s)",
+            choices=PRECISION_CHOICES,
+        ),
+    )
     # False: each trial in a fresh process, the only bound on TensorFlow's memory growth.
-    in_process: bool = False
-    # True: no Keras progress bars (verbose=0); the one-line progress per trial stays. Not a
-    # search setting: a resume may change it.
-    quiet: bool = False
-    # None of these three change which trials run, so a resume may switch them.
-    tensorboard: bool = False  # per-trial TensorBoard logs with HParams, <results_dir>/tensorboard
-    workers: int | None = None  # a distributed search: this process serves, N local workers train
-    distribution: str | None = None  # "mirrored": each trial trains on every local GPU
+    in_process: bool = setting(
+        False,
+        Option(
+            "run every trial in this process instead of a fresh one each; saves a few "
+            "seconds per trial, but TensorFlow's memory then grows with every trial",
+            switch=True,
+        ),
+    )
+    quiet: bool = setting(
+        False,
+        Option(
+            "no Keras progress bars or KerasTuner trial tables; the one line per finished "
+            "trial (score, best so far, elapsed and estimated time left) stays",
+            switch=True,
+        ),
+    )
+    tensorboard: bool = setting(
+        False,
+        Option(
+            "log every trial for TensorBoard, with its values for the HParams dashboard, "
+            "under <results-dir>/tensorboard (make tensorboard serves them)",
+            switch=True,
+        ),
+    )
+    workers: int | None = setting(
+        None,
+        Option(
+            "distributed search: this process becomes the chief, which hands out the trials "
+            "and writes the reports but trains nothing, and starts N workers on this "
+            "machine, one GPU each where there are GPUs (workers on other machines: "
+            "docs/distributed.md)",
+            type=positive_int,
+            metavar="N",
+        ),
+    )
+    distribution: str | None = setting(
+        None,
+        Option(
+            "mirrored: train each trial on every GPU of its machine with "
+            "tf.distribute.MirroredStrategy (on the CPU where there is none)",
+            choices=DISTRIBUTIONS,
+        ),
+    )
 
     def resolve(self) -> TuneConfig:
         """Return a copy with every derived default filled in."""
@@ -119,14 +311,22 @@ class TuneConfig:
         return values
 
 
+FIELDS = dataclasses.fields(TuneConfig)
+# The settings a resume must match, and the declared search space beside the pins.
+SEARCH_KEYS = tuple(
+    key
+    for f in FIELDS
+    if f.metadata["search"]
+    for key in ((f.name, "search_space") if f.name == "pins" else (f.name,))
+)
 # Values of search settings that older run.json files lack: they were searched before the
-# setting existed, which is what these defaults mean.
+# setting existed, which is what these values mean.
 SAVED_BEFORE = {
-    "space": "card",
-    "early_trial_stop": False,
-    "grace_epochs": None,
-    "warm_start": False,
+    f.name: f.metadata["saved_before"]
+    for f in FIELDS
+    if f.metadata["saved_before"] is not NOT_SAVED
 }
+OPTIONS = {f.name: f.metadata["option"] for f in FIELDS if f.metadata["option"] is not None}
 
 
 def stop_rule(saved: str | bool) -> str:

@@ -20,6 +20,9 @@ SHOWN_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16")
 NATIVE_BF16_ENV = "TUNING_NATIVE_BF16"
 PRECISION_CHOICES = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
 TRAINING_CHOICES = ("fast", "plain")
+# How one trial may train on several GPUs (tuning.engine.devices): tf.distribute's mirroring.
+MIRRORED = "mirrored"
+DISTRIBUTIONS = (MIRRORED,)
 
 
 def cpu_flags() -> set[str]:

@@ -6,20 +6,21 @@ import argparse
 import tomllib
 from pathlib import Path
 
-from tuning.cli.options import duration
+from tuning.config import OPTIONS
 from tuning.errors import TuningError
+from tuning.settings import Option, duration
 
 PINS_KEY = "set"  # the [set] table holds `--set NAME=VALUE` pins as `NAME = VALUE`
 
 
-def read_config(path: Path, parser: argparse.ArgumentParser) -> tuple[dict, dict]:
-    """Read a TOML file whose keys are `parser`'s long options, checked like the command line.
+def read_config(path: Path) -> tuple[dict, dict]:
+    """Read a TOML file whose keys are `tune`'s long options, checked like the command line.
 
     Keys may be written `max-trials` or `max_trials`. Values are only parsed, never executed.
 
     Returns:
-        Argparse defaults for the options set in the file, and the pins of its `[set]` table
-        as `NAME=VALUE` texts keyed by name.
+        Argparse defaults for the settings the file sets, keyed by setting, and the pins of
+        its `[set]` table as `NAME=VALUE` texts keyed by name.
 
     Raises:
         TuningError: the file is unreadable or not TOML, or a key is unknown or has a value of
@@ -31,52 +32,43 @@ def read_config(path: Path, parser: argparse.ArgumentParser) -> tuple[dict, dict
         raise TuningError(f"cannot read config file {path}: {e.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise TuningError(f"config file {path} is not valid TOML: {e}") from None
-    actions = settable_actions(parser)
+    settable = {name.replace("_", "-"): name for name in OPTIONS}
     defaults, pins = {}, {}
     for key, value in table.items():
         name = key.replace("_", "-")
         if name == PINS_KEY:
             pins = pin_texts(path, value)
-        elif name in actions:
-            defaults[actions[name].dest] = checked_value(path, name, value, actions[name])
+        elif name in settable:
+            field = settable[name]
+            defaults[field] = checked_value(path, name, value, OPTIONS[field])
         else:
-            known = ", ".join(sorted([*actions, PINS_KEY]))
+            known = ", ".join(sorted([*settable, PINS_KEY]))
             raise TuningError(f"{path}: unknown key {key!r} (known: {known})")
     return defaults, pins
 
 
-def settable_actions(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
-    """The options a config file may set, by long name without the dashes."""
-    actions = {}
-    for action in parser._actions:  # argparse has no public list of its options
-        longs = [o for o in action.option_strings if o.startswith("--")]
-        if longs and action.dest not in ("help", "config", "pins"):
-            actions[longs[0][2:]] = action
-    return actions
-
-
-def checked_value(path: Path, name: str, value: object, action: argparse.Action) -> object:
-    """A config value converted exactly as argparse converts the same option's text.
+def checked_value(path: Path, name: str, value: object, option: Option) -> object:
+    """A config value converted exactly as the command line converts the same option's text.
 
     Raises:
         TuningError: the value has the wrong TOML type, or the option's own check refuses it.
     """
-    if action.nargs == 0:  # a flag such as --overwrite
+    if option.switch:  # such as overwrite
         if not isinstance(value, bool):
             raise TuningError(f"{path}: {name} must be true or false, got {value!r}")
         return value
-    expected, kind = (str, "a string") if action.type in (None, Path) else (int, "an integer")
-    if action.type is duration:  # "45m" or seconds, as on the command line
+    expected, kind = (str, "a string") if option.type in (None, Path) else (int, "an integer")
+    if option.type is duration:  # "45m" or seconds, as on the command line
         expected, kind = (str, int, float), "a duration (45m, 2h) or seconds"
     if not isinstance(value, expected) or isinstance(value, bool):
         raise TuningError(f"{path}: {name} must be {kind}, got {value!r}")
-    if action.choices is not None and value not in action.choices:
-        choices = ", ".join(map(str, action.choices))
+    if option.choices is not None and value not in option.choices:
+        choices = ", ".join(map(str, option.choices))
         raise TuningError(f"{path}: {name} must be one of {choices}, got {value!r}")
-    if action.type is None:
+    if option.type is None:
         return value
     try:
-        return action.type(str(value))
+        return option.type(str(value))
     except (argparse.ArgumentTypeError, ValueError) as e:
         raise TuningError(f"{path}: {name}: {e}") from None
 

@@ -53,7 +53,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         raise TuningError(with_pin_hint(str(e), argv)) from None
     if getattr(args, "config", None) is not None:
         tune = args.subparsers["tune"]
-        defaults, pins = read_config(args.config, tune)
+        defaults, pins = read_config(args.config)
         tune.set_defaults(**defaults, config_pins=pins)
         args = parser.parse_args(argv)
     return args

@@ -6,17 +6,16 @@ Nothing here runs a command; `tuning.cli.main` passes the function each command 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from hypermodels import NETWORKS, space
+from hypermodels import space
 from tuning.bench.configs import CONFIGS, DEFAULT_CONFIGS
-from tuning.config import STOP_RULES, TuneConfig
-from tuning.data import DATA_DIR_ENV, DATASETS
-from tuning.engine.budget import parse_duration
-from tuning.engine.devices import DISTRIBUTIONS
+from tuning.config import OPTIONS, TuneConfig
+from tuning.data import DATASETS
 from tuning.errors import TuningError
-from tuning.hardware import PRECISION_CHOICES, TRAINING_CHOICES
+from tuning.settings import option_name, positive_int, seed_int
 
 
 class Parser(argparse.ArgumentParser):
@@ -26,38 +25,8 @@ class Parser(argparse.ArgumentParser):
         raise TuningError(message)
 
 
-def int_at_least(low: int, high: int | None = None) -> Callable[[str], int]:
-    """Argparse type: an integer from `low` up to `high` (no upper limit when None)."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-        if high is None and value < low:
-            raise argparse.ArgumentTypeError(f"must be {low} or more, got {value}")
-        if high is not None and not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be between {low} and {high}, got {value}")
-        return value
-
-    return parse
-
-
-def duration(text: str) -> float:
-    """Argparse type: a time budget in seconds, from `45m`, `2h`, `1h30m` or seconds."""
-    try:
-        return parse_duration(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-
-
-positive_int = int_at_least(1)
-seed_int = int_at_least(0, 2**31 - 1)  # what numpy's and Keras's seeding accept
-
-
 def build_parser(runs: Mapping[str, Callable]) -> Parser:
     """The `tuning` argument parser; `runs` names the function each command calls."""
-    defaults = TuneConfig(dataset=DATASETS[0])
     parser = Parser(
         prog="tuning",
         description="Bayesian search over augmentation, dropout, L1/L2, learning rate and batch "
@@ -79,71 +48,7 @@ def build_parser(runs: Mapping[str, Callable]) -> Parser:
         help="read settings from a TOML file: the long options below as keys (max-trials = 10) "
         "and a [set] table of pins (dropout = 0.5); options given here override it",
     )
-    # Required, but checked when the command runs: argparse would refuse a --dataset given
-    # by --config.
-    tune.add_argument("--dataset", choices=DATASETS, help="dataset to tune on (required)")
-    tune.add_argument(
-        "--hypermodel",
-        choices=sorted(NETWORKS),
-        default=defaults.hypermodel,
-        help="network: cnn (Conv64-Conv128-Dense800) or mlp (Dense800); default %(default)s",
-    )
-    tune.add_argument(
-        "--space",
-        choices=space.SPACES,
-        default=defaults.space,
-        help="search space: card (the six names below) or full, which adds activation, "
-        "initializer, batch_norm, optimizer, weight_decay (adamw only), bias_l2, activity_l1, "
-        "filters (cnn only) and lr_schedule; default %(default)s",
-    )
-    tune.add_argument(
-        "--max-trials",
-        type=positive_int,
-        default=defaults.max_trials,
-        help="trials in the search; more extends a finished search (default %(default)s)",
-    )
-    tune.add_argument(
-        "--initial-points",
-        type=positive_int,
-        help="random trials before the Gaussian process takes over "
-        "(default: a third of --max-trials, at least 2; a resume keeps the saved number)",
-    )
-    tune.add_argument(
-        "--max-epochs",
-        type=positive_int,
-        default=defaults.max_epochs,
-        help="epoch limit per trial; EarlyStopping usually ends sooner (default %(default)s)",
-    )
-    tune.add_argument(
-        "--executions-per-trial",
-        type=positive_int,
-        default=defaults.executions_per_trial,
-        help="trainings per trial, val_accuracy averaged over them (default %(default)s)",
-    )
-    tune.add_argument(
-        "--train-limit",
-        type=positive_int,
-        metavar="N",
-        help="train on the first N training images only, for quick runs (default: all 50,000)",
-    )
-    tune.add_argument(
-        "--top-n",
-        type=positive_int,
-        default=defaults.top_n,
-        help="best trials evaluated on the test set (default %(default)s)",
-    )
-    tune.add_argument(
-        "--seed",
-        type=seed_int,
-        default=defaults.seed,
-        help="seeds the oracle and every trial's training (default %(default)s)",
-    )
-    tune.add_argument(
-        "--results-dir",
-        type=Path,
-        help="where reports and tuner state go (default: results/<dataset>)",
-    )
-    add_data_dir(tune)
+    add_settings(tune)
     tune.add_argument(
         "--set",
         dest="pins",
@@ -158,127 +63,11 @@ def build_parser(runs: Mapping[str, Callable]) -> Parser:
         "takes on or off",
     )
     tune.add_argument(
-        "--keep-checkpoints",
-        type=positive_int,
-        metavar="N",
-        help="keep the weights of the N best trials only, deleting the others' as the search "
-        "goes, so disk use stays bounded (default: --top-n, the ones evaluated on test)",
-    )
-    tune.add_argument(
-        "--max-failures",
-        type=positive_int,
-        default=defaults.max_failures,
-        metavar="N",
-        help="stop the search after N consecutive failed trials, e.g. diverged losses; "
-        "the reports still cover the finished ones (default %(default)s)",
-    )
-    tune.add_argument(
-        "--early-trial-stop",
-        choices=STOP_RULES,
-        default=defaults.early_trial_stop,
-        help="end trials that cannot win: asha (successive halving: at rungs of --rung-epochs "
-        "x eta^k epochs, only the top 1/eta go on), median (a trial whose best val_accuracy "
-        "trails the median of the finished trials at the same epoch, after --grace-epochs) "
-        "or off (every trial runs until EarlyStopping); default %(default)s",
-    )
-    tune.add_argument(
         "--no-early-trial-stop",
         dest="early_trial_stop",
         action="store_const",
         const="off",
         help="the same as --early-trial-stop off",
-    )
-    tune.add_argument(
-        "--rung-epochs",
-        type=positive_int,
-        default=defaults.rung_epochs,
-        metavar="R",
-        help="asha: epochs of the first rung (default %(default)s)",
-    )
-    tune.add_argument(
-        "--eta",
-        type=int_at_least(2),
-        default=defaults.eta,
-        metavar="ETA",
-        help="asha: each rung keeps the top 1/ETA and is ETA times the last (default %(default)s)",
-    )
-    tune.add_argument(
-        "--time-budget",
-        type=duration,
-        metavar="DURATION",
-        help="wall time the search may take, summed over resumes, not counting the final "
-        "evaluation and reports: 45m, 2h, 1h30m or seconds. Once spent no trial starts and "
-        "the running one stops at the end of its epoch, keeping its best; a resume with a "
-        "larger budget goes on (default: no limit)",
-    )
-    tune.add_argument(
-        "--grace-epochs",
-        type=positive_int,
-        default=defaults.grace_epochs,
-        metavar="N",
-        help="epochs every trial runs before the median rule may end it (default %(default)s)",
-    )
-    tune.add_argument(
-        "--warm-start",
-        action=argparse.BooleanOptionalAction,
-        default=defaults.warm_start,
-        help="train the course's configuration for the dataset as the first trial "
-        "(--no-warm-start: the first trial is random too); default on",
-    )
-    tune.add_argument(
-        "--training",
-        choices=TRAINING_CHOICES,
-        default=defaults.training,
-        help="fast: an input pipeline (tf.data under TensorFlow) with one fused augmentation "
-        "transform, oneDNN on x86 CPUs, XLA on GPUs (always under JAX), the precision below; "
-        "plain: the guides' and the course's path "
-        "(numpy arrays into fit, three augmentation layers, TensorFlow's defaults); "
-        "default %(default)s",
-    )
-    tune.add_argument(
-        "--precision",
-        choices=PRECISION_CHOICES,
-        default=defaults.precision,
-        help="auto: mixed_bfloat16 on GPUs from Ampere on and CPUs with AVX512-BF16 or AMX, "
-        "mixed_float16 on older GPUs, else float32; float32 forces full precision "
-        "(default %(default)s)",
-    )
-    tune.add_argument(
-        "--in-process",
-        action="store_true",
-        help="run every trial in this process instead of a fresh one each; saves a few "
-        "seconds per trial, but TensorFlow's memory then grows with every trial",
-    )
-    tune.add_argument(
-        "--quiet",
-        action="store_true",
-        help="no Keras progress bars or KerasTuner trial tables; the one line per finished "
-        "trial (score, best so far, elapsed and estimated time left) stays",
-    )
-    tune.add_argument(
-        "--tensorboard",
-        action="store_true",
-        help="log every trial for TensorBoard, with its values for the HParams dashboard, "
-        "under <results-dir>/tensorboard (make tensorboard serves them)",
-    )
-    tune.add_argument(
-        "--workers",
-        type=positive_int,
-        metavar="N",
-        help="distributed search: this process becomes the chief, which hands out the trials "
-        "and writes the reports but trains nothing, and starts N workers on this machine, "
-        "one GPU each where there are GPUs (workers on other machines: docs/distributed.md)",
-    )
-    tune.add_argument(
-        "--distribution",
-        choices=DISTRIBUTIONS,
-        help="mirrored: train each trial on every GPU of its machine with "
-        "tf.distribute.MirroredStrategy (on the CPU where there is none)",
-    )
-    tune.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="discard the saved search in the results dir and start afresh",
     )
     tune.set_defaults(run=runs["tune"], config_pins={})
 
@@ -332,6 +121,31 @@ def build_parser(runs: Mapping[str, Callable]) -> Parser:
     worker.set_defaults(run=runs["worker"])
     parser.set_defaults(subparsers={"tune": tune, "report": report, "run-trial": trial})
     return parser
+
+
+def add_settings(tune: argparse.ArgumentParser) -> None:
+    """Add an option for every TuneConfig setting that declares one, as it declares it."""
+    defaults = TuneConfig(dataset=DATASETS[0])
+    for f in dataclasses.fields(TuneConfig):
+        option = f.metadata["option"]
+        if option is None:
+            continue
+        # --dataset is required, but checked when the command runs: argparse would refuse
+        # one given by --config.
+        default = None if f.name == "dataset" else getattr(defaults, f.name)
+        flag = f"--{option_name(f)}"
+        if option.switch:
+            action = argparse.BooleanOptionalAction if option.negatable else "store_true"
+            tune.add_argument(flag, action=action, default=default, help=option.help)
+        else:
+            tune.add_argument(
+                flag,
+                type=option.type,
+                choices=option.choices,
+                metavar=option.metavar,
+                default=default,
+                help=option.help,
+            )
 
 
 def add_bench_command(commands: argparse._SubParsersAction, runs: Mapping[str, Callable]) -> None:
@@ -429,13 +243,8 @@ def add_retrain_commands(
 
 
 def add_data_dir(parser: argparse.ArgumentParser, default_text: str | None = None) -> None:
-    """Add the --data-dir option shared by both commands."""
-    default_text = default_text or (
-        f"${DATA_DIR_ENV}, else /usr/share/datasets/fashion-mnist for fashion-mnist, "
-        "else a keras.datasets download"
-    )
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        help=f"folder holding <dataset>/train-images-idx3-ubyte.gz etc. (default: {default_text})",
-    )
+    """Add --data-dir: as tune declares it, or with another default where one is given."""
+    help_text = OPTIONS["data_dir"].help
+    if default_text is not None:
+        help_text = help_text[: help_text.index("(default: ")] + f"(default: {default_text})"
+    parser.add_argument("--data-dir", type=Path, help=help_text)

@@ -27,6 +27,7 @@ from tuning.reports.diagnosis import diagnosis
 from tuning.reports.page import write_page
 from tuning.reports.progress import print_progress, start_lines
 from tuning.reports.tables import failure_reason, summary, write_reports, write_trials_csv
+from tuning.settings import show_duration
 from tuning.store import runinfo
 from tuning.store.files import read_json, write_json_atomic
 from tuning.store.lock import results_lock
@@ -197,7 +198,7 @@ def stopped_early(tuner: RecordingTuner, config: TuneConfig, search_seconds: flo
         return ""
     if config.time_budget and search_seconds >= config.time_budget:
         return (
-            f"\nnote: the time budget of {budget.show_duration(config.time_budget)} was spent "
+            f"\nnote: the time budget of {show_duration(config.time_budget)} was spent "
             f"after {ended} of {config.max_trials} trials; resume with a larger --time-budget "
             "to go on"
         )

@@ -10,7 +10,6 @@ callback that stops a running trial is `tuning.engine.stopping.TimeBudgetStop`.
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,37 +17,7 @@ from pathlib import Path
 from tuning.store import runinfo
 from tuning.store.files import read_json
 
-# "45m", "2h", "1h30m", "90s" or plain seconds ("3600").
-DURATION = re.compile(r"(\d+(?:\.\d+)?)([hms])")
-UNIT_SECONDS = {"h": 3600, "m": 60, "s": 1}
 clock = time.time  # wall-clock seconds; shared by every process of a search on one machine
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in `text`: `45m`, `2h`, `1h30m`, `90s` or a plain number of seconds.
-
-    Raises:
-        ValueError: `text` is none of these, or not above 0.
-    """
-    text = text.strip().lower()
-    try:
-        seconds = float(text)
-    except ValueError:
-        parts = DURATION.findall(text)
-        if not parts or "".join(n + u for n, u in parts) != text:
-            raise ValueError(f"{text!r} is not a duration such as 45m, 2h, 1h30m or 3600") from None
-        seconds = sum(float(n) * UNIT_SECONDS[u] for n, u in parts)
-    if not seconds > 0:
-        raise ValueError(f"a time budget must be above 0, got {text!r}")
-    return seconds
-
-
-def show_duration(seconds: float) -> str:
-    """`1h 30m`, `45m` or `50s`, as a user would write the budget back."""
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    parts = zip((hours, minutes, secs), "hms", strict=True)
-    return " ".join(f"{count}{unit}" for count, unit in parts if count) or "0s"
 
 
 @dataclass(frozen=True)

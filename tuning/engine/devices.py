@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # imported where used: the command line reads DISTRIBUTIONS without it
-    import tensorflow as tf
+from tuning.hardware import MIRRORED
 
-MIRRORED = "mirrored"
-DISTRIBUTIONS = (MIRRORED,)
+if TYPE_CHECKING:  # imported where used, under TensorFlow only
+    import tensorflow as tf
 
 
 def distribution_strategy(name: str | None) -> tf.distribute.Strategy | None:

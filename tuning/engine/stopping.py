@@ -15,7 +15,8 @@ from typing import Protocol
 import keras
 import numpy as np
 
-from tuning.engine.budget import Budget, show_duration
+from tuning.engine.budget import Budget
+from tuning.settings import show_duration
 
 # Fewer finished trials than this make too noisy a median to stop anyone on.
 MIN_REFERENCE_TRIALS = 3

@@ -19,12 +19,12 @@ from keras_tuner.engine.trial import TrialStatus
 
 from hypermodels import space
 from tuning.config import TuneConfig
-from tuning.engine.budget import show_duration
 from tuning.engine.epochs import clock
 from tuning.engine.evaluate import best_trials
 from tuning.engine.search import RecordingTuner
 from tuning.hardware import gpu_labels
 from tuning.reports.tables import hyperparameter_values, show
+from tuning.settings import show_duration
 from tuning.store import runinfo
 from tuning.store.files import read_json
 
