@@ -146,9 +146,10 @@ codes = [
     main(["tune", "--seed", "x"]),
     main(["tune", "--dataset", "mnist", "--data-dir", {str(tmp_path)!r}]),
     main(["tune", "--dataset", "mnist", "--data-dir", {str(data_dir)!r}, "--train-limit", "60000"]),
+    *(main([command, {str(tmp_path)!r}]) for command in ("report", "ablate", "confirm")),
 ]
 print(codes, sorted(m for m in ("tensorflow", "keras", "keras_tuner") if m in sys.modules))
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert done.stdout.splitlines()[-1] == "[2, 2, 2] []", done.stderr
+    assert done.stdout.splitlines()[-1] == "[2, 2, 2, 2, 2, 2] []", done.stderr
     assert "--train-limit must be between 1 and 50000" in done.stderr

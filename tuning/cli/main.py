@@ -7,6 +7,7 @@ import dataclasses
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import tuning
 from hypermodels import space
@@ -17,6 +18,7 @@ from tuning.config import TuneConfig
 from tuning.data import check_train_limit, load_dataset
 from tuning.engine import spawn
 from tuning.errors import TuningError
+from tuning.store.resume import saved_config, saved_run
 
 EXIT_USAGE = 2
 INTERRUPTED = "interrupted: finished trials are saved; run the same command to resume"
@@ -104,8 +106,23 @@ def run_worker(args: argparse.Namespace) -> str:
     return work(args.results_dir, args.parent)
 
 
+# Commands that import the backend themselves, once their input is checked.
+LATE_BACKEND = ("tune", "report", "ablate", "confirm")
+
+
+def require_search(results_dir: Path) -> None:
+    """Refuse a folder that holds no search at once, reading only its run.json and state.
+
+    Raises:
+        TuningError: `results_dir` holds no search.
+    """
+    saved_config(results_dir, saved_run(results_dir))
+
+
 def run_report(args: argparse.Namespace) -> str:
     """Rebuild the reports of a results dir."""
+    require_search(args.results_dir)
+    tuning.import_backend_quietly()
     from tuning.commands.report import report
 
     return report(args.results_dir, data_dir=args.data_dir, top_n=args.top_n)
@@ -129,6 +146,8 @@ def run_bench(args: argparse.Namespace) -> str:
 
 def run_ablate(args: argparse.Namespace) -> str:
     """Retrain the best configuration with each technique switched off."""
+    require_search(args.results_dir)
+    tuning.import_backend_quietly()
     from tuning.retrain.ablation import ablate
 
     return ablate(args.results_dir, data_dir=args.data_dir, max_epochs=args.max_epochs)
@@ -136,6 +155,8 @@ def run_ablate(args: argparse.Namespace) -> str:
 
 def run_confirm(args: argparse.Namespace) -> str:
     """Retrain the best configuration with other seeds."""
+    require_search(args.results_dir)
+    tuning.import_backend_quietly()
     from tuning.retrain.confirm import confirm
 
     return confirm(
@@ -169,9 +190,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, terminate)
     try:
         args = parse_args(argv)
-        # Only now, and for tune only once its data is read: --help, bad arguments and bad
-        # data answer without the backend's seconds of start-up.
-        if args.command != "tune":
+        # Only now, and for tune only once its data is read, for report, ablate and confirm
+        # once the folder holds a search: --help, bad arguments, bad data and a wrong folder
+        # answer without the backend's seconds of start-up.
+        if args.command not in LATE_BACKEND:
             tuning.import_backend_quietly()
         result = args.run(args)
         if isinstance(result, int):  # run-trial speaks through its exit status
