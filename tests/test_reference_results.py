@@ -118,6 +118,17 @@ def test_report_page_and_readme_name_the_same_best_trial(published):
     assert f"| {100 * best.test_accuracy:.2f} % |" in row
 
 
+def test_readme_row_gives_the_confirmed_mean_where_confirm_ran(published):
+    row = readme_row(published["folder"].name)
+    summary_path = published["folder"] / layout.CONFIRM_SUMMARY_CSV
+    if not summary_path.exists():
+        assert "| not yet run |" in row
+        return
+    test = pd.read_csv(summary_path).set_index("metric").loc["test_accuracy"]
+    assert test["runs"] >= 3
+    assert f"| {100 * test['mean']:.2f} ± {100 * test['std']:.2f} % |" in row
+
+
 def test_readme_row_counts_what_the_files_hold(published):
     trials, history, run = published["trials"], published["history"], published["run"]
     row = readme_row(published["folder"].name)
