@@ -13,7 +13,7 @@ import pytest
 
 from tuning.cli.main import main
 from tuning.data import DATA_DIR_ENV
-from tuning.engine.stopping import AshaRule
+from tuning.engine.stopping import AshaRule, MedianRule
 
 REPO = Path(__file__).resolve().parents[1]
 # Quick mlp trials, 4 batches an epoch: with 2 epochs, a kill lands mid-search.
@@ -122,3 +122,20 @@ def trial_processes(results: Path) -> list[str]:
     """Pids of `run-trial` processes working in `results`."""
     found = subprocess.run(["pgrep", "-f", f"run-trial {results} "], capture_output=True, text=True)
     return found.stdout.split()
+
+
+def assert_median_replays(results: Path, grace_epochs: int, max_epochs: int) -> None:
+    """Replay the median rule trial by trial from history.csv: every decision must match."""
+    trials, history = read_csv(results / "trials.csv"), read_csv(results / "history.csv")
+    assert (trials.status == "STOPPED_EARLY").sum() >= 1
+    finished: list[tuple] = []
+    for trial in trials.itertuples():
+        curve = tuple(history[history.trial_id == trial.trial_id].val_accuracy)
+        expected = MedianRule(tuple(finished), grace_epochs=grace_epochs).describe(curve)
+        assert (trial.status == "STOPPED_EARLY") == (expected is not None), trial
+        if expected is None:  # ran to its end or to EarlyStopping
+            assert len(curve) == max_epochs or trial.epochs < max_epochs
+            finished.append(curve)
+        else:
+            assert trial.reason == expected and len(curve) < max_epochs
+        assert trial.val_accuracy == pytest.approx(max(curve))  # its best score is kept

@@ -10,7 +10,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import REPO, SMALL, assert_asha_replays, assert_consistent, trial_files, tune_args
+from conftest import (
+    REPO,
+    SMALL,
+    assert_asha_replays,
+    assert_consistent,
+    assert_median_replays,
+    trial_files,
+    tune_args,
+)
 
 from tuning.cli.main import main
 
@@ -177,3 +185,10 @@ def test_asha_decides_under_jax_as_its_rule_says(tmp_path, data_dir):
     args += ["--early-trial-stop", "asha", "--rung-epochs", "1", "--eta", "2", "--quiet"]
     assert under_jax(tune_args(tmp_path, data_dir, *args), tmp_path)["status"] == 0
     assert_asha_replays(tmp_path, rung_epochs=1, eta=2, max_epochs=3)
+
+
+def test_the_median_rule_decides_under_jax_as_it_says(tmp_path, data_dir):
+    args = [*FAST, "--max-trials", "6", "--max-epochs", "4", "--initial-points", "5"]
+    args += ["--early-trial-stop", "median", "--grace-epochs", "1", "--quiet"]
+    assert under_jax(tune_args(tmp_path, data_dir, *args), tmp_path)["status"] == 0
+    assert_median_replays(tmp_path, grace_epochs=1, max_epochs=4)

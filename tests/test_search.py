@@ -4,10 +4,9 @@ import pandas as pd
 import pytest
 
 from hypermodels.space import COURSE_VALUES
-from tests.conftest import assert_asha_replays, tune_args
+from tests.conftest import assert_asha_replays, assert_median_replays, tune_args
 from tuning import hardware
 from tuning.cli.main import main
-from tuning.engine.stopping import MedianRule
 
 FAST = ["--hypermodel", "mlp", "--train-limit", "500", "--in-process"]
 
@@ -54,23 +53,7 @@ def test_median_rule_stops_trailing_trials_and_keeps_their_best(tmp_path, data_d
     args = [*FAST, "--max-trials", "6", "--max-epochs", "4", "--early-trial-stop", "median"]
     args += ["--grace-epochs", "1"]
     assert main(tune_args(results, data_dir, *args, "--initial-points", "5")) == 0
-    trials = pd.read_csv(results / "trials.csv", dtype={"trial_id": str})
-    history = pd.read_csv(results / "history.csv", dtype={"trial_id": str})
-    stopped = trials[trials.status == "STOPPED_EARLY"]
-    assert len(stopped) >= 1
-    # Replay the rule trial by trial from the saved curves: every decision must match.
-    finished: list[tuple] = []
-    for trial in trials.itertuples():
-        curve = tuple(history[history.trial_id == trial.trial_id].val_accuracy)
-        rule = MedianRule(tuple(finished), grace_epochs=1)
-        expected = rule.describe(curve)
-        assert (trial.status == "STOPPED_EARLY") == (expected is not None), trial
-        if expected is None:
-            assert len(curve) == 4 or trial.epochs < 4  # ran to its end or EarlyStopping
-            finished.append(curve)
-        else:
-            assert trial.reason == expected and len(curve) < 4
-        assert trial.val_accuracy == pytest.approx(max(curve))  # its best score is kept
+    assert_median_replays(results, grace_epochs=1, max_epochs=4)
 
 
 def test_plain_training_path_is_recorded(tmp_path, data_dir):
