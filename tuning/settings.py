@@ -60,9 +60,9 @@ def setting(
     return dataclasses.field(default=default, metadata=metadata)
 
 
-def option_name(field: dataclasses.Field) -> str:
-    """The option's long name without dashes, as a config-file key: `max-trials`."""
-    return field.name.replace("_", "-")
+def option_name(setting_name: str) -> str:
+    """A setting's long option without dashes, also its config-file key: `max-trials`."""
+    return setting_name.replace("_", "-")
 
 
 def int_at_least(low: int, high: int | None = None) -> Callable[[str], int]:

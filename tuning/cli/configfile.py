@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tuning.config import OPTIONS
 from tuning.errors import TuningError
-from tuning.settings import Option, duration
+from tuning.settings import Option, duration, option_name
 
 PINS_KEY = "set"  # the [set] table holds `--set NAME=VALUE` pins as `NAME = VALUE`
 
@@ -32,10 +32,10 @@ def read_config(path: Path) -> tuple[dict, dict]:
         raise TuningError(f"cannot read config file {path}: {e.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise TuningError(f"config file {path} is not valid TOML: {e}") from None
-    settable = {name.replace("_", "-"): name for name in OPTIONS}
+    settable = {option_name(name): name for name in OPTIONS}
     defaults, pins = {}, {}
     for key, value in table.items():
-        name = key.replace("_", "-")
+        name = option_name(key)  # max_trials or max-trials
         if name == PINS_KEY:
             pins = pin_texts(path, value)
         elif name in settable:

@@ -133,7 +133,7 @@ def add_settings(tune: argparse.ArgumentParser) -> None:
         # --dataset is required, but checked when the command runs: argparse would refuse
         # one given by --config.
         default = None if f.name == "dataset" else getattr(defaults, f.name)
-        flag = f"--{option_name(f)}"
+        flag = f"--{option_name(f.name)}"
         if option.switch:
             action = argparse.BooleanOptionalAction if option.negatable else "store_true"
             tune.add_argument(flag, action=action, default=default, help=option.help)
