@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from tuning.cli.main import main
 from tuning.data import DATA_DIR_ENV
-from tuning.engine.stopping import AshaRule, MedianRule
 
-REPO = Path(__file__).resolve().parents[1]
-# Quick mlp trials, 4 batches an epoch: with 2 epochs, a kill lands mid-search.
-SMALL = ["--hypermodel", "mlp", "--train-limit", "500", "--set", "batch_size=128"]
+from helpers import REPO, tune_args
 
 
 @pytest.fixture(scope="session")
@@ -26,30 +20,6 @@ def data_dir() -> Path:
     folder = REPO / (os.environ.get(DATA_DIR_ENV) or REPO.parent / "shared" / "datasets")
     assert (folder / "mnist").is_dir(), f"no datasets at {folder}; set {DATA_DIR_ENV}"
     return folder.resolve()
-
-
-def tune_args(results_dir: Path, data_dir: Path, *extra: str, dataset: str = "mnist") -> list:
-    """CLI arguments of a tiny real search: few images, few epochs, float32.
-
-    The precision is pinned so that no verdict depends on what `auto` picks on the machine
-    running the tests; a test may pass another `--precision` in `extra` (the last wins).
-    """
-    return [
-        "tune",
-        "--dataset",
-        dataset,
-        "--results-dir",
-        str(results_dir),
-        "--data-dir",
-        str(data_dir),
-        "--train-limit",
-        "2000",
-        "--top-n",
-        "2",
-        "--precision",
-        "float32",
-        *extra,
-    ]
 
 
 @pytest.fixture(scope="session")
@@ -65,77 +35,3 @@ def tiny_search(tmp_path_factory, data_dir) -> Path:
 def search_copy(tiny_search, tmp_path) -> Path:
     """A private copy of the tiny search that a test may resume, extend or break."""
     return Path(shutil.copytree(tiny_search, tmp_path / "mnist"))
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    """Every file under `folder` by relative path, to prove nothing changed."""
-    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
-
-
-def read_csv(path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype={"trial_id": str})
-
-
-def trial_files(results: Path) -> dict[str, dict]:
-    """Every saved trial: its trial.json state and the raw bytes of its state files."""
-    trials = {}
-    for path in sorted((results / "tuner").glob("trial_*/trial.json")):
-        state = json.loads(path.read_text())
-        record = path.with_name("record.json")
-        trials[state["trial_id"]] = {
-            "state": state,
-            "bytes": path.read_bytes() + (record.read_bytes() if record.exists() else b""),
-        }
-    return trials
-
-
-def assert_consistent(results: Path, max_trials: int, top_n: int = 2) -> None:
-    """Exactly `max_trials` completed trials, and CSVs that say what the tuner state says."""
-    trials = trial_files(results)
-    assert len(trials) == max_trials
-    assert {t["state"]["status"] for t in trials.values()} == {"COMPLETED"}
-    table = read_csv(results / "trials.csv").set_index("trial_id")
-    assert sorted(table.index) == sorted(trials)
-    for trial_id, trial in trials.items():
-        assert table.loc[trial_id, "status"] == trial["state"]["status"]
-        assert table.loc[trial_id, "val_accuracy"] == pytest.approx(trial["state"]["score"])
-    best = sorted(trials, key=lambda i: (-trials[i]["state"]["score"], int(i)))[:top_n]
-    assert list(read_csv(results / "test_results.csv").trial_id) == best
-    assert not list(results.rglob(".*.tmp"))
-
-
-def assert_asha_replays(results: Path, rung_epochs: int, eta: int, max_epochs: int) -> None:
-    """Replay the ASHA rungs trial by trial from history.csv: every decision must match."""
-    trials, history = read_csv(results / "trials.csv"), read_csv(results / "history.csv")
-    assert (trials.status == "STOPPED_EARLY").sum() >= 1
-    ended: list[tuple] = []
-    for trial in trials.itertuples():
-        curve = tuple(history[history.trial_id == trial.trial_id].val_accuracy)
-        expected = AshaRule(tuple(ended), rung_epochs=rung_epochs, eta=eta).describe(curve)
-        assert (trial.status == "STOPPED_EARLY") == (expected is not None), trial
-        assert trial.reason == expected if expected else len(curve) == max_epochs
-        assert trial.val_accuracy == pytest.approx(max(curve))  # its best score is kept
-        ended.append(curve)
-
-
-def trial_processes(results: Path) -> list[str]:
-    """Pids of `run-trial` processes working in `results`."""
-    found = subprocess.run(["pgrep", "-f", f"run-trial {results} "], capture_output=True, text=True)
-    return found.stdout.split()
-
-
-def assert_median_replays(results: Path, grace_epochs: int, max_epochs: int) -> None:
-    """Replay the median rule trial by trial from history.csv: every decision must match."""
-    trials, history = read_csv(results / "trials.csv"), read_csv(results / "history.csv")
-    assert (trials.status == "STOPPED_EARLY").sum() >= 1
-    finished: list[tuple] = []
-    for trial in trials.itertuples():
-        curve = tuple(history[history.trial_id == trial.trial_id].val_accuracy)
-        expected = MedianRule(tuple(finished), grace_epochs=grace_epochs).describe(curve)
-        assert (trial.status == "STOPPED_EARLY") == (expected is not None), trial
-        if expected is None:  # ran to its end or to EarlyStopping
-            assert len(curve) == max_epochs or trial.epochs < max_epochs
-            finished.append(curve)
-        else:
-            assert trial.reason == expected and len(curve) < max_epochs
-        assert trial.val_accuracy == pytest.approx(max(curve))  # its best score is kept

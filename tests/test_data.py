@@ -11,7 +11,13 @@ import numpy as np
 import pytest
 
 from tuning import data
+from tuning.cli.main import main
 from tuning.data import DATA_DIR_ENV, FILES, DataError
+
+from helpers import (
+    snapshot,
+    tune_args,
+)
 
 IMAGES_MAGIC = 0x00000803
 LABELS_MAGIC = 0x00000801
@@ -404,3 +410,57 @@ def test_system_copy_of_fashion_mnist_is_used_without_a_data_dir(data_dir, tmp_p
     loaded = data.load_dataset("fashion-mnist")
     assert loaded.source["kind"] == "idx"
     assert (Path.cwd() / loaded.source["location"]).resolve() == system.resolve()
+
+
+def forge_idx(path: Path, array: np.ndarray) -> None:
+    """Write `array` (uint8) as a gzip IDX file with a correct header."""
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    path.write_bytes(gzip.compress(header + array.astype(np.uint8).tobytes()))
+
+
+def read_idx(path: Path, ndim: int) -> np.ndarray:
+    raw = gzip.decompress(path.read_bytes())
+    shape = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(raw[4 + 4 * ndim :], dtype=np.uint8).reshape(shape)
+
+
+TRAIN_IMAGES = "train-images-idx3-ubyte.gz"
+
+
+TRAIN_LABELS = "train-labels-idx1-ubyte.gz"
+
+
+def drop_last_image(folder: Path) -> None:
+    forge_idx(folder / TRAIN_IMAGES, read_idx(folder / TRAIN_IMAGES, 3)[:-1])
+
+
+def label_out_of_range(folder: Path) -> None:
+    labels = read_idx(folder / TRAIN_LABELS, 1).copy()
+    labels[123] = 10
+    forge_idx(folder / TRAIN_LABELS, labels)
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda d: (d / TRAIN_IMAGES).unlink(), "missing data file"),
+        (lambda d: (d / TRAIN_IMAGES).write_bytes(b"\x1f\x8b\x08\x00" * 9), "corrupt data file"),
+        (lambda d: forge_idx(d / TRAIN_IMAGES, np.zeros((2, 28), np.uint8)), "magic"),
+        (drop_last_image, "59999 train images but 60000 labels"),
+        (label_out_of_range, "train label 10 outside 0..9"),
+        (lambda d: (d / TRAIN_IMAGES).unlink() or (d / TRAIN_IMAGES).mkdir(), "Is a directory"),
+    ],
+    ids=["missing", "truncated", "wrong-magic", "count-mismatch", "label-range", "unreadable"],
+)
+def test_bad_data_is_one_line_and_leaves_results_alone(
+    search_copy, data_dir, tmp_path, capsys, damage, message
+):
+    broken = tmp_path / "data"
+    shutil.copytree(data_dir / "mnist", broken / "mnist")
+    damage(broken / "mnist")
+    before = snapshot(search_copy)
+    assert main(tune_args(search_copy, broken, "--max-trials", "3")) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and message in err[0], err
+    assert str(broken / "mnist") in err[0]  # names the file, or the folder it came from
+    assert snapshot(search_copy) == before

@@ -3,12 +3,13 @@ import os
 
 import pandas as pd
 import pytest
-from conftest import tune_args
 
 from hypermodels.training import PLAIN, TrainingPath
 from tuning import backend, hardware
 from tuning.cli.main import main
 from tuning.errors import TuningError
+
+from helpers import tune_args
 
 
 def test_plain_is_the_guides_path():

@@ -44,7 +44,7 @@ def keep_tensorflow_out() -> None:
     (`keras.utils.set_random_seed`) or to ask whether a value is one of its types: seconds of
     start-up and hundreds of MiB in every trial process, for nothing under JAX. Keras asks
     one lazy module whether TensorFlow is `available`; its cached answer is set to no, as on
-    a machine without it. A private attribute: tests/test_jax.py fails if it stops working.
+    a machine without it. A private attribute: tests/test_backend.py fails if it stops working.
     """
     if is_tensorflow():
         return

@@ -3,7 +3,7 @@
 Every import from `keras_tuner.src` and every `._name` used on a KerasTuner object lives here,
 with why it is needed; the rest of the project uses KerasTuner's public API and the names
 below. Each was checked against KerasTuner `CHECKED_VERSION`. `PRIVATE_MEMBERS` lists them,
-and tests/test_kt_internals.py fails, naming the member, where the installed KerasTuner
+and tests/engine/test_kt_internals.py fails, naming the member, where the installed KerasTuner
 lacks one: a release that renames one breaks that test, not a search.
 """
 
@@ -23,7 +23,7 @@ from keras_tuner.src.distribute.oracle_chief import OracleServicer, exit_chief
 CHECKED_VERSION = "1.4.8"
 
 # (where, member): what the installed KerasTuner must have, where is a class or module name
-# that tests/test_kt_internals.py knows how to make.
+# that tests/engine/test_kt_internals.py knows how to make.
 PRIVATE_MEMBERS = (
     ("keras_tuner.src.config", "DEBUG"),
     ("keras_tuner.src.distribute.utils", "has_chief_oracle"),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import keras_tuner as kt
 import pandas as pd
 import pytest
-from conftest import tune_args
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.text import Text
 from PIL import Image
@@ -29,6 +28,8 @@ from tuning.reports.plots import (
 from tuning.reports.plotstyle import STOPPED_LABEL, scale_floor
 from tuning.reports.tables import STOPPED_EARLY, history_frame, show, trials_columns, trials_frame
 from tuning.store.resume import saved_config, saved_run
+
+from helpers import tune_args
 
 PNGS = (LEARNING_CURVES_PNG, HYPERPARAMETERS_PNG, BEST_SO_FAR_PNG)
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

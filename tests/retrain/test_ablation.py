@@ -13,12 +13,10 @@ from tuning.cli.main import main
 from tuning.retrain.ablation import VARIANTS, ablation_rows
 from tuning.retrain.best import best_configuration
 
+from helpers import read_csv
+
 TECHNIQUES = ["augment_factor", "dropout", "l1", "l2"]
 OTHERS = ["learning_rate", "batch_size"]
-
-
-def read_csv(path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype={"trial_id": str})
 
 
 @pytest.fixture(scope="module")

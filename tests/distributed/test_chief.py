@@ -1,4 +1,4 @@
-"""Distributed search: a chief and its workers run every trial once; failures end it cleanly."""
+"""The chief and its workers run every trial once; dead workers and failures end it cleanly."""
 
 from __future__ import annotations
 
@@ -14,18 +14,17 @@ from pathlib import Path
 
 import pytest
 import tensorflow as tf
-from conftest import SMALL, assert_consistent, read_csv, trial_processes, tune_args
 
 from tuning.cli.main import main
-from tuning.config import TuneConfig
 from tuning.distributed import cluster
-from tuning.distributed.worker import check_same_search, wait_for_chief
 from tuning.engine import devices
-from tuning.engine.devices import worker_gpus
 from tuning.engine.search import make_tuner
-from tuning.errors import TuningError
 from tuning.store.lock import LOCK_FILE
 from tuning.store.resume import saved_config
+
+from helpers import SMALL, assert_consistent, read_csv, trial_processes, tune_args
+
+pytestmark = pytest.mark.processes  # tests about processes, starting their own
 
 TINY = ["--hypermodel", "mlp", "--train-limit", "500", "--max-epochs", "1"]
 
@@ -170,56 +169,6 @@ def test_a_search_with_mirrored_strategy_completes(tmp_path, data_dir):
     strategy = make_tuner(config).distribution_strategy
     assert isinstance(strategy, tf.distribute.MirroredStrategy)
     assert strategy.num_replicas_in_sync == 1  # this machine's CPU
-
-
-def test_workers_are_pinned_one_gpu_each_unless_mirrored():
-    gpus = ["2", "3"]
-    pinned = [worker_gpus(i, gpus, None) for i in range(3)]
-    assert pinned == [{"CUDA_VISIBLE_DEVICES": g} for g in ("2", "3", "2")]
-    assert worker_gpus(0, gpus, "mirrored") == {}
-    assert worker_gpus(0, [], None) == {}
-
-
-@pytest.fixture
-def worker_env(monkeypatch):
-    monkeypatch.setenv(cluster.TUNER_ID, "hostb-0")
-    monkeypatch.setenv(cluster.ORACLE_IP, "127.0.0.1")
-    monkeypatch.setenv(cluster.ORACLE_PORT, "9")
-
-
-def test_a_worker_needs_keras_tuner_environment(tmp_path, capsys, monkeypatch):
-    for name in (cluster.TUNER_ID, cluster.ORACLE_IP, cluster.ORACLE_PORT):
-        monkeypatch.delenv(name, raising=False)
-    assert main(["worker", str(tmp_path)]) == 2
-    assert "a worker needs KERASTUNER_TUNER_ID" in capsys.readouterr().err
-    monkeypatch.setenv(cluster.ORACLE_IP, "127.0.0.1")
-    assert main(["worker", str(tmp_path)]) == 2
-    assert capsys.readouterr().err.splitlines() == [
-        'error: Environment variable "KERASTUNER_ORACLE_IP" was set, but '
-        '"KERASTUNER_ORACLE_PORT" was not. Please specify a port.'
-    ]
-
-
-def test_tune_as_a_worker_refuses_the_chiefs_options(tmp_path, data_dir, capsys, worker_env):
-    assert main([*tune_args(tmp_path, data_dir), "--workers", "2"]) == 2
-    err = capsys.readouterr().err.splitlines()
-    assert err == [
-        "error: KERASTUNER_TUNER_ID=hostb-0 makes this process a worker: --overwrite and "
-        "--workers are for the chief"
-    ]
-    assert not list(tmp_path.iterdir())
-
-
-def test_a_worker_with_other_settings_than_the_chief_is_refused(tmp_path):
-    chief = TuneConfig(dataset="mnist", max_epochs=2, results_dir=tmp_path).resolve()
-    check_same_search(chief, TuneConfig(dataset="mnist", max_epochs=2, results_dir=tmp_path))
-    with pytest.raises(TuningError, match=r"differ from the chief's search .* \(max_epochs\)"):
-        check_same_search(chief, TuneConfig(dataset="mnist", max_epochs=3))
-
-
-def test_a_worker_without_a_chief_gives_up_with_one_line():
-    with pytest.raises(TuningError, match=r"no chief answered at 127.0.0.1:9 within 1 s"):
-        wait_for_chief("127.0.0.1:9", seconds=1)
 
 
 def test_help_documents_the_distributed_options(capsys):

@@ -7,9 +7,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import snapshot, tune_args
 
 from tuning.cli.main import main
+
+from helpers import (
+    snapshot,
+    tune_args,
+)
 
 TUNE_OPTIONS = [
     "--dataset",
@@ -50,6 +54,7 @@ def test_tune_help_documents_every_option(capsys):
         assert name in text
 
 
+@pytest.mark.processes
 def test_module_and_script_reach_the_same_main():
     script = Path(sys.executable).with_name("tuning")  # installed beside the interpreter
     for command in ([sys.executable, "-m", "tuning"], [str(script)]):
@@ -133,6 +138,7 @@ def test_report_on_a_folder_without_a_search_is_an_error(tmp_path, capsys):
     assert "holds no search" in capsys.readouterr().err
 
 
+@pytest.mark.processes
 def test_help_and_bad_input_answer_without_loading_tensorflow(tmp_path, data_dir):
     # A fresh interpreter: this one has long loaded TensorFlow for other tests.
     script = f"""
@@ -153,3 +159,21 @@ print(codes, sorted(m for m in ("tensorflow", "keras", "keras_tuner") if m in sy
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.stdout.splitlines()[-1] == "[2, 2, 2, 2, 2, 2] []", done.stderr
     assert "--train-limit must be between 1 and 50000" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--set", "batch_size=256.5"], "not int"),
+        (["--set", "learning_rate=1e-3*0"], "not float"),  # never evaluated as code
+        (["--set", "../../x=1"], "unknown hyperparameter"),
+        (["--dataset", "../mnist"], "invalid choice"),
+        (["--keep-checkpoints", "1"], "below --top-n 2"),
+    ],
+)
+def test_bad_arguments_write_nothing(search_copy, data_dir, capsys, extra, message):
+    before = snapshot(search_copy)
+    assert main([*tune_args(search_copy, data_dir, "--max-trials", "3"), *extra]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
+    assert snapshot(search_copy) == before

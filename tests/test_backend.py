@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import (
+
+from tuning.cli.main import main
+
+from helpers import (
     REPO,
     SMALL,
     assert_asha_replays,
@@ -20,7 +23,7 @@ from conftest import (
     tune_args,
 )
 
-from tuning.cli.main import main
+pytestmark = pytest.mark.processes  # tests about processes, starting their own
 
 # Runs tuning's command line in-process, then says whether TensorFlow got imported.
 DRIVER = (
@@ -33,7 +36,6 @@ TINY = ["--train-limit", "500", "--max-epochs", "1", "--top-n", "1", "--quiet"]
 
 
 JAX = {**os.environ, "KERAS_BACKEND": "jax"}
-FAST = [*SMALL, "--in-process"]  # in the search's own process
 
 
 def under_jax(args: list, tmp_path, without_tensorflow: bool = False) -> dict:
@@ -157,7 +159,15 @@ def test_tensorflow_only_options_are_refused_under_jax(tmp_path, option, why):
 def test_the_fused_transform_matches_the_three_layers_under_jax_too():
     # tests/test_augment.py again, in a process whose Keras runs on JAX's affine_transform.
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_augment.py"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/hypermodels/test_augment.py",
+        ],
         env={**os.environ, "KERAS_BACKEND": "jax"},
         cwd=Path(__file__).resolve().parents[1],
         capture_output=True,
@@ -169,7 +179,7 @@ def test_the_fused_transform_matches_the_three_layers_under_jax_too():
 
 
 def test_a_search_killed_mid_trial_under_jax_resumes_without_loss(tmp_path, data_dir):
-    args = [*tune_args(tmp_path, data_dir, "--max-trials", "3", "--max-epochs", "2"), *FAST]
+    args = [*tune_args(tmp_path, data_dir, "--max-trials", "3", "--max-epochs", "2"), *SMALL]
     killer = [sys.executable, str(REPO / "tests" / "killer.py"), "batch", "11", *args]
     killed = subprocess.run(killer, env=JAX, capture_output=True, text=True, timeout=300)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]  # trial 1, epoch 1
@@ -181,14 +191,14 @@ def test_a_search_killed_mid_trial_under_jax_resumes_without_loss(tmp_path, data
 
 
 def test_asha_decides_under_jax_as_its_rule_says(tmp_path, data_dir):
-    args = [*FAST, "--max-trials", "5", "--max-epochs", "3", "--initial-points", "5"]
+    args = [*SMALL, "--max-trials", "5", "--max-epochs", "3", "--initial-points", "5"]
     args += ["--early-trial-stop", "asha", "--rung-epochs", "1", "--eta", "2", "--quiet"]
     assert under_jax(tune_args(tmp_path, data_dir, *args), tmp_path)["status"] == 0
     assert_asha_replays(tmp_path, rung_epochs=1, eta=2, max_epochs=3)
 
 
 def test_the_median_rule_decides_under_jax_as_it_says(tmp_path, data_dir):
-    args = [*FAST, "--max-trials", "6", "--max-epochs", "4", "--initial-points", "5"]
+    args = [*SMALL, "--max-trials", "6", "--max-epochs", "4", "--initial-points", "5"]
     args += ["--early-trial-stop", "median", "--grace-epochs", "1", "--quiet"]
     assert under_jax(tune_args(tmp_path, data_dir, *args), tmp_path)["status"] == 0
     assert_median_replays(tmp_path, grace_epochs=1, max_epochs=4)

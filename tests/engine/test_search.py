@@ -1,12 +1,27 @@
+from __future__ import annotations
+
 import json
+import weakref
 
 import pandas as pd
 import pytest
+import tensorflow as tf
 
+from hypermodels.base import ImageClassifier
 from hypermodels.space import COURSE_VALUES
-from tests.conftest import assert_asha_replays, assert_median_replays, tune_args
 from tuning import hardware
 from tuning.cli.main import main
+from tuning.config import TuneConfig
+from tuning.data import load_dataset, split
+from tuning.engine.search import make_tuner, run_search
+
+from helpers import (
+    SMALL,
+    assert_asha_replays,
+    assert_median_replays,
+    read_csv,
+    tune_args,
+)
 
 FAST = ["--hypermodel", "mlp", "--train-limit", "500", "--in-process"]
 
@@ -88,3 +103,86 @@ def test_a_search_saved_with_the_old_switch_resumes_with_its_rule(tmp_path, data
     (results / "run.json").write_text(json.dumps(run))
     assert main([*args, "--early-trial-stop", rule, "--max-trials", "2"]) == 0
     assert len(pd.read_csv(results / "trials.csv")) == 2
+
+
+def test_diverging_trials_fail_with_a_reason_and_the_search_goes_on(tmp_path, data_dir, capsys):
+    args = tune_args(tmp_path, data_dir, "--max-trials", "2", "--max-epochs", "3", *SMALL)
+    assert main([*args, "--set", "learning_rate=1e30"]) == 0
+    trials = read_csv(tmp_path / "trials.csv")
+    assert list(trials.status) == ["FAILED", "FAILED"]  # the second ran after the first failed
+    assert trials.reason.str.contains("loss became nan in epoch 1").all()
+    assert trials.val_accuracy.isna().all() and (trials.epochs == 1).all()  # stopped at once
+    assert read_csv(tmp_path / "test_results.csv").empty
+    assert "trial 0 failed: loss became nan" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "processes",
+    [False, pytest.param(True, marks=pytest.mark.processes)],
+    ids=["in-process", "process-per-trial"],
+)
+def test_consecutive_failures_stop_the_search_with_reports(tmp_path, data_dir, capsys, processes):
+    args = tune_args(
+        tmp_path, data_dir, "--max-trials", "4", "--max-epochs", "1", processes=processes
+    )
+    args += SMALL
+    assert main([*args, "--set", "learning_rate=1e30", "--max-failures", "2"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "stopped after 2 consecutive failed trials" in err[0]
+    assert list(read_csv(tmp_path / "trials.csv").status) == ["FAILED", "FAILED"]
+    assert (tmp_path / "test_results.csv").exists()
+    assert json.loads((tmp_path / "run.json").read_text())["status"] == "stopped"
+
+
+def test_a_trial_that_raises_fails_alone(tmp_path, data_dir, monkeypatch):
+    real_fit = ImageClassifier.fit
+    calls = []
+
+    def fit_out_of_memory_once(self, hp, model, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor")
+        return real_fit(self, hp, model, *args, **kwargs)
+
+    monkeypatch.setattr(ImageClassifier, "fit", fit_out_of_memory_once)
+    args = tune_args(tmp_path, data_dir, "--max-trials", "2", "--max-epochs", "1", *SMALL)
+    assert main(args) == 0
+    trials = read_csv(tmp_path / "trials.csv")
+    assert list(trials.status) == ["FAILED", "COMPLETED"]
+    assert trials.reason[0] == "ResourceExhaustedError: OOM when allocating tensor"
+    assert list(read_csv(tmp_path / "test_results.csv").trial_id) == ["1"]
+
+
+def test_no_model_outlives_its_trial(tmp_path, data_dir, monkeypatch):
+    models, kept = [], []
+    real_build = ImageClassifier.build
+
+    def build(self, hp):
+        model = real_build(self, hp)
+        models.append(weakref.ref(model))
+        # Earlier trials' models must be gone by the time the next one is built.
+        kept.append(sum(ref() is not None for ref in models[:-1]))
+        return model
+
+    monkeypatch.setattr(ImageClassifier, "build", build)
+    config = TuneConfig(
+        dataset="mnist",
+        hypermodel="cnn",
+        max_trials=6,
+        max_epochs=1,
+        train_limit=256,
+        results_dir=tmp_path,
+        data_dir=data_dir,
+        pins={"batch_size": 64},
+        precision="float32",
+    ).resolve()
+    run_search(make_tuner(config), config, split(load_dataset("mnist", data_dir), 256), verbose=0)
+    assert len(kept) >= 6 and not any(kept), "models of earlier trials still alive"
+
+
+def test_keep_checkpoints_deletes_weights_that_cannot_win(tmp_path, data_dir):
+    args = tune_args(tmp_path, data_dir, "--max-trials", "3", "--max-epochs", "1", *SMALL)
+    assert main([*args, "--top-n", "1", "--keep-checkpoints", "1"]) == 0
+    weights = sorted(p.parent.name for p in tmp_path.glob("tuner/trial_*/*.weights.h5"))
+    best = read_csv(tmp_path / "test_results.csv").trial_id[0]
+    assert weights == [f"trial_{best}"]

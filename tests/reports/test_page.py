@@ -11,10 +11,11 @@ import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from tuning.reports.page import write_page
+
+from helpers import read_csv
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SECTIONS = ["Best model", "The search", "Test results", "Plots", "All trials", "Settings"]
@@ -59,10 +60,6 @@ class Page(HTMLParser):
             self.tables[-1][-1].append(text)
         elif tag == "h2":
             self.headings.append(text)
-
-
-def read_csv(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype={"trial_id": str})
 
 
 def column(table: list[list[str]], name: str) -> list[str]:
@@ -158,6 +155,7 @@ def browser() -> str:
     return found
 
 
+@pytest.mark.browser
 def test_page_renders_in_a_headless_browser(tiny_search, tmp_path):
     copy = tmp_path / "report.html"
     copy.write_text((tiny_search / "report.html").read_text().replace("</body>", PROBE + "</body>"))

@@ -8,7 +8,6 @@ import sys
 
 import pandas as pd
 import pytest
-from conftest import SMALL, tune_args
 
 from tuning.cli.main import main
 from tuning.engine.budget import Budget
@@ -17,6 +16,8 @@ from tuning.engine.epochs import Outlook, clock, epoch_line
 from tuning.engine.search import make_tuner
 from tuning.reports.progress import seconds_left
 from tuning.store.resume import saved_config, saved_run
+
+from helpers import SMALL, tune_args
 
 LINE = re.compile(
     r"^trial (\d+)/(\d+) \(id (\d+)\) \| val_accuracy (\d\.\d{4}|FAILED) \| best (\d\.\d{4}|-) "
@@ -73,8 +74,10 @@ def test_trial_line_time_left_keeps_within_the_budget(tiny_search):
     assert 9 <= seconds_left(tuner, max_trials=100) <= 10
 
 
+@pytest.mark.processes
 def test_quiet_reaches_each_trial_process_and_the_lines_stay(tmp_path, data_dir):
-    args = tune_args(tmp_path, data_dir, "--max-trials", "3", "--max-epochs", "2", *SMALL)
+    args = tune_args(tmp_path, data_dir, "--max-trials", "3", "--max-epochs", "2", processes=True)
+    args += SMALL
     run = subprocess.run(
         [sys.executable, "-m", "tuning", *args, "--quiet"], capture_output=True, text=True
     )
@@ -104,7 +107,7 @@ def test_quiet_reaches_each_trial_process_and_the_lines_stay(tmp_path, data_dir)
 
 
 def test_keras_progress_stays_without_quiet_and_a_resume_may_change_it(tmp_path, data_dir, capsys):
-    args = tune_args(tmp_path, data_dir, "--max-epochs", "1", *SMALL, "--in-process")
+    args = tune_args(tmp_path, data_dir, "--max-epochs", "1", *SMALL)
     assert main([*args, "--max-trials", "2"]) == 0
     out = capsys.readouterr().out
     assert [m.group(1, 2) for m in progress(out)] == [("1", "2"), ("2", "2")]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import keras_tuner as kt
 import pytest
-from conftest import snapshot, tune_args
 
 from hypermodels.base import ImageClassifier
 from hypermodels.space import search_space
 from tuning.cli.main import main
 from tuning.reports.diagnosis import edge_side, edge_warnings, range_position
 from tuning.reports.plots import BEST_SO_FAR_PNG, HYPERPARAMETERS_PNG, LEARNING_CURVES_PNG
+
+from helpers import snapshot, tune_args
 
 PNGS = (LEARNING_CURVES_PNG, HYPERPARAMETERS_PNG, BEST_SO_FAR_PNG)
 

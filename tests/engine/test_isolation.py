@@ -10,7 +10,7 @@ import sys
 import time
 
 import pandas as pd
-from conftest import SMALL, read_csv, trial_processes, tune_args
+import pytest
 
 import tuning
 from hypermodels import space
@@ -19,12 +19,18 @@ from tuning.config import TuneConfig
 from tuning.engine import spawn
 from tuning.engine.spawn import child_environment, tensorflow_environment
 
+from helpers import SMALL, read_csv, trial_processes, tune_args
+
+pytestmark = pytest.mark.processes  # tests about processes, starting their own
+
 
 def test_a_process_per_trial_runs_the_same_trials_as_one_process(tmp_path, data_dir):
     frames = []
-    for where in (["--in-process"], []):
-        results = tmp_path / ("one" if where else "many")
-        args = tune_args(results, data_dir, "--max-trials", "3", "--max-epochs", "1", *where)
+    for processes in (False, True):
+        results = tmp_path / ("many" if processes else "one")
+        args = tune_args(
+            results, data_dir, "--max-trials", "3", "--max-epochs", "1", processes=processes
+        )
         assert main([*args, "--hypermodel", "mlp", "--train-limit", "500"]) == 0
         frames.append(read_csv(results / "trials.csv"))
     names = list(space.NAMES)
@@ -36,7 +42,9 @@ def test_memory_does_not_grow_from_trial_to_trial(tmp_path, data_dir):
     # Every trial the same work: only dropout is searched, all trials random (no GP fit in
     # later ones). Each runs in its own process (the default), so its record holds its peak.
     pins = ["augment_factor=0.05", "l1=0", "l2=0", "learning_rate=0.001", "batch_size=64"]
-    args = tune_args(tmp_path, data_dir, "--max-trials", "4", "--initial-points", "4")
+    args = tune_args(
+        tmp_path, data_dir, "--max-trials", "4", "--initial-points", "4", processes=True
+    )
     args += ["--max-epochs", "1"]
     args += ["--train-limit", "256", *(f"--set={pin}" for pin in pins)]
     assert main(args) == 0
@@ -51,7 +59,10 @@ def test_memory_does_not_grow_from_trial_to_trial(tmp_path, data_dir):
 
 
 def test_killing_tune_kills_its_trial_process(tmp_path, data_dir):
-    args = [*tune_args(tmp_path, data_dir, "--max-trials", "2", "--max-epochs", "50"), *SMALL]
+    args = [
+        *tune_args(tmp_path, data_dir, "--max-trials", "2", "--max-epochs", "50", processes=True),
+        *SMALL,
+    ]
     search = subprocess.Popen([sys.executable, "-m", "tuning", *args], stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while not trial_processes(tmp_path) and time.monotonic() < deadline:
@@ -68,7 +79,10 @@ def test_killing_tune_kills_its_trial_process(tmp_path, data_dir):
 def test_a_trial_whose_process_is_killed_fails_and_the_search_goes_on(tmp_path, data_dir):
     # On a CPU machine the kernel's out-of-memory killer is what kills a trial's process;
     # running that trial again would only get it killed again.
-    args = [*tune_args(tmp_path, data_dir, "--max-trials", "2", "--max-epochs", "2"), *SMALL]
+    args = [
+        *tune_args(tmp_path, data_dir, "--max-trials", "2", "--max-epochs", "2", processes=True),
+        *SMALL,
+    ]
     command = [sys.executable, "-m", "tuning", *args, "--quiet"]
     search = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
@@ -101,7 +115,10 @@ def test_a_process_started_ahead_ends_untouched_unless_told_to_go(tmp_path, data
 
 def test_the_next_trial_process_is_started_while_one_trains(tmp_path, data_dir, monkeypatch):
     started = count_trial_processes(monkeypatch)
-    args = [*tune_args(tmp_path, data_dir, "--max-trials", "2", "--max-epochs", "1"), *SMALL]
+    args = [
+        *tune_args(tmp_path, data_dir, "--max-trials", "2", "--max-epochs", "1", processes=True),
+        *SMALL,
+    ]
     assert main(args) == 0
     # One per trial, none more; the second started before the first trial had ended.
     assert started == [False, False]
@@ -110,11 +127,17 @@ def test_the_next_trial_process_is_started_while_one_trains(tmp_path, data_dir, 
 
 def test_a_refused_tune_leaves_no_process_waiting(search_copy, data_dir, tmp_path):
     # The first trial's process starts before tune finds the resume refused.
-    args = tune_args(search_copy, data_dir, "--max-trials", "3", "--max-epochs", "2")
+    args = tune_args(
+        search_copy, data_dir, "--max-trials", "3", "--max-epochs", "2", processes=True
+    )
     assert main([*args, "--no-warm-start"]) == 2
     assert not trial_processes(search_copy)
     # A search in this process afterwards runs its own trial, not with that process.
-    other = [*tune_args(tmp_path / "other", data_dir, "--max-trials", "1", "--max-epochs", "1")]
+    other = [
+        *tune_args(
+            tmp_path / "other", data_dir, "--max-trials", "1", "--max-epochs", "1", processes=True
+        )
+    ]
     assert main([*other, *SMALL]) == 0
     assert list(read_csv(tmp_path / "other" / "trials.csv").status) == ["COMPLETED"]
 
@@ -147,7 +170,9 @@ def count_trial_processes(monkeypatch) -> list[bool]:
 
 def test_no_process_starts_only_to_find_the_search_over(search_copy, data_dir, monkeypatch):
     started = count_trial_processes(monkeypatch)
-    args = tune_args(search_copy, data_dir, "--max-trials", "3", "--max-epochs", "2")
+    args = tune_args(
+        search_copy, data_dir, "--max-trials", "3", "--max-epochs", "2", processes=True
+    )
     assert main(args) == 0  # one more trial: one process, none after it
     assert len(started) == 1
     assert main(args) == 0  # finished: none at all

@@ -8,13 +8,14 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import tune_args
 
 from tuning.cli.main import main
 from tuning.engine import budget
 from tuning.engine.budget import Budget
 from tuning.engine.stopping import TimeBudgetStop
 from tuning.settings import parse_duration, show_duration
+
+from helpers import tune_args
 
 
 @pytest.mark.parametrize(
@@ -60,7 +61,7 @@ def test_a_spent_budget_stops_the_running_trial_and_starts_no_other(
     # epoch's end: the budget of 100 s has run out by the end of epoch 1.
     fake_clock(monkeypatch, 0.0, 10.0)
     args = tune_args(tmp_path, data_dir, "--hypermodel", "mlp", "--train-limit", "500")
-    args += ["--max-trials", "2", "--max-epochs", "3", "--in-process", "--time-budget", "100"]
+    args += ["--max-trials", "2", "--max-epochs", "3", "--time-budget", "100"]
     assert main([*args, "--no-warm-start", "--quiet"]) == 0
     trials = pd.read_csv(tmp_path / "trials.csv")
     assert list(trials.status) == ["STOPPED_EARLY"] and list(trials.epochs) == [1]
@@ -71,10 +72,14 @@ def test_a_spent_budget_stops_the_running_trial_and_starts_no_other(
     assert json.loads((tmp_path / "run.json").read_text())["search_seconds"] == 10_000
 
 
+@pytest.mark.processes
 def test_a_resume_with_a_larger_budget_goes_on(search_copy, data_dir, capsys):
     spent = json.loads((search_copy / "run.json").read_text())["search_seconds"]
     assert spent > 0
-    args = tune_args(search_copy, data_dir, "--max-trials", "3", "--max-epochs", "2")
+    # Trials in processes of their own: the budget reaches the trial process too.
+    args = tune_args(
+        search_copy, data_dir, "--max-trials", "3", "--max-epochs", "2", processes=True
+    )
     assert main([*args, "--time-budget", f"{spent / 2}"]) == 0  # not a setting to match
     assert len(pd.read_csv(search_copy / "trials.csv")) == 2  # spent: no trial started
     assert "was spent after 2 of 3 trials" in capsys.readouterr().out

@@ -7,13 +7,14 @@ from itertools import combinations
 
 import pandas as pd
 import pytest
-from conftest import tune_args
 
 from hypermodels import space
 from tuning.cli.main import main
 from tuning.config import TuneConfig
 from tuning.engine.oracle import configuration_key
 from tuning.engine.search import make_tuner
+
+from helpers import tune_args
 
 # Only l1 is searched: five configurations in all.
 PINS = {**space.COURSE_VALUES["mnist"], "augment_factor": 0.0}

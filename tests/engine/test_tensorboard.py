@@ -6,7 +6,6 @@ import json
 
 import keras
 import pytest
-from conftest import read_csv, tune_args
 from tensorboard.backend.event_processing import event_accumulator
 from tensorboard.plugins.hparams import metadata
 
@@ -14,6 +13,8 @@ from tuning.cli.main import main
 from tuning.config import TuneConfig
 from tuning.engine import tensorboard
 from tuning.engine.search import training_callbacks
+
+from helpers import read_csv, tune_args
 
 TENSORS = {event_accumulator.TENSORS: 0}  # keep every event, not a sample
 

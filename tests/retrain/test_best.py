@@ -6,10 +6,11 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import snapshot
 
 from tuning.cli.main import main
 from tuning.retrain.best import best_configuration, retrain
+
+from helpers import snapshot
 
 
 def test_retrain_with_the_trials_seed_reproduces_the_trial(search_copy):
