@@ -14,6 +14,7 @@ from hypermodels import space
 from tuning import backend
 from tuning.cli.configfile import read_config
 from tuning.cli.options import build_parser
+from tuning.cli.pins import parse_pins
 from tuning.config import TuneConfig
 from tuning.data import check_train_limit, load_dataset
 from tuning.engine import spawn
@@ -76,7 +77,7 @@ def run_tune(args: argparse.Namespace) -> str:
     # settings have no option: their defaults hold); the pins are parsed.
     fields = (f.name for f in dataclasses.fields(TuneConfig))
     settings = {name: getattr(args, name) for name in fields if hasattr(args, name)}
-    pinned = space.parse_pins(list(pins.values()), space=args.space, hypermodel=args.hypermodel)
+    pinned = parse_pins(list(pins.values()), space=args.space, hypermodel=args.hypermodel)
     config = TuneConfig(**{**settings, "pins": pinned})
     backend.check_options(config.distribution, config.tensorboard)
     dataset = load_dataset(config.dataset, config.data_dir)
