@@ -51,7 +51,10 @@ def wait_for(condition, seconds: float = 180) -> None:
 
 
 def test_a_chief_and_two_workers_run_every_trial_exactly_once(tmp_path, data_dir):
-    args = tune_args(tmp_path, data_dir, *TINY, "--max-trials", "4", "--workers", "2")
+    # Each worker runs its trials in processes of their own, as by default.
+    args = tune_args(
+        tmp_path, data_dir, *TINY, "--max-trials", "4", "--workers", "2", processes=True
+    )
     assert main(args) == 0
     assert_consistent(tmp_path, 4)  # 4 COMPLETED trials, CSVs and test results as saved
     runs = trials_run_by(tmp_path)
@@ -128,7 +131,9 @@ def test_a_dead_worker_stops_the_others_with_one_error_and_the_search_resumes(tm
 def test_a_trial_whose_process_is_killed_in_a_worker_fails_and_the_search_goes_on(
     tmp_path, data_dir
 ):
-    args = tune_args(tmp_path, data_dir, *SMALL, "--max-trials", "2", "--max-epochs", "2")
+    args = tune_args(
+        tmp_path, data_dir, *SMALL, "--max-trials", "2", "--max-epochs", "2", processes=True
+    )
     chief = subprocess.Popen(
         [sys.executable, "-m", "tuning", *args, "--workers", "1"], stdout=subprocess.DEVNULL
     )
@@ -161,7 +166,7 @@ def test_consecutive_failures_make_the_chief_stop_the_search_with_reports(
 
 
 def test_a_search_with_mirrored_strategy_completes(tmp_path, data_dir):
-    args = tune_args(tmp_path, data_dir, *TINY, "--max-trials", "2", "--in-process")
+    args = tune_args(tmp_path, data_dir, *TINY, "--max-trials", "2")
     assert main([*args, "--distribution", "mirrored"]) == 0
     assert list(read_csv(tmp_path / "trials.csv").status) == ["COMPLETED", "COMPLETED"]
     config = saved_config(tmp_path, json.loads((tmp_path / "run.json").read_text()))

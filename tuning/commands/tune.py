@@ -14,11 +14,11 @@ from tuning.distributed import chief, cluster
 from tuning.engine import budget
 from tuning.engine.epochs import PROGRESS_FILE
 from tuning.engine.evaluate import evaluate_best, prune_checkpoints
+from tuning.engine.failures import check_failures, failure_reason
 from tuning.engine.isolation import fail_killed_trials, run_trials_in_children
 from tuning.engine.oracle import ENDED
 from tuning.engine.search import (
     RecordingTuner,
-    check_failures,
     make_tuner,
     run_search,
 )
@@ -26,7 +26,7 @@ from tuning.errors import SearchStopped, TuningError
 from tuning.reports.diagnosis import diagnosis
 from tuning.reports.page import write_page
 from tuning.reports.progress import print_progress, start_lines
-from tuning.reports.tables import failure_reason, summary, write_reports, write_trials_csv
+from tuning.reports.tables import summary, write_reports, write_trials_csv
 from tuning.settings import show_duration
 from tuning.store import runinfo
 from tuning.store.files import read_json, write_json_atomic

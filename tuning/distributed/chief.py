@@ -22,10 +22,10 @@ from keras_tuner.engine.trial import Trial, TrialStatus
 from tuning.config import TuneConfig
 from tuning.distributed import cluster
 from tuning.engine import devices, kt_internals
+from tuning.engine.failures import trial_ended
 from tuning.engine.oracle import DurableOracle
-from tuning.engine.search import RecordingTuner, check_failures, make_tuner
+from tuning.engine.search import RecordingTuner, make_tuner
 from tuning.errors import SearchStopped, TuningError
-from tuning.reports.tables import failure_reason
 
 POLL_SECONDS = 0.5  # how often the chief looks at the search and at its local workers
 GRACE_SECONDS = 5  # for the last answers in flight when the chief stops serving
@@ -112,11 +112,7 @@ def after_worker_trial(
     Raises:
         SearchStopped: the last `config.max_failures` trials all failed.
     """
-    after_trial(tuner)
-    reason = failure_reason(trial, tuner.load_record(trial.trial_id))
-    if trial.status == TrialStatus.FAILED:
-        print(f"trial {trial.trial_id} failed: {reason}", flush=True)
-    check_failures(tuner.oracle, config.max_failures, reason)
+    trial_ended(tuner, trial, after_trial, config.max_failures)
 
 
 def start_server(

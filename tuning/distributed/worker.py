@@ -19,6 +19,7 @@ from keras_tuner.engine.trial import TrialStatus
 from tuning.config import TuneConfig, differing_keys
 from tuning.data import load_dataset, split
 from tuning.distributed import cluster
+from tuning.engine.failures import trial_ended
 from tuning.engine.isolation import die_with_parent, killed_reason, run_trials_in_children
 from tuning.engine.search import TUNER_DIR, make_tuner, run_search
 from tuning.errors import TuningError
@@ -148,4 +149,4 @@ def fail_killed_trial(config: TuneConfig, signal_name: str) -> None:
     tuner.save_record(trial_id, {"reason": reason})
     trial.status, trial.message = TrialStatus.FAILED, reason
     tuner.oracle.end_trial(trial)
-    print(f"trial {trial_id} failed: {reason}", flush=True)
+    trial_ended(tuner, trial, after_trial=None, max_failures=None)  # the chief counts it

@@ -21,7 +21,8 @@ from keras_tuner.engine.trial import TrialStatus
 
 from tuning.config import TuneConfig
 from tuning.engine import spawn
-from tuning.engine.search import RecordingTuner, check_failures, make_tuner
+from tuning.engine.failures import check_failures, trial_ended
+from tuning.engine.search import RecordingTuner, make_tuner
 from tuning.errors import SearchStopped, TuningError
 
 # run-trial's exit statuses, apart from TuningError's 2 and a crash's 1.
@@ -100,9 +101,7 @@ def fail_killed_trials(
     for trial in running:
         tuner.save_record(trial.trial_id, {"reason": reason})
         tuner.oracle.fail_trial(trial.trial_id, reason)
-        print(f"trial {trial.trial_id} failed: {reason}")
-    if running:
-        after_trial(tuner)
+        trial_ended(tuner, trial, after_trial, config.max_failures)
     check_failures(tuner.oracle, config.max_failures, reason)
 
 

@@ -22,9 +22,9 @@ from tuning.data import Split
 from tuning.engine import devices, kt_internals, tensorboard
 from tuning.engine.budget import Budget, search_budget
 from tuning.engine.epochs import PROGRESS_FILE, EpochProgress, Outlook
+from tuning.engine.failures import trial_ended
 from tuning.engine.oracle import DurableOracle
 from tuning.engine.stopping import NO_STOPPING, Rule, StopPolicy, TimeBudgetStop, TrialStopping
-from tuning.errors import SearchStopped
 from tuning.hardware import resolved, training_path
 from tuning.layout import TUNER_DIR
 from tuning.store import runinfo
@@ -186,23 +186,20 @@ class RecordingTuner(kt_internals.Tuner):
         write_json_atomic(self.tuner_file(), self.get_state())
 
     def on_trial_end(self, trial: kt.engine.trial.Trial) -> None:
-        """Save the oracle, call `after_trial`, free the trial's graphs, stop on failures.
+        """Save the oracle, free the trial's graphs, then `trial_ended`: hook, failures.
 
         A worker of a distributed search only reports the trial: its oracle is the chief's,
         over gRPC, and the chief writes the reports and counts the failures of all workers.
         """
         super().on_trial_end(trial)
-        reason = self.load_record(trial.trial_id).get("reason")
-        if trial.status == kt.engine.trial.TrialStatus.FAILED:
-            print(f"trial {trial.trial_id} failed: {reason}")
-        if self.after_trial is not None and not self.is_worker():
-            self.after_trial(self)
         # Without both, every trial's graphs and weights stay reachable: memory grows with
         # each trial (KerasTuner issues #395, #873).
         keras.backend.clear_session()
         gc.collect()
-        if not self.is_worker():
-            check_failures(self.oracle, self.max_failures, reason)
+        if self.is_worker():
+            trial_ended(self, trial, after_trial=None, max_failures=None)
+        else:
+            trial_ended(self, trial, self.after_trial, self.max_failures)
         self.trials_ended += 1
         if self.trials_budget is not None and self.trials_ended >= self.trials_budget:
             raise TrialBudgetSpent
@@ -223,29 +220,6 @@ class RecordingTuner(kt_internals.Tuner):
 def elapsed(start: float) -> float:
     """Seconds since `start` (a `time.monotonic()` value), rounded to centiseconds."""
     return round(time.monotonic() - start, 2)
-
-
-def check_failures(oracle: kt.Oracle, limit: int, reason: str | None) -> None:
-    """Stop the search when the last `limit` trials all failed.
-
-    Raises:
-        SearchStopped: naming the count and the last trial's reason.
-    """
-    failed = trailing_failures(oracle)
-    if failed >= limit:
-        raise SearchStopped(
-            f"the search stopped after {failed} consecutive failed trials (last: {reason})"
-        )
-
-
-def trailing_failures(oracle: kt.Oracle) -> int:
-    """How many of the most recently ended trials failed in a row."""
-    count = 0
-    for trial_id in reversed(oracle.end_order):
-        if oracle.trials[trial_id].status != kt.engine.trial.TrialStatus.FAILED:
-            break
-        count += 1
-    return count
 
 
 def training_record(history: keras.callbacks.History, seconds: float) -> dict:

@@ -14,8 +14,9 @@ import keras_tuner as kt
 from keras_tuner.engine.trial import TrialStatus
 
 from tuning.engine.evaluate import best_trials
+from tuning.engine.failures import failure_reason
 from tuning.engine.search import RecordingTuner
-from tuning.reports.tables import failure_reason, show
+from tuning.reports.tables import show
 
 EDGE = 0.1  # the outer tenth of a range, at either end
 ENDED = (TrialStatus.COMPLETED, TrialStatus.FAILED, TrialStatus.INVALID)

@@ -9,6 +9,7 @@ import keras_tuner as kt
 import pandas as pd
 
 from hypermodels import space
+from tuning.engine.failures import failure_reason
 from tuning.engine.search import HISTORY_METRICS, RecordingTuner
 from tuning.layout import HISTORY_CSV, TEST_RESULTS_CSV, TRIALS_CSV
 from tuning.store.files import write_csv_atomic
@@ -53,14 +54,6 @@ def hyperparameter_values(trial: kt.engine.trial.Trial) -> dict:
     """
     values = trial.hyperparameters.values
     return {name: values.get(name) for name in declared_names(trial.hyperparameters)}
-
-
-def failure_reason(trial: kt.engine.trial.Trial, record: dict) -> str | None:
-    """Why a trial failed: its record's reason, else the last line of KerasTuner's traceback."""
-    if record.get("reason"):
-        return record["reason"]
-    lines = (trial.message or "").strip().splitlines()
-    return lines[-1] if lines else None
 
 
 def trial_reason(trial: kt.engine.trial.Trial, record: dict) -> str | None:
