@@ -180,7 +180,7 @@ def test_the_fused_transform_matches_the_three_layers_under_jax_too():
 
 def test_a_search_killed_mid_trial_under_jax_resumes_without_loss(tmp_path, data_dir):
     args = [*tune_args(tmp_path, data_dir, "--max-trials", "3", "--max-epochs", "2"), *SMALL]
-    killer = [sys.executable, str(REPO / "tests" / "killer.py"), "batch", "11", *args]
+    killer = [sys.executable, str(REPO / "tests" / "support" / "killer.py"), "batch", "11", *args]
     killed = subprocess.run(killer, env=JAX, capture_output=True, text=True, timeout=300)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]  # trial 1, epoch 1
     finished = {i: t for i, t in trial_files(tmp_path).items() if t["state"]["status"] != "RUNNING"}

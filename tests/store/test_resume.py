@@ -26,7 +26,7 @@ from helpers import (
 
 pytestmark = pytest.mark.processes  # tests about processes, starting their own
 
-KILLER = REPO / "tests" / "killer.py"
+KILLER = REPO / "tests" / "support" / "killer.py"
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """Run the real CLI, but SIGKILL the process at the Nth occurrence of a chosen point.
 
-Usage: python tests/killer.py POINT N ARGS... where POINT is one of
+Usage: python tests/support/killer.py POINT N ARGS... where POINT is one of
     batch       after the Nth training batch of the process (mid-trial)
     checkpoint  in the Nth weights save, after half of the file is on disk
     oracle      before the Nth oracle.json write takes effect (temp file written, not renamed)

@@ -11,7 +11,7 @@ import pytest
 
 from tuning.engine.stopping import AshaRule, MedianRule
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 # Quick mlp trials, 4 batches an epoch: with 2 epochs, a kill lands mid-search.
 SMALL = ["--hypermodel", "mlp", "--train-limit", "500", "--set", "batch_size=128"]
 
