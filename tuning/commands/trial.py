@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tuning.commands.tune import after_each_trial
 from tuning.data import load_dataset, split
+from tuning.engine.evaluate import test_set
 from tuning.engine.isolation import (
     SEARCH_OVER,
     SEARCH_STOPPED,
@@ -44,9 +45,10 @@ def run_trial(results_dir: Path, parent: int, verbose: int = 2, wait: bool = Fal
     die_with_parent(parent)
     # Not saved_run: before the first trial there is a run.json but no tuner state yet.
     config = saved_config(results_dir, read_json(results_dir / runinfo.RUN_FILE))
-    data = split(load_dataset(config.dataset, config.data_dir), config.train_limit)
+    dataset = load_dataset(config.dataset, config.data_dir)
+    data = split(dataset, config.train_limit)
     after = partial(after_each_trial, config=config)
-    tuner = make_tuner(config, after_trial=after, trials_budget=1)
+    tuner = make_tuner(config, after_trial=after, trials_budget=1, test=test_set(dataset))
     try:
         run_search(tuner, config, data, verbose=0 if config.quiet else verbose)
     except TrialBudgetSpent:

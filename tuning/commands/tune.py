@@ -13,7 +13,7 @@ from tuning.data import Dataset, Split, load_dataset, split
 from tuning.distributed import chief, cluster
 from tuning.engine import budget
 from tuning.engine.epochs import PROGRESS_FILE
-from tuning.engine.evaluate import evaluate_best, prune_checkpoints
+from tuning.engine.evaluate import TestSet, evaluate_best, prune_checkpoints, test_set
 from tuning.engine.failures import check_failures, failure_reason
 from tuning.engine.isolation import fail_killed_trials, run_trials_in_children
 from tuning.engine.oracle import ENDED
@@ -83,7 +83,8 @@ def tune(config: TuneConfig, verbose: int = 2, dataset: Dataset | None = None) -
         print("\n".join(start_lines(config, run, saved is not None, len(ended))), flush=True)
         searching = True
         try:
-            tuner, stopped = search_trials(config, data, 0 if config.quiet else verbose)
+            test = test_set(dataset)
+            tuner, stopped = search_trials(config, data, test, 0 if config.quiet else verbose)
             run.update(search_seconds=budget.spent_now(run))
             searching = False  # evaluation and reports count against no budget
             text = finish_reports(tuner, results_dir, config.top_n, dataset)
@@ -126,7 +127,7 @@ def interrupt_story(results_dir: Path) -> str:
 
 
 def search_trials(
-    config: TuneConfig, data: Split, verbose: int
+    config: TuneConfig, data: Split, test: TestSet, verbose: int
 ) -> tuple[RecordingTuner, SearchStopped | None]:
     """Run the search's trials, each in a fresh process unless `config.in_process`.
 
@@ -138,7 +139,7 @@ def search_trials(
     if cluster.is_chief(config):
         return chief.run_chief(config, verbose, partial(after_each_trial, config=config))
     after_trial = partial(after_each_trial, config=config)
-    tuner = make_tuner(config, after_trial=after_trial)
+    tuner = make_tuner(config, after_trial=after_trial, test=test)
     try:
         if config.in_process:
             run_search(tuner, config, data, verbose=verbose)

@@ -1,19 +1,43 @@
-"""Restore the best trials from their checkpoints and score them on the test set."""
+"""Score trials' best checkpoints on the test set, cached beside each checkpoint.
+
+A trial that may rank among the best is scored by the process that trained it, with the
+model it already has (`score_model`), so the search's end rebuilds no model for it; any
+other trial is restored from its checkpoint and scored at the end (`evaluate_trial`).
+"""
 
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 import keras_tuner as kt
+import numpy as np
 
 from tuning.data import FILES, Dataset, as_images, one_hot, sha256_file
-from tuning.engine.search import RecordingTuner
+from tuning.engine.kt_internals import Tuner
 from tuning.store.files import read_json, write_json_atomic
 
 EVALUATION_FILE = "evaluation.json"
 TEST_FILES = (FILES["test_images"], FILES["test_labels"])
+
+
+@dataclass(frozen=True)
+class TestSet:
+    """The test images and one-hot labels, and the digests of the files they came from."""
+
+    x: np.ndarray
+    y: np.ndarray
+    sha256: dict
+
+    __test__ = False  # a data class, not a test for pytest to collect
+
+
+def test_set(dataset: Dataset) -> TestSet:
+    """The test half of `dataset`, shaped as the models take it."""
+    digests = {name: dataset.source["sha256"][name] for name in TEST_FILES}
+    return TestSet(as_images(dataset.x_test), one_hot(dataset.y_test), digests)
 
 
 def completed_trials(tuner: kt.Tuner) -> list[kt.engine.trial.Trial]:
@@ -28,33 +52,52 @@ def best_trials(tuner: kt.Tuner, n: int) -> list[kt.engine.trial.Trial]:
     return sorted(completed_trials(tuner), key=lambda t: -t.score)[:n]
 
 
-def evaluate_trial(
-    tuner: RecordingTuner, trial: kt.engine.trial.Trial, test: tuple, test_sha256: dict
-) -> dict:
+def evaluate_trial(tuner: Tuner, trial: kt.engine.trial.Trial, test: TestSet) -> dict:
     """Test loss and accuracy of a trial's best checkpoint, cached beside the checkpoint.
 
     The cache is keyed by the checkpoint's and the test files' digests, so a `report` after
     the search costs no retraining and no re-evaluation, and can never reuse stale figures.
     """
     checkpoint = tuner.checkpoint_path(trial.trial_id)
-    key = {"checkpoint_sha256": sha256_file(checkpoint), "test_sha256": test_sha256}
     cache_path = Path(tuner.get_trial_dir(trial.trial_id)) / EVALUATION_FILE
     cached = read_json(cache_path)
+    key = evaluation_key(checkpoint, test)
     if cached and all(cached.get(k) == v for k, v in key.items()):
         return cached
     with warnings.catch_warnings():
         # The checkpoint carries Adam's state, which evaluation does not need.
         warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
         model = tuner.load_model(trial)
-    loss, accuracy = model.evaluate(*test, batch_size=512, verbose=0)
+    result = score_model(model, checkpoint, test, cache_path)
     keras.backend.clear_session()
-    result = {**key, "test_loss": float(loss), "test_accuracy": float(accuracy)}
+    return result
+
+
+def evaluation_key(checkpoint: Path, test: TestSet) -> dict:
+    """What a cached evaluation must match: the checkpoint's and the test files' digests."""
+    return {"checkpoint_sha256": sha256_file(checkpoint), "test_sha256": test.sha256}
+
+
+def score_model(model: keras.Model, checkpoint: Path, test: TestSet, cache_path: Path) -> dict:
+    """Score `model`, which holds the weights saved in `checkpoint`, and cache the result."""
+    loss, accuracy = model.evaluate(test.x, test.y, batch_size=512, verbose=0)
+    result = {**evaluation_key(checkpoint, test), "test_loss": float(loss)}
+    result["test_accuracy"] = float(accuracy)
     write_json_atomic(cache_path, result)
     return result
 
 
+def may_rank(tuner: Tuner, score: float, top_n: int) -> bool:
+    """Whether a trial just ended with `score` is among the `top_n` best so far.
+
+    Ties go to the earlier trial, so it must beat the n-th best; once outside, it stays out.
+    """
+    scores = sorted((t.score for t in completed_trials(tuner)), reverse=True)
+    return len(scores) < top_n or score > scores[top_n - 1]
+
+
 def evaluate_best(
-    tuner: RecordingTuner, top_n: int, dataset: Dataset
+    tuner: Tuner, top_n: int, dataset: Dataset
 ) -> tuple[list[tuple[kt.engine.trial.Trial, dict]], list[str]]:
     """Evaluate the `top_n` best trials on the test set, best first.
 
@@ -62,17 +105,14 @@ def evaluate_best(
         The evaluated trials with their results, and the ids of best trials whose weights
         were deleted (`--keep-checkpoints`) and so could not be evaluated.
     """
-    test = (as_images(dataset.x_test), one_hot(dataset.y_test))
-    digests = {name: dataset.source["sha256"][name] for name in TEST_FILES}
+    test = test_set(dataset)
     best = best_trials(tuner, top_n)
     missing = [t.trial_id for t in best if not tuner.checkpoint_path(t.trial_id).exists()]
-    evaluated = [
-        (t, evaluate_trial(tuner, t, test, digests)) for t in best if t.trial_id not in missing
-    ]
+    evaluated = [(t, evaluate_trial(tuner, t, test)) for t in best if t.trial_id not in missing]
     return evaluated, missing
 
 
-def prune_checkpoints(tuner: RecordingTuner, keep: int) -> list[str]:
+def prune_checkpoints(tuner: Tuner, keep: int) -> list[str]:
     """Delete the weights of ended trials that can no longer rank among the `keep` best.
 
     Scores never change once a trial ends, and new trials only push others down, so a trial

@@ -9,6 +9,7 @@ import math
 import resource
 import time
 import traceback
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from tuning.data import Split
 from tuning.engine import devices, kt_internals, tensorboard
 from tuning.engine.budget import Budget, search_budget
 from tuning.engine.epochs import PROGRESS_FILE, EpochProgress, Outlook
+from tuning.engine.evaluate import EVALUATION_FILE, TestSet, may_rank, score_model
 from tuning.engine.failures import trial_ended
 from tuning.engine.oracle import DurableOracle
 from tuning.engine.stopping import NO_STOPPING, Rule, StopPolicy, TimeBudgetStop, TrialStopping
@@ -58,6 +60,22 @@ class FirstBatchClock(keras.callbacks.Callback):
         return None if self.at is None else round(self.at - start, 2)
 
 
+class TrainedModel(keras.callbacks.Callback):
+    """Hands the tuner the model KerasTuner trained, so its process can score it on test."""
+
+    def __init__(self):
+        super().__init__()
+        self.trained: keras.Model | None = None
+
+    def __deepcopy__(self, memo: dict) -> TrainedModel:
+        # KerasTuner deep-copies a trial's callbacks; the tuner reads this one back.
+        return self
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        """Keep the model that just trained."""
+        self.trained = self.model
+
+
 class TrialBudgetSpent(Exception):
     """The process has run the trials it was started for (see tuning.engine.isolation)."""
 
@@ -74,9 +92,13 @@ class RecordingTuner(kt_internals.Tuner):
         budget: Budget | None = None,
         after_trial: Callable[[RecordingTuner], None] | None = None,
         trials_budget: int | None = None,
+        test: TestSet | None = None,
+        top_n: int = 0,
         **kwargs,
     ):
         self.trials_budget = trials_budget
+        self.test = test
+        self.top_n = top_n
         self.trials_ended = 0
         self.training_seed = training_seed
         self.max_failures = max_failures
@@ -100,10 +122,10 @@ class RecordingTuner(kt_internals.Tuner):
         since = runinfo.process_started_at() if self.trials_ended == 0 else time.time()
         rule = self.stopping_rule()
         budget_stop = TimeBudgetStop(self.budget) if self.budget is not None else None
-        first_batch = FirstBatchClock()
+        first_batch, trained = FirstBatchClock(), TrainedModel()
         trial_dir = Path(self.get_trial_dir(trial.trial_id))
         progress = EpochProgress(trial_dir / PROGRESS_FILE, self.outlook(trial.trial_id))
-        added = (rule and TrialStopping(rule), budget_stop, first_batch, progress)
+        added = (rule and TrialStopping(rule), budget_stop, first_batch, progress, trained)
         kwargs["callbacks"] = [*kwargs.get("callbacks", []), *(c for c in added if c)]
         training = resolved(self.hypermodel.path)  # what this process trains with
         start = time.monotonic()
@@ -128,7 +150,30 @@ class RecordingTuner(kt_internals.Tuner):
         self.save_record(trial.trial_id, record)
         if record.get("reason"):
             raise kt.errors.FailedTrialError(record["reason"])
+        if curve and trained.trained is not None:
+            self.score_on_test(trial.trial_id, trained.trained, max(curve))
+        trained.trained = None  # no model outlives its trial
         return histories
+
+    def score_on_test(self, trial_id: str, model: keras.Model, score: float) -> None:
+        """Score a trial that may rank among the `top_n` best on test, with the model it has.
+
+        The search's end then finds the figures cached (`tuning.engine.evaluate`) instead of
+        rebuilding the model. Not with several executions per trial (which model?), nor in a
+        distributed worker, whose oracle cannot list the other trials' scores.
+        """
+        if self.test is None or self.executions_per_trial != 1 or self.is_worker():
+            return
+        checkpoint = self.checkpoint_path(trial_id)
+        if not checkpoint.exists() or not may_rank(self, score, self.top_n):
+            return
+        with warnings.catch_warnings():
+            # The checkpoint carries Adam's state too; the best epoch's weights are the point.
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            model.load_weights(checkpoint)
+        score_model(
+            model, checkpoint, self.test, Path(self.get_trial_dir(trial_id)) / EVALUATION_FILE
+        )
 
     def outlook(self, trial_id: str) -> Outlook:
         """The trials after `trial_id` and their likely length, for its time-left lines.
@@ -269,10 +314,12 @@ def make_tuner(
     after_trial: Callable[[RecordingTuner], None] | None = None,
     trials_budget: int | None = None,
     oracle_class: type[DurableOracle] = DurableOracle,
+    test: TestSet | None = None,
 ) -> RecordingTuner:
     """Create the tuner, or reload its state from `<results_dir>/tuner/` unless overwriting.
 
     With `trials_budget`, the search raises `TrialBudgetSpent` once that many trials ended.
+    With `test`, a trial that may rank among the `top_n` best is scored on it as it ends.
     """
     if config.overwrite:
         tensorboard.discard_logs(config.results_dir)
@@ -313,6 +360,8 @@ def make_tuner(
             budget=budget,
             after_trial=after_trial,
             trials_budget=trials_budget,
+            test=test,
+            top_n=config.top_n,
         )
 
 

@@ -19,13 +19,12 @@ from pathlib import Path
 
 import keras
 import keras_tuner as kt
-import numpy as np
 import pandas as pd
 
 from hypermodels import get_hypermodel
 from tuning.config import TuneConfig
-from tuning.data import Dataset, Split, as_images, load_dataset, one_hot, split
-from tuning.engine.evaluate import best_trials
+from tuning.data import Dataset, Split, load_dataset, split
+from tuning.engine.evaluate import TestSet, best_trials, test_set
 from tuning.engine.search import (
     RecordingTuner,
     elapsed,
@@ -53,7 +52,7 @@ class Best:
     trial: kt.engine.trial.Trial
     dataset: Dataset
     data: Split
-    test: tuple[np.ndarray, np.ndarray]
+    test: TestSet
 
     @property
     def seed(self) -> int:
@@ -82,7 +81,7 @@ def best_configuration(results_dir: Path, data_dir: Path | None = None) -> Itera
     config = dataclasses.replace(config, data_dir=data_dir or config.data_dir)
     dataset = load_dataset(config.dataset, config.data_dir)
     data = split(dataset, config.train_limit)
-    test = (as_images(dataset.x_test), one_hot(dataset.y_test))
+    test = test_set(dataset)
     with results_lock(results_dir):
         tuner = make_tuner(config)
         best = best_trials(tuner, 1)
@@ -95,7 +94,7 @@ def retrain(
     config: TuneConfig,
     hp: kt.HyperParameters,
     data: Split,
-    test: tuple[np.ndarray, np.ndarray],
+    test: TestSet,
     seed: int,
     epochs: int,
     verbose: int = 2,
@@ -128,7 +127,7 @@ def retrain(
         print(f"note: {record['reason']}")
     # EarlyStopping(restore_best_weights) has put back the best epoch's weights: the weights a
     # trial's checkpoint holds, and the ones the search scores on test.
-    loss, accuracy = model.evaluate(*test, batch_size=512, verbose=0)
+    loss, accuracy = model.evaluate(test.x, test.y, batch_size=512, verbose=0)
     keras.backend.clear_session()
     return {
         "val_accuracy": float(max(history.history["val_accuracy"])),

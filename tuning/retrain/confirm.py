@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tuning.engine.evaluate import TEST_FILES, evaluate_trial
+from tuning.engine.evaluate import evaluate_trial
 from tuning.layout import CONFIRM_CSV, CONFIRM_SUMMARY_CSV
 from tuning.reports.page import write_page
 from tuning.retrain.best import RESULT_COLUMNS, Best, Planned, best_configuration, train_rows
@@ -83,8 +83,7 @@ def search_scores(best: Best) -> dict[str, float | None]:
     """The best trial's own scores in the search; its test scores from its checkpoint."""
     scores = dict.fromkeys(METRICS, None) | {"val_accuracy": best.trial.score}
     if best.tuner.checkpoint_path(best.trial.trial_id).exists():
-        digests = {name: best.dataset.source["sha256"][name] for name in TEST_FILES}
-        result = evaluate_trial(best.tuner, best.trial, best.test, digests)  # cached by report
+        result = evaluate_trial(best.tuner, best.trial, best.test)  # cached by report
         scores.update(test_accuracy=result["test_accuracy"], test_loss=result["test_loss"])
     return scores
 
