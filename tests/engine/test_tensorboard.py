@@ -12,7 +12,7 @@ from tensorboard.plugins.hparams import metadata
 from tuning.cli.main import main
 from tuning.config import TuneConfig
 from tuning.engine import tensorboard
-from tuning.engine.search import training_callbacks
+from tuning.engine.callbacks import training_callbacks
 
 from helpers import read_csv, tune_args
 

@@ -22,6 +22,7 @@ from tuning.config import TuneConfig
 from tuning.data import Split
 from tuning.engine import devices, kt_internals, tensorboard
 from tuning.engine.budget import Budget, search_budget
+from tuning.engine.callbacks import FirstBatchClock, TrainedModel, training_callbacks
 from tuning.engine.epochs import PROGRESS_FILE, EpochProgress, Outlook
 from tuning.engine.evaluate import EVALUATION_FILE, TestSet, may_rank, score_model
 from tuning.engine.failures import trial_ended
@@ -37,43 +38,6 @@ kt_internals.quiet_trial_tracebacks()  # run_trial prints a traceback where some
 OBJECTIVE = kt.Objective("val_accuracy", direction="max")
 TUNER_FILE = "tuner0.json"
 RECORD_FILE = "record.json"
-
-
-class FirstBatchClock(keras.callbacks.Callback):
-    """When the first training batch began: what a trial costs before it trains."""
-
-    def __init__(self):
-        super().__init__()
-        self.at: float | None = None
-
-    def __deepcopy__(self, memo: dict) -> FirstBatchClock:
-        # KerasTuner deep-copies a trial's callbacks; the tuner reads this one back.
-        return self
-
-    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
-        """Note the time of the first batch only."""
-        if self.at is None:
-            self.at = time.time()
-
-    def seconds_since(self, start: float) -> float | None:
-        """Seconds from `start` (Unix seconds) to the first batch; None if none ran."""
-        return None if self.at is None else round(self.at - start, 2)
-
-
-class TrainedModel(keras.callbacks.Callback):
-    """Hands the tuner the model KerasTuner trained, so its process can score it on test."""
-
-    def __init__(self):
-        super().__init__()
-        self.trained: keras.Model | None = None
-
-    def __deepcopy__(self, memo: dict) -> TrainedModel:
-        # KerasTuner deep-copies a trial's callbacks; the tuner reads this one back.
-        return self
-
-    def on_train_end(self, logs: dict | None = None) -> None:
-        """Keep the model that just trained."""
-        self.trained = self.model
 
 
 class TrialBudgetSpent(Exception):
@@ -363,31 +327,6 @@ def make_tuner(
             test=test,
             top_n=config.top_n,
         )
-
-
-def training_callbacks(config: TuneConfig) -> list[keras.callbacks.Callback]:
-    """ReduceLROnPlateau and EarlyStopping on val_accuracy, as in the course; TerminateOnNaN.
-
-    With `config.tensorboard`, also TensorBoard, which KerasTuner sets up per trial.
-    """
-    logs = [tensorboard.callback(config.results_dir)] if config.tensorboard else []
-    return [
-        keras.callbacks.TerminateOnNaN(),
-        keras.callbacks.ReduceLROnPlateau(
-            monitor="val_accuracy",
-            factor=config.lr_factor,
-            patience=config.lr_patience,
-            min_delta=config.lr_min_delta,
-            min_lr=config.min_lr,
-        ),
-        keras.callbacks.EarlyStopping(
-            monitor="val_accuracy",
-            patience=config.early_stop_patience,
-            min_delta=config.early_stop_min_delta,
-            restore_best_weights=True,
-        ),
-        *logs,
-    ]
 
 
 def run_search(tuner: RecordingTuner, config: TuneConfig, data: Split, verbose: int = 2) -> None:

@@ -24,12 +24,12 @@ import pandas as pd
 from hypermodels import get_hypermodel
 from tuning.config import TuneConfig
 from tuning.data import Dataset, Split, load_dataset, split
+from tuning.engine.callbacks import training_callbacks
 from tuning.engine.evaluate import TestSet, best_trials, test_set
 from tuning.engine.search import (
     RecordingTuner,
     elapsed,
     make_tuner,
-    training_callbacks,
     training_record,
 )
 from tuning.errors import TuningError
