@@ -6,7 +6,6 @@ import contextlib
 import gc
 import io
 import math
-import resource
 import time
 import traceback
 import warnings
@@ -110,7 +109,7 @@ class RecordingTuner(kt_internals.Tuner):
         record["startup_seconds"] = first_batch.seconds_since(since)
         # Peak resident memory of this process so far: with a process per trial (the
         # default), the trial's own peak, which shows whether memory grows across trials.
-        record["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        record["peak_rss_mib"] = runinfo.peak_rss_mib()
         self.save_record(trial.trial_id, record)
         if record.get("reason"):
             raise kt.errors.FailedTrialError(record["reason"])

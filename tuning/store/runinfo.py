@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
 import time
 from datetime import UTC, datetime
 from importlib import metadata
@@ -71,3 +72,19 @@ def count_from_now() -> None:
 def normalized(config_json: dict) -> dict:
     """The configuration as it reads back from JSON (tuples become lists), for comparison."""
     return json.loads(json.dumps(config_json))
+
+
+def peak_rss_mib() -> int:
+    """Peak resident memory of this process's own address space, in MiB.
+
+    Linux's VmHWM rather than getrusage's ru_maxrss: a process started by fork (or vfork)
+    and exec carries its parent's peak in ru_maxrss, so every trial process of a large
+    parent would look as large as the parent. Elsewhere, ru_maxrss (KiB on Linux).
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024)
+    except OSError:
+        pass
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
