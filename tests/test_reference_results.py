@@ -12,6 +12,7 @@ import pytest
 
 from tuning import layout
 from tuning.reports.tables import HISTORY_COLUMNS, evaluated_columns, trials_columns
+from tuning.retrain.ablation import VARIANTS
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "results" / "reference"
@@ -159,3 +160,20 @@ def test_git_ignores_search_state_at_any_depth(state):
         ["git", "check-ignore", "-q", "results/reference/mnist/trials.csv"], cwd=ROOT, check=False
     )
     assert kept.returncode == 1
+
+
+def test_a_published_ablation_retrains_the_best_trial(published):
+    folder, trials = published["folder"], published["trials"]
+    if not (folder / layout.ABLATION_CSV).exists():
+        assert not (folder / layout.ABLATION_PNG).exists()
+        return
+    assert (folder / layout.ABLATION_PNG).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    ablation = pd.read_csv(folder / layout.ABLATION_CSV, dtype={"trial_id": str})
+    assert list(ablation.variant) == list(VARIANTS)
+    best = trials.loc[trials.val_accuracy.idxmax()]
+    assert set(ablation.trial_id) == {best.trial_id}
+    # Retrained with the trial's own seed and budget, "best" is the trial again.
+    row = ablation.set_index("variant").loc["best"]
+    assert row.val_accuracy == pytest.approx(best.val_accuracy, abs=1e-4)
+    assert row.test_accuracy == pytest.approx(published["tested"].iloc[0].test_accuracy, abs=1e-4)
+    assert "Ablation" in (folder / layout.REPORT_PAGE).read_text()
