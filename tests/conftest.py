@@ -24,7 +24,7 @@ def data_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_search(tmp_path_factory, data_dir) -> Path:
-    """A finished 2-trial x 2-epoch cnn search on MNIST; copy it before changing anything."""
+    """A finished 2-trial x 2-epoch mlp search on MNIST; copy it before changing anything."""
     results = tmp_path_factory.mktemp("tiny") / "mnist"
     status = main(tune_args(results, data_dir, "--max-trials", "2", "--max-epochs", "2"))
     assert status == 0

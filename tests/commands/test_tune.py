@@ -111,7 +111,7 @@ def test_finished_search_run_again_trains_nothing(search_copy, data_dir):
     [
         (["--set", "dropout=0.5"], "pins"),
         (["--max-epochs", "3"], "max_epochs"),
-        (["--hypermodel", "mlp"], "hypermodel"),
+        (["--hypermodel", "cnn"], "hypermodel"),
         (["--seed", "7"], "seed"),
         (["--initial-points", "1"], "initial_points"),
         (["--space", "full"], "space"),
@@ -198,7 +198,8 @@ def test_full_space_search_reports_every_name(tmp_path, data_dir, capsys):
     pins = ["--set", "filters=32", "--set", "activation=elu"]
     extra = ["--max-trials", "2", "--max-epochs", "1", "--train-limit", "500", "--seed", "18"]
     extra += ["--no-warm-start"]
-    assert main([*tune_args(tmp_path, data_dir, *extra, *pins), "--space", "full"]) == 0
+    args = tune_args(tmp_path, data_dir, *extra, *pins, hypermodel="cnn")  # filters: cnn only
+    assert main([*args, "--space", "full"]) == 0
     names = [*space.NAMES, *space.FULL_NAMES]
     trials = read_csv(tmp_path / "trials.csv")
     results = read_csv(tmp_path / "test_results.csv")

@@ -43,7 +43,14 @@ def test_memory_does_not_grow_from_trial_to_trial(tmp_path, data_dir):
     # later ones). Each runs in its own process (the default), so its record holds its peak.
     pins = ["augment_factor=0.05", "l1=0", "l2=0", "learning_rate=0.001", "batch_size=64"]
     args = tune_args(
-        tmp_path, data_dir, "--max-trials", "4", "--initial-points", "4", processes=True
+        tmp_path,
+        data_dir,
+        "--max-trials",
+        "4",
+        "--initial-points",
+        "4",
+        hypermodel="cnn",
+        processes=True,
     )
     args += ["--max-epochs", "1"]
     args += ["--train-limit", "256", *(f"--set={pin}" for pin in pins)]

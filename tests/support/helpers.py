@@ -17,7 +17,12 @@ SMALL = ["--hypermodel", "mlp", "--train-limit", "500", "--set", "batch_size=128
 
 
 def tune_args(
-    results_dir: Path, data_dir: Path, *extra: str, dataset: str = "mnist", processes: bool = False
+    results_dir: Path,
+    data_dir: Path,
+    *extra: str,
+    dataset: str = "mnist",
+    hypermodel: str = "mlp",
+    processes: bool = False,
 ) -> list:
     """CLI arguments of a tiny real search: few images, few epochs, float32, trials in-process.
 
@@ -25,11 +30,16 @@ def tune_args(
     running the tests; a test may pass another `--precision` in `extra` (the last wins).
     Trials run in the test's own process (`--in-process`), which saves each trial a fresh
     TensorFlow import; a test about trial processes asks for them with `processes=True`.
+    The network is the mlp unless a test is about the cnn: whatever `--train-limit`, every
+    epoch validates on 10,000 images and every ranked trial is tested on 10,000 more, which
+    for the cnn costs several times its tiny training.
     """
     return [
         "tune",
         "--dataset",
         dataset,
+        "--hypermodel",
+        hypermodel,
         "--results-dir",
         str(results_dir),
         "--data-dir",
