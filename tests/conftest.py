@@ -8,10 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from tuning.cli.main import main
-from tuning.data import DATA_DIR_ENV
+import tuning
 
-from helpers import REPO, tune_args
+# The helpers import Keras. Import its backend first as the CLI does, with TensorFlow's C++
+# start-up lines kept off stderr, or pytest's main process prints them after its summary.
+tuning.import_backend_quietly()
+
+from tuning.cli.main import main  # noqa: E402
+from tuning.data import DATA_DIR_ENV  # noqa: E402
+
+from helpers import REPO, tune_args  # noqa: E402
 
 
 @pytest.fixture(scope="session")

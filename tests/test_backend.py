@@ -166,6 +166,8 @@ def test_the_fused_transform_matches_the_three_layers_under_jax_too():
             "-q",
             "-p",
             "no:cacheprovider",
+            "-n",
+            "0",  # one small file: no workers to start
             "tests/hypermodels/test_augment.py",
         ],
         env={**os.environ, "KERAS_BACKEND": "jax"},
