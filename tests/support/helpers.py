@@ -112,6 +112,16 @@ def trial_processes(results: Path) -> list[str]:
     return found.stdout.split()
 
 
+def oldest_trial_process(results: Path) -> str:
+    """Pid of the `run-trial` process in `results` that started first."""
+    # By start time, not pid: pids wrap at pid_max (32768 here), and TensorFlow's threads
+    # use them up quickly in a long test run.
+    found = subprocess.run(
+        ["pgrep", "-o", "-f", f"run-trial {results} "], capture_output=True, text=True
+    )
+    return found.stdout.strip()
+
+
 def assert_median_replays(results: Path, grace_epochs: int, max_epochs: int) -> None:
     """Replay the median rule trial by trial from history.csv: every decision must match."""
     trials, history = read_csv(results / "trials.csv"), read_csv(results / "history.csv")
