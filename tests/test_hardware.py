@@ -97,7 +97,7 @@ def test_a_search_records_what_auto_resolved_to_in_run_json_and_trials_csv(
     monkeypatch.setenv(hardware.NATIVE_BF16_ENV, forced)
     expected = hardware.auto_precision()
     assert expected == ("mixed_bfloat16" if forced == "1" else "float32") or hardware.gpus()
-    args = tune_args(tmp_path, data_dir, "--hypermodel", "mlp", "--train-limit", "300")
+    args = tune_args(tmp_path, data_dir, "--train-limit", "300")
     args += ["--max-trials", "1", "--max-epochs", "1", "--top-n", "1", "--precision", "auto"]
     assert main(args) == 0
     run = json.loads((tmp_path / "run.json").read_text())

@@ -151,7 +151,7 @@ def test_overwrite_starts_afresh(search_copy, data_dir):
 
 def test_pinned_values_hold_in_every_trial_on_fashion_mnist(tmp_path, data_dir):
     pins = ["--set", "augment_factor=0", "--set", "batch_size=512", "--set", "l2=0.0005"]
-    extra = ["--max-trials", "2", "--max-epochs", "1", "--hypermodel", "mlp", *pins]
+    extra = ["--max-trials", "2", "--max-epochs", "1", *pins]
     assert main(tune_args(tmp_path, data_dir, *extra, dataset="fashion-mnist")) == 0
     trials = read_csv(tmp_path / "trials.csv")
     assert len(trials) == 2
@@ -168,7 +168,7 @@ def test_same_seed_reproduces_the_same_trials(tmp_path, data_dir):
     frames = []
     for run in ("a", "b"):
         args = tune_args(tmp_path / run, data_dir, "--max-trials", "2", "--max-epochs", "1")
-        assert main([*args, "--hypermodel", "mlp", "--train-limit", "1000"]) == 0
+        assert main([*args, "--train-limit", "1000"]) == 0
         frames.append(read_csv(tmp_path / run / "trials.csv"))
     pd.testing.assert_frame_equal(frames[0][list(space.NAMES)], frames[1][list(space.NAMES)])
     assert (frames[0].val_accuracy - frames[1].val_accuracy).abs().max() < 0.01
@@ -178,14 +178,14 @@ def test_fully_pinned_search_says_why_it_stopped_early(tmp_path, data_dir, capsy
     pins = [f"--set={pin}" for pin in ("augment_factor=0", "dropout=0.5", "l1=0", "l2=0")]
     pins += ["--set=learning_rate=0.001", "--set=batch_size=128"]
     args = tune_args(tmp_path, data_dir, "--max-trials", "3", "--max-epochs", "1", *pins)
-    assert main([*args, "--hypermodel", "mlp", "--train-limit", "500"]) == 0
+    assert main([*args, "--train-limit", "500"]) == 0
     assert len(read_csv(tmp_path / "trials.csv")) == 1
     assert "stopped after 1 of 3 trials" in capsys.readouterr().out
 
 
 def test_executions_per_trial_average_into_one_row(tmp_path, data_dir):
     extra = ["--max-trials", "1", "--max-epochs", "1", "--executions-per-trial", "2"]
-    assert main([*tune_args(tmp_path, data_dir, *extra), "--hypermodel", "mlp"]) == 0
+    assert main(tune_args(tmp_path, data_dir, *extra)) == 0
     trials = read_csv(tmp_path / "trials.csv")
     assert len(trials) == 1 and trials.status.iloc[0] == "COMPLETED"
     assert 0.1 < trials.val_accuracy.iloc[0] <= 1.0

@@ -26,7 +26,7 @@ from helpers import SMALL, assert_consistent, read_csv, trial_processes, tune_ar
 
 pytestmark = pytest.mark.processes  # tests about processes, starting their own
 
-TINY = ["--hypermodel", "mlp", "--train-limit", "500", "--max-epochs", "1"]
+TINY = ["--train-limit", "500", "--max-epochs", "1"]
 
 
 def trials_run_by(results: Path) -> dict[str, list[str]]:

@@ -60,7 +60,7 @@ def test_a_spent_budget_stops_the_running_trial_and_starts_no_other(
     # Read when the search starts (0 s), when trial 0 is handed out (10 s), then at each
     # epoch's end: the budget of 100 s has run out by the end of epoch 1.
     fake_clock(monkeypatch, 0.0, 10.0)
-    args = tune_args(tmp_path, data_dir, "--hypermodel", "mlp", "--train-limit", "500")
+    args = tune_args(tmp_path, data_dir, "--train-limit", "500")
     args += ["--max-trials", "2", "--max-epochs", "3", "--time-budget", "100"]
     assert main([*args, "--no-warm-start", "--quiet"]) == 0
     trials = pd.read_csv(tmp_path / "trials.csv")

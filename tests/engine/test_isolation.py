@@ -19,7 +19,7 @@ from tuning.config import TuneConfig
 from tuning.engine import spawn
 from tuning.engine.spawn import child_environment, tensorflow_environment
 
-from helpers import SMALL, oldest_trial_process, read_csv, trial_processes, tune_args
+from helpers import SMALL, read_csv, trial_processes, tune_args
 
 pytestmark = pytest.mark.processes  # tests about processes, starting their own
 
@@ -31,7 +31,7 @@ def test_a_process_per_trial_runs_the_same_trials_as_one_process(tmp_path, data_
         args = tune_args(
             results, data_dir, "--max-trials", "3", "--max-epochs", "1", processes=processes
         )
-        assert main([*args, "--hypermodel", "mlp", "--train-limit", "500"]) == 0
+        assert main([*args, "--train-limit", "500"]) == 0
         frames.append(read_csv(results / "trials.csv"))
     names = list(space.NAMES)
     pd.testing.assert_frame_equal(frames[0][names], frames[1][names])
@@ -96,7 +96,7 @@ def test_a_trial_whose_process_is_killed_fails_and_the_search_goes_on(tmp_path, 
     while not (tmp_path / "tuner" / "trial_0").exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     # The oldest: the one running trial 0, not the next one, started ahead and waiting.
-    child = oldest_trial_process(tmp_path)
+    (child,) = trial_processes(tmp_path, oldest=True)
     os.kill(int(child), signal.SIGKILL)
     out, _ = search.communicate(timeout=300)
     assert search.returncode == 0

@@ -97,7 +97,7 @@ def test_a_small_discrete_search_never_repeats_a_trial(tmp_path, data_dir):
     # configuration in six of eight trials.
     pins = ["augment_factor=0", "dropout=0.5", "learning_rate=0.001", "batch_size=256"]
     args = tune_args(tmp_path, data_dir, "--max-trials", "8", "--max-epochs", "1")
-    args += ["--hypermodel", "mlp", "--train-limit", "500", "--initial-points", "2"]
+    args += ["--train-limit", "500", "--initial-points", "2"]
     args += ["--top-n", "1", "--quiet", *(f"--set={pin}" for pin in pins)]
     assert main(args) == 0
     trials = pd.read_csv(tmp_path / "trials.csv")

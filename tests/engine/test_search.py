@@ -24,7 +24,7 @@ from helpers import (
     tune_args,
 )
 
-FAST = ["--hypermodel", "mlp", "--train-limit", "500", "--in-process"]
+FAST = ["--train-limit", "500"]
 
 
 def trial_values(results, trial_id: str) -> dict:

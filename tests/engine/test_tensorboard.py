@@ -26,8 +26,9 @@ def events(folder) -> event_accumulator.EventAccumulator:
 
 
 def test_every_trial_logs_its_curves_and_hparams(tmp_path, data_dir):
-    # Trials in their own processes: the switch reaches them through run.json.
-    args = tune_args(tmp_path, data_dir, "--hypermodel", "mlp", "--train-limit", "500")
+    # Trials in this process; a trial process reads the switch from run.json as it reads
+    # every setting (test_progress: --quiet reaches each trial process).
+    args = tune_args(tmp_path, data_dir, "--train-limit", "500")
     assert main([*args, "--max-trials", "2", "--max-epochs", "2", "--tensorboard"]) == 0
     trials = read_csv(tmp_path / "trials.csv")
     assert sorted(p.name for p in (tmp_path / "tensorboard").iterdir()) == list(trials.trial_id)

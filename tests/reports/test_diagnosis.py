@@ -15,7 +15,7 @@ from helpers import snapshot, tune_args
 
 PNGS = (LEARNING_CURVES_PNG, HYPERPARAMETERS_PNG, BEST_SO_FAR_PNG)
 
-FAST = ["--hypermodel", "mlp", "--train-limit", "500", "--in-process", "--quiet"]
+FAST = ["--train-limit", "500", "--quiet"]
 
 
 def ranges() -> kt.HyperParameters:

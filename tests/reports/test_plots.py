@@ -212,8 +212,8 @@ def test_full_space_plots_conditional_names_without_errors(tmp_path, data_dir, c
     # (A warm start would make the first trial the course's, with adam.)
     extra = ["--max-trials", "2", "--max-epochs", "1", "--seed", "18", "--space", "full"]
     extra += ["--no-warm-start"]
-    args = tune_args(tmp_path, data_dir, *extra, "--hypermodel", "mlp", "--train-limit", "300")
-    assert main([*args, "--in-process", "--quiet", "--set", "batch_size=128"]) == 0
+    args = tune_args(tmp_path, data_dir, *extra, "--train-limit", "300")
+    assert main([*args, "--quiet", "--set", "batch_size=128"]) == 0
     for name in PNGS:
         assert_png(tmp_path / name)
     tuner = saved_tuner(tmp_path)

@@ -12,8 +12,8 @@ import pytest
 from tuning.engine.stopping import AshaRule, MedianRule
 
 REPO = Path(__file__).resolve().parents[2]
-# Quick mlp trials, 4 batches an epoch: with 2 epochs, a kill lands mid-search.
-SMALL = ["--hypermodel", "mlp", "--train-limit", "500", "--set", "batch_size=128"]
+# Quick trials of tune_args' mlp, 4 batches an epoch: with 2 epochs, a kill lands mid-search.
+SMALL = ["--train-limit", "500", "--set", "batch_size=128"]
 
 
 def tune_args(
@@ -106,20 +106,12 @@ def assert_asha_replays(results: Path, rung_epochs: int, eta: int, max_epochs: i
         ended.append(curve)
 
 
-def trial_processes(results: Path) -> list[str]:
-    """Pids of `run-trial` processes working in `results`."""
-    found = subprocess.run(["pgrep", "-f", f"run-trial {results} "], capture_output=True, text=True)
-    return found.stdout.split()
-
-
-def oldest_trial_process(results: Path) -> str:
-    """Pid of the `run-trial` process in `results` that started first."""
-    # By start time, not pid: pids wrap at pid_max (32768 here), and TensorFlow's threads
-    # use them up quickly in a long test run.
-    found = subprocess.run(
-        ["pgrep", "-o", "-f", f"run-trial {results} "], capture_output=True, text=True
-    )
-    return found.stdout.strip()
+def trial_processes(results: Path, oldest: bool = False) -> list[str]:
+    """Pids of `run-trial` processes working in `results`; with `oldest`, the first started."""
+    # pgrep's -o picks by start time, not pid: pids wrap at pid_max (32768 here), and
+    # TensorFlow's threads use them up quickly in a long test run.
+    command = ["pgrep", *(["-o"] if oldest else []), "-f", f"run-trial {results} "]
+    return subprocess.run(command, capture_output=True, text=True).stdout.split()
 
 
 def assert_median_replays(results: Path, grace_epochs: int, max_epochs: int) -> None:
