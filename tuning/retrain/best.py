@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import gc
 import io
 import time
 from collections.abc import Iterator
@@ -106,8 +105,7 @@ def retrain(
     """
     # The order of a trial: RecordingTuner seeds, then KerasTuner clears the session and builds.
     keras.utils.set_random_seed(seed)
-    keras.backend.clear_session()
-    gc.collect()
+    keras.backend.clear_session()  # it collects the garbage too
     start = time.monotonic()
     path = training_path(config.training, config.precision)
     hypermodel = get_hypermodel(config.hypermodel, space=config.space, path=path)
