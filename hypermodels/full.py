@@ -6,8 +6,10 @@ space's model.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
+
+from hypermodels.hyperparameter import Hyperparameter, PinChoice, PinLimit, PinSwitch
 
 if TYPE_CHECKING:
     import keras_tuner as kt
@@ -34,14 +36,6 @@ FILTER_WIDTHS = (32, 64, 96)
 WEIGHT_DECAYS = (0.0, 1e-5, 1e-4, 1e-3, 1e-2)
 PENALTIES = (0.0, 1e-6, 1e-5, 1e-4, 1e-3)
 
-# KerasTuner's conditional hyperparameters: weight_decay exists only in adamw trials, so the
-# other trials carry no value for it (an empty CSV cell) rather than an unused one.
-CONDITIONS: dict[str, dict] = {
-    WEIGHT_DECAY: {"parent_name": OPTIMIZER, "parent_values": ["adamw"]},
-}
-# The MLP has no convolution to widen; the search space leaves `filters` out for it.
-ONLY_IN: dict[str, str] = {FILTERS: "cnn"}
-
 
 def activation(hp: kt.HyperParameters) -> str:
     """Keras activation of every hidden conv and dense layer."""
@@ -65,6 +59,7 @@ def optimizer(hp: kt.HyperParameters) -> str:
 
 def weight_decay(hp: kt.HyperParameters) -> float | None:
     """AdamW's decoupled weight decay; None (inactive) under any other optimizer."""
+    # The condition is declared with the name, in HYPERPARAMETERS below.
     return hp.Choice(WEIGHT_DECAY, WEIGHT_DECAYS, **CONDITIONS[WEIGHT_DECAY])
 
 
@@ -88,14 +83,31 @@ def lr_schedule(hp: kt.HyperParameters) -> str:
     return hp.Choice(LR_SCHEDULE, LR_SCHEDULES, default="plateau")
 
 
+# Each name declared once. A course value is the name's declared default (the course's own
+# fixed choice); no name here has an "off" that the ablation switches.
+HYPERPARAMETERS: tuple[Hyperparameter, ...] = (
+    # The categorical names take only their searched values.
+    Hyperparameter(ACTIVATION, activation, PinChoice(ACTIVATIONS), course="relu"),
+    Hyperparameter(INITIALIZER, initializer, PinChoice(INITIALIZERS), course="glorot_uniform"),
+    Hyperparameter(BATCH_NORM, batch_norm, PinSwitch(), course=False),
+    Hyperparameter(OPTIMIZER, optimizer, PinChoice(OPTIMIZERS), course="adam"),
+    # KerasTuner's conditional hyperparameter: weight_decay exists only in adamw trials, so
+    # the other trials carry no value for it (an empty CSV cell) rather than an unused one.
+    Hyperparameter(
+        WEIGHT_DECAY,
+        weight_decay,
+        PinLimit(float, 0.0),
+        course=0.0,
+        condition={"parent_name": OPTIMIZER, "parent_values": ["adamw"]},
+    ),
+    Hyperparameter(BIAS_L2, bias_l2, PinLimit(float, 0.0), course=0.0),
+    Hyperparameter(ACTIVITY_L1, activity_l1, PinLimit(float, 0.0), course=0.0),
+    # The MLP has no convolution to widen; the search space leaves `filters` out for it.
+    Hyperparameter(FILTERS, filters, PinLimit(int, 1), course=64, only_in="cnn"),
+    Hyperparameter(LR_SCHEDULE, lr_schedule, PinChoice(LR_SCHEDULES), course="plateau"),
+)
 DECLARATIONS: dict[str, Callable[[kt.HyperParameters], object]] = {
-    ACTIVATION: activation,
-    INITIALIZER: initializer,
-    BATCH_NORM: batch_norm,
-    OPTIMIZER: optimizer,
-    WEIGHT_DECAY: weight_decay,
-    BIAS_L2: bias_l2,
-    ACTIVITY_L1: activity_l1,
-    FILTERS: filters,
-    LR_SCHEDULE: lr_schedule,
+    h.name: h.declare for h in HYPERPARAMETERS
 }
+CONDITIONS: dict[str, Mapping] = {h.name: h.condition for h in HYPERPARAMETERS if h.condition}
+ONLY_IN: dict[str, str] = {h.name: h.only_in for h in HYPERPARAMETERS if h.only_in}

@@ -1,7 +1,9 @@
-"""The search spaces: each hyperparameter's name and range, and the course's values.
+"""The search spaces: each hyperparameter declared once, and what derives from the declarations.
 
 `card` is the pipeline's original space of six names; `full` adds the names of
-`hypermodels.full`.
+`hypermodels.full`. Each name's `Hyperparameter` holds its range, its `--set` limits, its
+course value and its "off" value; the name lists, `COURSE_VALUES` and the ablation's variants
+are read from them.
 """
 
 from __future__ import annotations
@@ -10,6 +12,13 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from hypermodels import full
+from hypermodels.hyperparameter import (
+    COURSE_DATASETS,
+    Hyperparameter,
+    PinError,
+    PinLimit,
+    Value,
+)
 
 if TYPE_CHECKING:  # imported where used: the command line reads this module without Keras
     import keras_tuner as kt
@@ -17,12 +26,6 @@ if TYPE_CHECKING:  # imported where used: the command line reads this module wit
 SPACES = ("card", "full")
 REGULARIZER_STRENGTHS = (0.0, 1e-6, 1e-5, 1e-4, 1e-3)
 BATCH_SIZES = (32, 64, 128, 256, 512)
-
-Value = int | float | str | bool
-
-
-class PinError(ValueError):
-    """A `--set NAME=VALUE` that names no hyperparameter or gives an unusable value."""
 
 
 # Each hyperparameter's name: its CSV column and the key a saved search resumes by.
@@ -66,39 +69,85 @@ def batch_size(hp: kt.HyperParameters) -> int:
     return hp.Choice(BATCH_SIZE, BATCH_SIZES)
 
 
+# The card space, in CSV column order. The course's values come from its best model per
+# dataset (augmentation factor found by its search, the rest fixed by hand): a warm-started
+# search trains it first. The techniques' "off" values make the ablation's variants.
+CARD_HYPERPARAMETERS: tuple[Hyperparameter, ...] = (
+    Hyperparameter(
+        AUGMENT_FACTOR,
+        augment_factor,
+        # 0 switches augmentation off; RandomZoom rejects factors of 1 and more.
+        PinLimit(float, 0.0, 1.0, high_open=True),
+        course={"mnist": 0.04, "fashion-mnist": 0.01},
+        off=0.0,
+        technique="augmentation",
+    ),
+    Hyperparameter(
+        DROPOUT,
+        dropout,
+        PinLimit(float, 0.0, 1.0, high_open=True),
+        course=0.5,
+        off=0.0,
+        technique="dropout",
+    ),
+    Hyperparameter(L1, l1, PinLimit(float, 0.0), course=0.0, off=0.0, technique="l1"),
+    Hyperparameter(L2, l2, PinLimit(float, 0.0), course=0.0, off=0.0, technique="l2"),
+    Hyperparameter(
+        LEARNING_RATE,
+        learning_rate,
+        PinLimit(float, 0.0, low_open=True),
+        course={"mnist": 0.00168, "fashion-mnist": 0.00015},
+    ),
+    Hyperparameter(BATCH_SIZE, batch_size, PinLimit(int, 1), course=256),
+)
+# Every name of every space, card names first, as the full space's CSV columns run.
+HYPERPARAMETERS: dict[str, Hyperparameter] = {
+    h.name: h for h in CARD_HYPERPARAMETERS + full.HYPERPARAMETERS
+}
+
 DECLARATIONS: dict[str, Callable[[kt.HyperParameters], Value]] = {
-    AUGMENT_FACTOR: augment_factor,
-    DROPOUT: dropout,
-    L1: l1,
-    L2: l2,
-    LEARNING_RATE: learning_rate,
-    BATCH_SIZE: batch_size,
+    h.name: h.declare for h in CARD_HYPERPARAMETERS
 }
 NAMES: tuple[str, ...] = tuple(DECLARATIONS)
-
-# The course experiment's best model per dataset (augmentation factor found by its search,
-# the rest fixed by hand): a warm-started search trains this first. The full space's names
-# keep their defaults, which are the course's own choices.
-COURSE_VALUES: dict[str, dict[str, Value]] = {
-    "mnist": {
-        AUGMENT_FACTOR: 0.04,
-        DROPOUT: 0.5,
-        L1: 0.0,
-        L2: 0.0,
-        LEARNING_RATE: 0.00168,
-        BATCH_SIZE: 256,
-    },
-    "fashion-mnist": {
-        AUGMENT_FACTOR: 0.01,
-        DROPOUT: 0.5,
-        L1: 0.0,
-        L2: 0.0,
-        LEARNING_RATE: 0.00015,
-        BATCH_SIZE: 256,
-    },
-}
 FULL_NAMES: tuple[str, ...] = tuple(full.DECLARATIONS)
 ALL_NAMES: tuple[str, ...] = NAMES + FULL_NAMES
+
+
+def course_values(dataset: str) -> dict[str, Value]:
+    """The card names' course values for a built-in dataset ("mnist" or "fashion-mnist").
+
+    The full space's names are left out: a warm start keeps their defaults, which are the
+    course's own choices.
+
+    Raises:
+        ValueError: `dataset` is not one of the course's datasets.
+    """
+    return {h.name: h.course_value(dataset) for h in CARD_HYPERPARAMETERS}
+
+
+COURSE_VALUES: dict[str, dict[str, Value]] = {d: course_values(d) for d in COURSE_DATASETS}
+
+
+def off_values() -> dict[str, Value]:
+    """Each name that a value switches off, and that value (0 for every technique today)."""
+    return {name: h.off for name, h in HYPERPARAMETERS.items() if h.off is not None}
+
+
+def ablation_variants() -> dict[str, tuple[str, ...]]:
+    """Each ablation variant and the names it switches off: `best`, one per technique, `all_off`.
+
+    The variant names label the rows of published ablation.csv files: keep them stable.
+    """
+    techniques: dict[str, tuple[str, ...]] = {}  # a technique may span several names
+    for name, h in HYPERPARAMETERS.items():
+        if h.technique is not None:
+            techniques[h.technique] = (*techniques.get(h.technique, ()), name)
+    per_technique = {f"no_{technique}": off for technique, off in techniques.items()}
+    every = tuple(name for off in techniques.values() for name in off)
+    return {"best": (), **per_technique, "all_off": every}
+
+
+ABLATION_VARIANTS: dict[str, tuple[str, ...]] = ablation_variants()
 
 
 def declarations(

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from hypermodels.space import FULL_NAMES, PinError
-from tuning.cli.pins import parse_pin, parse_pins
+from hypermodels.space import ALL_NAMES, FULL_NAMES, PinError
+from tuning.cli.pins import PIN_LIMITS, parse_pin, parse_pins
 
 
 @pytest.mark.parametrize(
@@ -59,6 +59,11 @@ def test_parse_pin(text, name, value, kind):
 def test_parse_pin_rejects(text, words):
     with pytest.raises(PinError, match=re.escape(words)):
         parse_pin(text)
+
+
+def test_every_name_has_a_limit():
+    # Read from each name's declaration: a name added to a space can always be pinned.
+    assert list(PIN_LIMITS) == list(ALL_NAMES)
 
 
 def test_pin_error_is_value_error():
