@@ -26,8 +26,9 @@ from tuning.reports.plots import (
     png_bytes,
 )
 from tuning.reports.plotstyle import STOPPED_LABEL, scale_floor
-from tuning.reports.tables import STOPPED_EARLY, history_frame, show, trials_columns, trials_frame
+from tuning.reports.tables import history_frame, show, trials_columns, trials_frame
 from tuning.store.resume import saved_config, saved_run
+from tuning.trialstate import TrialState
 
 from helpers import tune_args
 
@@ -80,9 +81,9 @@ def card_space(pinned: bool = False) -> kt.HyperParameters:
 # stopped early, at the top of dropout's range; trial 4 has no time recorded.
 MIXED = [
     ("0", "COMPLETED", 0.91, 0.1, 1e-3, 30.0),
-    ("1", STOPPED_EARLY, 0.85, 0.3, 1e-4, 12.0),
+    ("1", TrialState.STOPPED_EARLY, 0.85, 0.3, 1e-4, 12.0),
     ("2", "FAILED", None, 0.5, 5e-3, 6.0),
-    ("3", STOPPED_EARLY, 0.95, 0.7, 1e-2, 18.0),
+    ("3", TrialState.STOPPED_EARLY, 0.95, 0.7, 1e-2, 18.0),
     ("4", "COMPLETED", 0.90, 0.0, 2e-5, None),
     ("5", "COMPLETED", 0.93, 0.2, 3e-3, 24.0),
 ]

@@ -17,7 +17,7 @@ from functools import partial
 
 import grpc
 from keras_tuner import synchronized
-from keras_tuner.engine.trial import Trial, TrialStatus
+from keras_tuner.engine.trial import Trial
 
 from tuning.config import TuneConfig
 from tuning.distributed import cluster
@@ -26,6 +26,7 @@ from tuning.engine.failures import trial_ended
 from tuning.engine.oracle import DurableOracle
 from tuning.engine.search import RecordingTuner, make_tuner
 from tuning.errors import SearchStopped, TuningError
+from tuning.trialstate import TrialState
 
 POLL_SECONDS = 0.5  # how often the chief looks at the search and at its local workers
 GRACE_SECONDS = 5  # for the last answers in flight when the chief stops serving
@@ -48,7 +49,7 @@ class ChiefOracle(DurableOracle):
         if self.stopped is None or tuner_id in self.ongoing_trials:
             return super().create_trial(tuner_id)
         self.tuner_ids.discard(tuner_id)  # told to stop, as KerasTuner's own STOPPED does
-        return Trial(self.get_space(), status=TrialStatus.STOPPED)
+        return Trial(self.get_space(), status=TrialState.STOPPED)
 
     @synchronized
     def end_trial(self, trial: Trial) -> None:

@@ -12,8 +12,9 @@ from collections.abc import Callable
 import keras_tuner as kt
 
 from tuning.errors import SearchStopped
+from tuning.trialstate import TrialState
 
-FAILED = kt.engine.trial.TrialStatus.FAILED
+FAILED = TrialState.FAILED
 
 
 def failure_reason(trial: kt.engine.trial.Trial, record: dict) -> str | None:

@@ -17,13 +17,12 @@ import os
 import signal
 from collections.abc import Callable
 
-from keras_tuner.engine.trial import TrialStatus
-
 from tuning.config import TuneConfig
 from tuning.engine import spawn
 from tuning.engine.failures import check_failures, trial_ended
 from tuning.engine.search import RecordingTuner, make_tuner
 from tuning.errors import SearchStopped, TuningError
+from tuning.trialstate import TrialState
 
 # run-trial's exit statuses, apart from TuningError's 2 and a crash's 1.
 TRIAL_ENDED = 0  # one trial ran; the search may have more
@@ -97,7 +96,7 @@ def fail_killed_trials(
     # process noted only when it was not --quiet; the lines below say everything anyway.
     tuner.oracle.verbose = 0
     reason = killed_reason(signal_name)
-    running = [t for t in tuner.oracle.trials.values() if t.status == TrialStatus.RUNNING]
+    running = [t for t in tuner.oracle.trials.values() if t.status == TrialState.RUNNING]
     for trial in running:
         tuner.save_record(trial.trial_id, {"reason": reason})
         tuner.oracle.fail_trial(trial.trial_id, reason)

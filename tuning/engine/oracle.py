@@ -18,10 +18,8 @@ from hypermodels import space
 from tuning.engine.budget import Budget
 from tuning.engine.kt_internals import BayesianOracle
 from tuning.store.files import write_json_atomic
+from tuning.trialstate import ENDED, TrialState
 
-RUNNING = kt.engine.trial.TrialStatus.RUNNING
-STOPPED = kt.engine.trial.TrialStatus.STOPPED
-ENDED = (kt.engine.trial.TrialStatus.COMPLETED, kt.engine.trial.TrialStatus.FAILED)
 SIGNIFICANT_DIGITS = 6
 # KerasTuner's own count of restarts when it maximizes the acquisition function.
 RESTARTS = 50
@@ -61,7 +59,7 @@ class DurableOracle(BayesianOracle):
         if self.budget is None or tuner_id in self.ongoing_trials or not self.budget.over():
             return super().create_trial(tuner_id)
         self.tuner_ids.discard(tuner_id)  # told to stop, as KerasTuner's own STOPPED does
-        return kt.engine.trial.Trial(self.get_space(), status=STOPPED)
+        return kt.engine.trial.Trial(self.get_space(), status=TrialState.STOPPED)
 
     def populate_space(self, trial_id: str) -> dict:
         """Values for the next trial: the warm start, random ones, then the GP's best new point.
@@ -73,19 +71,22 @@ class DurableOracle(BayesianOracle):
         """
         if self.warm_start is not None and not self.trials:
             values = space.start_values(self.hyperparameters, self.warm_start)
-            return {"status": RUNNING, "values": values}
-        completed = [t for t in self.trials.values() if t.status == "COMPLETED"]
+            return {"status": TrialState.RUNNING, "values": values}
+        completed = [t for t in self.trials.values() if t.status == TrialState.COMPLETED]
         initial = self.num_initial_points or max(3 * len(self.hyperparameters.space), 3)
         if len(completed) < initial:
             return self.random_populate_space()  # draws only untried values (`is_tried`)
         proposals = self.ranked_proposals()
         best = next(proposals)
         if not self.is_tried(best):
-            return {"status": RUNNING, "values": best}
+            return {"status": TrialState.RUNNING, "values": best}
         self.replaced_proposals += 1
         values = next((v for v in proposals if not self.is_tried(v)), None)
         values = values or self.random_values()
-        return {"status": STOPPED if values is None else RUNNING, "values": values}
+        return {
+            "status": TrialState.STOPPED if values is None else TrialState.RUNNING,
+            "values": values,
+        }
 
     def ranked_proposals(self) -> Iterator[dict]:
         """The GP's restarts' optima as values, best acquisition first, as KerasTuner ranks them.
@@ -157,7 +158,7 @@ class DurableOracle(BayesianOracle):
         trial = self.trials[trial_id]
         if trial_id in self.retry_queue:
             self.retry_queue.remove(trial_id)
-        trial.status, trial.message = kt.engine.trial.TrialStatus.FAILED, reason
+        trial.status, trial.message = TrialState.FAILED, reason
         self.end_trial(trial)
 
     def save_trial(self, trial: kt.engine.trial.Trial) -> None:

@@ -11,15 +11,14 @@ import math
 from collections.abc import Mapping
 
 import keras_tuner as kt
-from keras_tuner.engine.trial import TrialStatus
 
 from tuning.engine.evaluate import best_trials
 from tuning.engine.failures import failure_reason
 from tuning.engine.search import RecordingTuner
 from tuning.reports.tables import show
+from tuning.trialstate import SETTLED, TrialState
 
 EDGE = 0.1  # the outer tenth of a range, at either end
-ENDED = (TrialStatus.COMPLETED, TrialStatus.FAILED, TrialStatus.INVALID)
 Numerical = kt.engine.hyperparameters.Float | kt.engine.hyperparameters.Int
 
 
@@ -113,8 +112,8 @@ def best_value_warnings(tuner: RecordingTuner) -> list[str]:
 def failure_line(tuner: RecordingTuner) -> str:
     """The share of ended trials that failed (diverged or raised), with the first reason."""
     trials = sorted(tuner.oracle.trials.values(), key=lambda t: int(t.trial_id))
-    ended = [t for t in trials if t.status in ENDED]
-    failed = [t for t in ended if t.status != TrialStatus.COMPLETED]
+    ended = [t for t in trials if t.status in SETTLED]
+    failed = [t for t in ended if t.status != TrialState.COMPLETED]
     share = len(failed) / len(ended) if ended else 0.0
     line = f"failed trials: {len(failed)} of {len(ended)} ({share:.0%})"
     if failed:

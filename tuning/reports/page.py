@@ -16,10 +16,11 @@ from pathlib import Path
 import pandas as pd
 
 from tuning import layout
+from tuning.reports.progress import data_shape
 from tuning.store.files import read_json, write_text_atomic
 from tuning.store.runinfo import RUN_FILE
+from tuning.trialstate import SCORED
 
-FINISHED = ("COMPLETED", "STOPPED_EARLY")
 FIGURES = (
     (layout.BEST_SO_FAR_PNG, "Best val_accuracy so far, by trial and by search time."),
     (layout.HYPERPARAMETERS_PNG, "val_accuracy against each searched hyperparameter."),
@@ -72,7 +73,8 @@ def page(results_dir: Path) -> str:
     config = run.get("config", {})
     trials = read_csv(results_dir / layout.TRIALS_CSV)
     tested = read_csv(results_dir / layout.TEST_RESULTS_CSV)
-    title = f"{config.get('dataset', 'search')}: hyperparameter search report"
+    name = run.get("experiment", {}).get("name") or config.get("dataset", "search")
+    title = f"{name}: hyperparameter search report"
     body = [
         f"<h1>{escape(title)}</h1>",
         f'<p class="meta">{escape(subtitle(run))}</p>',
@@ -131,7 +133,7 @@ def best_row(trials: pd.DataFrame | None, tested: pd.DataFrame | None) -> pd.Ser
         return tested.iloc[0]
     if trials is None:
         return None
-    finished = trials[trials.status.isin(FINISHED) & trials.val_accuracy.notna()]
+    finished = trials[trials.status.isin(SCORED) & trials.val_accuracy.notna()]
     if finished.empty:
         return None
     return finished.sort_values("val_accuracy", ascending=False, kind="stable").iloc[0]
@@ -160,6 +162,10 @@ def search_section(run: dict, trials: pd.DataFrame | None) -> str:
     """How the search went: trials by status, epochs, time, precision and machine."""
     config, machine = run.get("config", {}), run.get("machine", {})
     facts = {}
+    experiment = run.get("experiment")
+    if experiment:
+        location = run.get("data_source", {}).get("location", "?")
+        facts["data"] = f"{experiment['name']} from {location}{data_shape(experiment)}"
     if trials is not None:
         counts = trials.status.value_counts()
         by_status = ", ".join(

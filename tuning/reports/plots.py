@@ -34,7 +34,6 @@ from tuning.reports.plotstyle import (
     BELOW_LABEL,
     FAILED_LABEL,
     SCORE,
-    SCORED,
     STAR_ROOM,
     below_handle,
     mark_below,
@@ -46,8 +45,9 @@ from tuning.reports.plotstyle import (
     trial_handles,
     wrapped,
 )
-from tuning.reports.tables import STOPPED_EARLY, history_frame, show, trials_frame
+from tuning.reports.tables import history_frame, show, trials_frame
 from tuning.store.files import write_bytes_atomic
+from tuning.trialstate import SCORED, UNSCORED, TrialState
 
 CURVES_OF = 5  # trials in the learning curves; more lines than this cannot be told apart
 DOTTED_EPOCHS = 10  # curves this short get a marker per epoch; longer ones would only blur
@@ -97,7 +97,7 @@ def ranked(trials: pd.DataFrame) -> pd.DataFrame:
 
 def failed(trials: pd.DataFrame) -> pd.DataFrame:
     """The ended trials without a score: failed (diverged, raised, killed) or invalid."""
-    return trials[trials.status.isin(["FAILED", "INVALID"])]
+    return trials[trials.status.isin(UNSCORED)]
 
 
 def learning_curves_figure(history: pd.DataFrame, trials: pd.DataFrame) -> Figure:
@@ -135,7 +135,7 @@ def draw_curves(axes: tuple[Axes, Axes], epochs: pd.DataFrame, trial: pd.DataFra
     for ax, metric in zip(axes, ("accuracy", "loss"), strict=True):
         ax.plot(epochs.epoch, epochs[f"val_{metric}"], color=color, marker=marker, ms=4)
         ax.plot(epochs.epoch, epochs[metric], "--", color=color, marker=marker, ms=5, mfc="none")
-    stopped = ", stopped" if trial.status.iloc[0] == STOPPED_EARLY else ""
+    stopped = ", stopped" if trial.status.iloc[0] == TrialState.STOPPED_EARLY else ""
     label = f"trial {trial.trial_id.iloc[0]} ({trial[SCORE].iloc[0]:.4f}{stopped})"
     return Line2D([], [], color=color, label=label)
 

@@ -21,12 +21,11 @@ from matplotlib.lines import Line2D
 from matplotlib.transforms import blended_transform_factory
 
 from tuning.engine.search import OBJECTIVE
-from tuning.reports.tables import STOPPED_EARLY
+from tuning.trialstate import TrialState
 
 SCORE = OBJECTIVE.name
 # The statuses with a score. KerasTuner records a stopped trial as COMPLETED; only
 # trials.csv tells them apart.
-SCORED = ("COMPLETED", STOPPED_EARLY)
 COMPLETED_STYLE = {"marker": "o", "color": "C0", "alpha": 0.75, "linestyle": "none"}
 STOPPED_STYLE = {
     "marker": "^",
@@ -63,7 +62,7 @@ def mark_scored(ax: Axes, scored: pd.DataFrame, xs: Sequence, label: bool = Fals
     Both lines are drawn, empty or not, so every panel holds the same lines in the same
     order; only a line with points gets a legend label.
     """
-    stopped = [status == STOPPED_EARLY for status in scored.status]
+    stopped = [status == TrialState.STOPPED_EARLY for status in scored.status]
     for style, text, kind in (
         (COMPLETED_STYLE, COMPLETED_LABEL, False),
         (STOPPED_STYLE, STOPPED_LABEL, True),

@@ -13,12 +13,12 @@ from tuning.engine.failures import failure_reason
 from tuning.engine.search import HISTORY_METRICS, RecordingTuner
 from tuning.layout import HISTORY_CSV, TEST_RESULTS_CSV, TRIALS_CSV
 from tuning.store.files import write_csv_atomic
+from tuning.trialstate import TrialState
 
 HISTORY_COLUMNS = ["trial_id", "epoch", *HISTORY_METRICS]
 RECORD_COLUMNS = ["epochs", "best_epoch", "final_lr", "seconds"]
 # trials.csv's status of a trial the median rule ended; KerasTuner counts it COMPLETED, with
 # the best val_accuracy it reached, and it can rank among the best like any other.
-STOPPED_EARLY = "STOPPED_EARLY"
 
 
 def trials_columns(names: Sequence[str]) -> list[str]:
@@ -58,7 +58,7 @@ def hyperparameter_values(trial: kt.engine.trial.Trial) -> dict:
 
 def trial_reason(trial: kt.engine.trial.Trial, record: dict) -> str | None:
     """Why a trial failed or was stopped early; None for one that ran to its end."""
-    if trial.status == "FAILED":
+    if trial.status == TrialState.FAILED:
         return failure_reason(trial, record)
     return record.get("stopped_early")
 
@@ -72,7 +72,7 @@ def trials_frame(tuner: RecordingTuner) -> pd.DataFrame:
         rows.append(
             {
                 "trial_id": trial.trial_id,
-                "status": STOPPED_EARLY if record.get("stopped_early") else trial.status,
+                "status": TrialState.STOPPED_EARLY if record.get("stopped_early") else trial.status,
                 "val_accuracy": trial.score,
                 **hyperparameter_values(trial),
                 **{column: record.get(column) for column in RECORD_COLUMNS},
