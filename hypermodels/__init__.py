@@ -17,6 +17,26 @@ if TYPE_CHECKING:
 
 # Each network's CLI name and where its class lives.
 NETWORKS: dict[str, str] = {"cnn": "hypermodels.cnn:CNN", "mlp": "hypermodels.mlp:MLP"}
+# The course's images, the networks' default input: 28x28 grayscale, 10 classes.
+COURSE_INPUT = (28, 28, 1)
+COURSE_CLASSES = 10
+# The smallest image side each network takes: the cnn's two 3x3 convolutions, each followed
+# by a 2x2 max-pooling, leave nothing of an image under 10 pixels.
+MIN_SIDE: dict[str, int] = {"cnn": 10, "mlp": 1}
+
+
+def check_input(name: str, input_shape: tuple[int, ...]) -> None:
+    """Refuse an image too small for the network's layers.
+
+    Raises:
+        ValueError: saying the smallest size the network takes.
+    """
+    height, width = input_shape[:2]
+    if min(height, width) < MIN_SIDE[name]:
+        raise ValueError(
+            f"the {name} needs images of at least {MIN_SIDE[name]}x{MIN_SIDE[name]} pixels, "
+            f"these are {height}x{width}: use --hypermodel mlp, or a larger --image-size"
+        )
 
 
 def hypermodel_class(name: str) -> type[ImageClassifier]:
@@ -29,8 +49,14 @@ def hypermodel_class(name: str) -> type[ImageClassifier]:
     return getattr(import_module(module), attribute)
 
 
-def get_hypermodel(name: str, space: str = "card", path: TrainingPath = PLAIN) -> ImageClassifier:
-    """Return a fresh HyperModel by its CLI name (`cnn` or `mlp`) for a space and a path.
+def get_hypermodel(
+    name: str,
+    space: str = "card",
+    path: TrainingPath = PLAIN,
+    input_shape: tuple[int, ...] = COURSE_INPUT,
+    num_classes: int = COURSE_CLASSES,
+) -> ImageClassifier:
+    """Return a fresh HyperModel by its CLI name (`cnn` or `mlp`) for a space, a path, a data shape.
 
     Raises:
         KeyError: no HyperModel has that name.
@@ -38,4 +64,6 @@ def get_hypermodel(name: str, space: str = "card", path: TrainingPath = PLAIN) -
     """
     if space not in SPACES:
         raise ValueError(f"unknown search space {space!r} (known: {', '.join(SPACES)})")
-    return hypermodel_class(name)(name=name, space=space, path=path)
+    return hypermodel_class(name)(
+        name=name, space=space, path=path, input_shape=input_shape, num_classes=num_classes
+    )

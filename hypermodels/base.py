@@ -21,8 +21,6 @@ from hypermodels.training import (
     train_dataset,
 )
 
-INPUT_SHAPE = (28, 28, 1)
-NUM_CLASSES = 10
 HIDDEN_UNITS = 800
 
 
@@ -32,17 +30,28 @@ def kernel_regularizer(l1: float, l2: float) -> keras.regularizers.Regularizer |
 
 
 class ImageClassifier(kt.HyperModel):
-    """A 28x28 grayscale, 10-class classifier; subclasses supply the feature extractor.
+    """An image classifier for any image shape and classes; subclasses supply the features.
+
+    The course's images are 28x28 grayscale, of 10 classes: the defaults.
 
     Built for the `card` space it reads only the card's names and makes the course's fixed
     choices (ReLU, Glorot, no batch normalization, Adam, ReduceLROnPlateau); for the `full`
     space it reads those choices from the hyperparameters too.
     """
 
-    def __init__(self, space: str = "card", path: TrainingPath = PLAIN, **kwargs):
+    def __init__(
+        self,
+        space: str = "card",
+        path: TrainingPath = PLAIN,
+        input_shape: tuple[int, ...] = (28, 28, 1),
+        num_classes: int = 10,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.space_name = space
         self.path = path
+        self.input_shape = tuple(input_shape)
+        self.num_classes = num_classes
 
     @property
     def full_space(self) -> bool:
@@ -83,14 +92,14 @@ class ImageClassifier(kt.HyperModel):
         factor = space.augment_factor(hp)
         model = keras.Sequential(
             [
-                keras.Input(shape=INPUT_SHAPE),
+                keras.Input(shape=self.input_shape),
                 # With the input pipeline, augmentation happens there (see `fit`).
                 *([] if self.path.input_pipeline else augmentation_layers(factor)),
                 keras.layers.Rescaling(1.0 / 255),
                 *self.feature_layers(hp, layers),
                 *layers.hidden(keras.layers.Dense, HIDDEN_UNITS),
                 keras.layers.Dropout(space.dropout(hp)),
-                layers.output(NUM_CLASSES),
+                layers.output(self.num_classes),
             ],
             name=self.name,
         )

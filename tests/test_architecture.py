@@ -11,7 +11,7 @@ TUNING = Path(__file__).resolve().parents[1] / "tuning"
 # Bottom to top. A module may import its own package and any layer below; packages that
 # share a rank (the retraining commands and bench) do not import each other.
 RANKS = {
-    "basics": 0,  # the modules directly under tuning/: config, settings, data, errors, machine
+    "basics": 0,  # the modules directly under tuning/: config, data, experiment, errors, ...
     "store": 1,
     "engine": 2,
     "reports": 3,
@@ -29,9 +29,12 @@ BASICS = {
     "config",
     "data",
     "errors",
+    "experiment",
     "hardware",
     "layout",
     "settings",
+    "sources",
+    "trialstate",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import re
 import shutil
@@ -188,11 +189,12 @@ def test_load_dataset_valid(clean_dir):
     dataset = data.load_dataset("mnist", clean_dir)
 
     assert dataset.name == "mnist"
-    assert dataset.x_train.shape == (60_000, 28, 28)
-    assert dataset.x_test.shape == (10_000, 28, 28)
+    assert dataset.x_train.shape == (60_000, 28, 28, 1)
+    assert dataset.x_test.shape == (10_000, 28, 28, 1)
     assert dataset.x_train.dtype == np.uint8
-    assert dataset.x_train[0, 0, 0] == 255 and dataset.x_train[-1, 27, 27] == 7
-    assert dataset.x_test[0, 14, 14] == 128
+    assert dataset.x_train[0, 0, 0, 0] == 255 and dataset.x_train[-1, 27, 27, 0] == 7
+    assert dataset.x_test[0, 14, 14, 0] == 128
+    assert dataset.class_names == tuple("0123456789")
     assert int(dataset.x_train.sum()) == 255 + 7
     np.testing.assert_array_equal(dataset.y_train, labels_of("train"))
     np.testing.assert_array_equal(dataset.y_test, labels_of("test"))
@@ -269,6 +271,8 @@ def test_unpacked_idx_files_read_as_the_gzipped_ones(data_copy, clean_dir):
     for part in ("x_train", "y_train", "x_test", "y_test"):
         np.testing.assert_array_equal(getattr(unpacked, part), getattr(packed, part))
     assert set(unpacked.source["sha256"]) == {name.removesuffix(".gz") for name in FILES.values()}
+    # The data's digest is the arrays', so a search resumes on either packing.
+    assert unpacked.source["digest"] == packed.source["digest"]
 
 
 def test_a_data_dir_that_does_not_exist_says_so(tmp_path):
@@ -286,8 +290,8 @@ def test_a_data_dir_one_level_too_deep_names_the_folder_to_pass(clean_dir):
 
 
 def test_load_dataset_unknown_name(clean_dir):
-    with pytest.raises(DataError, match="unknown dataset"):
-        data.load_dataset("cifar10", clean_dir)
+    with pytest.raises(DataError, match="--dataset mycifar: not a built-in dataset"):
+        data.load_dataset("mycifar", clean_dir)
 
 
 def test_load_dataset_uses_env_data_dir(clean_dir, monkeypatch):
@@ -306,7 +310,7 @@ def test_load_dataset_env_data_dir_without_dataset(clean_dir, monkeypatch):
 
 def test_load_dataset_argument_wins_over_env(clean_dir, tmp_path, monkeypatch):
     monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path))
-    assert data.load_dataset("mnist", clean_dir).x_train.shape == (60_000, 28, 28)
+    assert data.load_dataset("mnist", clean_dir).x_train.shape == (60_000, 28, 28, 1)
 
 
 # --- the real shared datasets -------------------------------------------------------------------
@@ -318,8 +322,8 @@ def real_mnist(data_dir) -> data.Dataset:
 
 
 def test_real_mnist(real_mnist):
-    assert real_mnist.x_train.shape == (60_000, 28, 28)
-    assert real_mnist.x_test.shape == (10_000, 28, 28)
+    assert real_mnist.x_train.shape == (60_000, 28, 28, 1)
+    assert real_mnist.x_test.shape == (10_000, 28, 28, 1)
     assert real_mnist.y_train[:5].tolist() == [5, 0, 4, 1, 9]
     assert real_mnist.y_test[:5].tolist() == [7, 2, 1, 0, 4]
     assert real_mnist.source["kind"] == "idx"
@@ -327,8 +331,8 @@ def test_real_mnist(real_mnist):
 
 def test_real_fashion_mnist(data_dir):
     dataset = data.load_dataset("fashion-mnist", data_dir)
-    assert dataset.x_train.shape == (60_000, 28, 28)
-    assert dataset.x_test.shape == (10_000, 28, 28)
+    assert dataset.x_train.shape == (60_000, 28, 28, 1)
+    assert dataset.x_test.shape == (10_000, 28, 28, 1)
     for labels in (dataset.y_train, dataset.y_test):
         assert labels.min() >= 0 and labels.max() <= 9
     assert np.bincount(dataset.y_train, minlength=10).tolist() == [6_000] * 10
@@ -340,17 +344,24 @@ def test_real_fashion_mnist(data_dir):
 @pytest.fixture(scope="module")
 def synthetic() -> data.Dataset:
     rng = np.random.default_rng(42)
-    return data.Dataset(
+    full = data.Dataset(
         name="mnist",
-        x_train=rng.integers(0, 256, size=(60_000, 28, 28), dtype=np.uint8),
+        x_train=rng.integers(0, 256, size=(60_000, 28, 28, 1), dtype=np.uint8),
         y_train=rng.integers(0, 10, size=60_000, dtype=np.uint8),
-        x_test=rng.integers(0, 256, size=(10_000, 28, 28), dtype=np.uint8),
+        x_test=rng.integers(0, 256, size=(10_000, 28, 28, 1), dtype=np.uint8),
         y_test=rng.integers(0, 10, size=10_000, dtype=np.uint8),
+        class_names=tuple("0123456789"),
     )
+    return full
 
 
-def test_split_holds_out_last_10000(synthetic):
-    parts = data.split(synthetic)
+@pytest.fixture(scope="module")
+def held(synthetic) -> data.Dataset:
+    return data.hold_out(synthetic)
+
+
+def test_split_holds_out_last_10000(synthetic, held):
+    parts = data.split(held)
 
     assert parts.x_train.shape == (50_000, 28, 28, 1)
     assert parts.x_val.shape == (10_000, 28, 28, 1)
@@ -358,48 +369,72 @@ def test_split_holds_out_last_10000(synthetic):
     assert parts.y_val.shape == (10_000, 10)
     for array in (parts.x_train, parts.y_train, parts.x_val, parts.y_val):
         assert array.dtype == np.float32
-    np.testing.assert_array_equal(parts.x_val[..., 0], synthetic.x_train[-10_000:])
-    np.testing.assert_array_equal(parts.x_train[..., 0], synthetic.x_train[:50_000])
+    np.testing.assert_array_equal(parts.x_val, synthetic.x_train[-10_000:])
+    np.testing.assert_array_equal(parts.x_train, synthetic.x_train[:50_000])
     np.testing.assert_array_equal(parts.y_val.argmax(axis=1), synthetic.y_train[-10_000:])
     np.testing.assert_array_equal(parts.y_train.argmax(axis=1), synthetic.y_train[:50_000])
 
 
-def test_split_keeps_raw_pixel_values(synthetic):
+def test_split_keeps_raw_pixel_values(synthetic, held):
     # Rescaling to [0, 1] is the model's job; split only changes the dtype.
-    parts = data.split(synthetic, train_limit=10)
+    parts = data.split(held, train_limit=10)
     assert parts.x_train.max() > 1.0
-    assert parts.x_train[3, 5, 7, 0] == float(synthetic.x_train[3, 5, 7])
+    assert parts.x_train[3, 5, 7, 0] == float(synthetic.x_train[3, 5, 7, 0])
 
 
-def test_split_labels_are_one_hot(synthetic):
-    parts = data.split(synthetic, train_limit=100)
+def test_split_labels_are_one_hot(held):
+    parts = data.split(held, train_limit=100)
     for labels in (parts.y_train, parts.y_val):
         assert set(np.unique(labels).tolist()) == {0.0, 1.0}
         np.testing.assert_array_equal(labels.sum(axis=1), np.ones(len(labels)))
 
 
 @pytest.mark.parametrize("limit", [1, 1234, 50_000])
-def test_split_train_limit_keeps_first_n(synthetic, limit):
-    parts = data.split(synthetic, train_limit=limit)
+def test_split_train_limit_keeps_first_n(synthetic, held, limit):
+    parts = data.split(held, train_limit=limit)
 
     assert parts.x_train.shape == (limit, 28, 28, 1)
     assert parts.y_train.shape == (limit, 10)
-    np.testing.assert_array_equal(parts.x_train[..., 0], synthetic.x_train[:limit])
+    np.testing.assert_array_equal(parts.x_train, synthetic.x_train[:limit])
     np.testing.assert_array_equal(parts.y_train.argmax(axis=1), synthetic.y_train[:limit])
     # The validation set does not depend on the limit.
-    np.testing.assert_array_equal(parts.x_val[..., 0], synthetic.x_train[-10_000:])
+    np.testing.assert_array_equal(parts.x_val, synthetic.x_train[-10_000:])
 
 
 @pytest.mark.parametrize("limit", [0, -1, 50_001])
-def test_split_train_limit_out_of_range(synthetic, limit):
+def test_split_train_limit_out_of_range(held, limit):
     with pytest.raises(DataError, match="between 1 and 50000"):
-        data.split(synthetic, train_limit=limit)
+        data.split(held, train_limit=limit)
+
+
+@pytest.mark.parametrize("size", [1, 2500, 59_999])
+def test_val_size_holds_out_the_last_n_of_a_course_dataset(synthetic, size):
+    parts = data.split(data.hold_out(synthetic, val_size=size))
+    np.testing.assert_array_equal(parts.x_val, synthetic.x_train[-size:])
+    assert len(parts.x_train) == 60_000 - size
+
+
+@pytest.mark.parametrize("size", [0, 60_000])
+def test_val_size_out_of_range(synthetic, size):
+    with pytest.raises(DataError, match="--val-size must be between 1 and 59999"):
+        data.hold_out(synthetic, val_size=size)
+
+
+def test_other_data_holds_out_a_seeded_stratified_sixth(synthetic):
+    other = dataclasses.replace(synthetic, name="mine")
+    held = data.hold_out(other, seed=5)
+    assert len(held.x_val) == 10_000 and len(held.x_train) == 50_000
+    shares = np.bincount(held.y_val, minlength=10) / np.bincount(other.y_train, minlength=10)
+    np.testing.assert_allclose(shares, 1 / 6, atol=0.002)  # each class keeps its share
+    again, other_seed = data.hold_out(other, seed=5), data.hold_out(other, seed=6)
+    np.testing.assert_array_equal(held.y_val, again.y_val)
+    assert not np.array_equal(held.x_val, other_seed.x_val)
 
 
 def test_split_real_mnist(real_mnist):
-    parts = data.split(real_mnist, train_limit=5)
+    parts = data.split(data.hold_out(real_mnist), train_limit=5)
     assert parts.y_train.argmax(axis=1).tolist() == [5, 0, 4, 1, 9]
-    np.testing.assert_array_equal(parts.x_val[..., 0], real_mnist.x_train[-10_000:])
+    np.testing.assert_array_equal(parts.x_val, real_mnist.x_train[-10_000:])
 
 
 def test_system_copy_of_fashion_mnist_is_used_without_a_data_dir(data_dir, tmp_path, monkeypatch):

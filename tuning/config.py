@@ -7,13 +7,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hypermodels import NETWORKS, space
-from tuning.data import DATA_DIR_ENV, DATASETS
+from tuning.data import BUILT_IN, DATA_DIR_ENV, dataset_name
+from tuning.experiment import course_lr_factor
 from tuning.hardware import DISTRIBUTIONS, PRECISION_CHOICES, TRAINING_CHOICES
 from tuning.layout import portable_path
 from tuning.settings import (
     NOT_SAVED,
     Option,
     duration,
+    image_size,
     int_at_least,
     positive_int,
     seed_int,
@@ -22,8 +24,6 @@ from tuning.settings import (
 
 # The rules that may end a trial early (tuning.engine.stopping), for --early-trial-stop.
 STOP_RULES = ("asha", "median", "off")
-# ReduceLROnPlateau factors the course tuned per dataset (0.3787 MNIST, 0.32 Fashion-MNIST).
-LR_FACTORS = {"mnist": 0.3787, "fashion-mnist": 0.32}
 
 
 @dataclass
@@ -39,7 +39,12 @@ class TuneConfig:
     # Required, but checked when the command runs: argparse would refuse a --dataset given by
     # --config.
     dataset: str = setting(
-        option=Option("dataset to tune on (required)", choices=DATASETS), search=True
+        option=Option(
+            f"what to tune on (required): {', '.join(BUILT_IN)}, an .npz file or a folder "
+            "of images with train/ and test/ (docs/your-own-data.md)",
+            metavar="NAME|FILE.npz|FOLDER",
+        ),
+        search=True,
     )
     hypermodel: str = setting(
         "cnn",
@@ -101,6 +106,30 @@ class TuneConfig:
         ),
         search=True,
     )
+    val_size: int | None = setting(
+        None,
+        Option(
+            "validation images, held out of the training images where the data has no "
+            "validation set of its own: the last N for mnist and fashion-mnist (default "
+            "10,000, as the course), a seeded split keeping each class's share for other data "
+            "(default a sixth)",
+            type=positive_int,
+            metavar="N",
+        ),
+        search=True,
+        saved_before=None,
+    )
+    image_size: list[int] | None = setting(
+        None,
+        Option(
+            "an image folder's images are resized to H x W pixels (default: the most common "
+            "size among its training images)",
+            type=image_size,
+            metavar="H[xW]",
+        ),
+        search=True,
+        saved_before=None,
+    )
     top_n: int = setting(
         10,
         Option("best trials evaluated on the test set (default %(default)s)", type=positive_int),
@@ -112,7 +141,11 @@ class TuneConfig:
     )
     results_dir: Path | None = setting(
         None,
-        Option("where reports and tuner state go (default: results/<dataset>)", type=Path),
+        Option(
+            "where reports and tuner state go (default: results/<name>, the dataset's name "
+            "or its file's or folder's stem)",
+            type=Path,
+        ),
     )
     data_dir: Path | None = setting(
         None,
@@ -295,8 +328,8 @@ class TuneConfig:
             # KerasTuner's default is 3 random trials per hyperparameter (18 here), which
             # would leave a 10-trial search random throughout; keep most for the GP.
             initial_points=self.initial_points or max(2, self.max_trials // 3),
-            results_dir=Path(self.results_dir or Path("results") / self.dataset),
-            lr_factor=self.lr_factor or LR_FACTORS[self.dataset],
+            results_dir=Path(self.results_dir or Path("results") / dataset_name(self.dataset)),
+            lr_factor=self.lr_factor or course_lr_factor(dataset_name(self.dataset)),
             keep_checkpoints=self.keep_checkpoints or self.top_n,
         )
 

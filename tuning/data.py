@@ -1,4 +1,8 @@
-"""Load MNIST-style datasets from IDX files or Keras, validate them and split train/validation."""
+"""Find and load a dataset by the name `--dataset` gives, digest it, hold out validation, split.
+
+The course's two datasets come from IDX files (or `keras.datasets`); any other name is a
+`keras.datasets` set, an `.npz` file or an image folder, read by `tuning.sources`.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,20 @@ import hashlib
 import math
 import os
 import zlib
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from hypermodels.hyperparameter import COURSE_DATASETS
 from tuning.errors import DataError
 from tuning.layout import portable_path
+from tuning.sources import KERAS_DATASETS, Dataset, load_folder, load_keras_dataset, load_npz
 
-DATASETS = ("mnist", "fashion-mnist")
+# The course's two datasets (COURSE_DATASETS): IDX files, 60,000 + 10,000 grayscale 28x28
+# images of 10 classes.
+BUILT_IN = (*COURSE_DATASETS, *KERAS_DATASETS)
 FILES = {
     "train_images": "train-images-idx3-ubyte.gz",
     "train_labels": "train-labels-idx1-ubyte.gz",
@@ -28,25 +37,16 @@ DATA_DIR_ENV = "TUNING_DATA_DIR"
 IMAGE_SHAPE = (28, 28)
 NUM_CLASSES = 10
 SIZES = {"train": 60_000, "test": 10_000}
-VALIDATION_SIZE = 10_000
+# The course validates on the last 10,000 training images; any other source on a seeded,
+# stratified sixth of them (issue 24).
+COURSE_VALIDATION_SIZE = 10_000
+VALIDATION_SHARE = 6
 IDX_UBYTE = 0x08
 
 
 @dataclass
-class Dataset:
-    """The full train and test arrays of one dataset and where they came from."""
-
-    name: str
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    source: dict = field(default_factory=dict)
-
-
-@dataclass
 class Split:
-    """Training and validation arrays, images as float32 (N, 28, 28, 1), labels one-hot."""
+    """Training and validation arrays, images as float32 (N, H, W, C), labels one-hot."""
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -96,7 +96,7 @@ def sha256_file(path: Path) -> str:
 
 
 def check_arrays(name: str, part: str, images: np.ndarray, labels: np.ndarray, where: str) -> None:
-    """Check counts, image shape and label range of one part (train or test).
+    """Check counts, image shape and label range of one part (train or test) of an IDX set.
 
     Raises:
         DataError: naming `where` the arrays came from.
@@ -109,6 +109,15 @@ def check_arrays(name: str, part: str, images: np.ndarray, labels: np.ndarray, w
         raise DataError(f"{where}: {len(images)} {part} images, {name} has {SIZES[part]}")
     if labels.size and labels.max() >= NUM_CLASSES:
         raise DataError(f"{where}: {part} label {labels.max()} outside 0..{NUM_CLASSES - 1}")
+
+
+def course_dataset(name: str, arrays: list[np.ndarray], source: dict) -> Dataset:
+    """A course dataset's checked (N, 28, 28) uint8 arrays as a Dataset of (N, 28, 28, 1)."""
+    x_train, y_train, x_test, y_test = arrays
+    images = [x[..., np.newaxis] for x in (x_train, x_test)]  # views: no copy
+    labels = [y.astype(np.int32) for y in (y_train, y_test)]
+    classes = tuple(str(i) for i in range(NUM_CLASSES))
+    return Dataset(name, images[0], labels[0], images[1], labels[1], classes, source)
 
 
 def load_idx_dir(name: str, folder: Path) -> Dataset:
@@ -130,7 +139,7 @@ def load_idx_dir(name: str, folder: Path) -> Dataset:
         "location": portable_path(folder.resolve()),
         "sha256": {path.name: sha256_file(path) for path in paths.values()},
     }
-    return Dataset(name, *arrays.values(), source=source)
+    return course_dataset(name, list(arrays.values()), source)
 
 
 def check_data_dir(data_dir: Path, name: str) -> None:
@@ -147,7 +156,7 @@ def check_data_dir(data_dir: Path, name: str) -> None:
     if find_idx(data_dir / FILES["train_images"]) is not None:
         raise DataError(
             f"data dir {data_dir} holds the IDX files themselves: pass the folder above it, "
-            f"which holds {', '.join(f'{d}/' for d in DATASETS)} ({data_dir.parent})"
+            f"which holds {', '.join(f'{d}/' for d in COURSE_DATASETS)} ({data_dir.parent})"
         )
     raise DataError(f"data dir {data_dir} has no folder {name}/")
 
@@ -159,7 +168,7 @@ def find_idx(path: Path) -> Path | None:
 
 
 def load_keras(name: str) -> Dataset:
-    """Load through `keras.datasets`, which downloads once and caches under ~/.keras."""
+    """Load a course dataset through `keras.datasets`, which downloads once and caches it."""
     import tuning
 
     tuning.import_backend_quietly()  # Keras loads it; its start-up lines would show
@@ -176,24 +185,63 @@ def load_keras(name: str) -> Dataset:
     where = f"keras.datasets.{module.__name__.rsplit('.', 1)[-1]}"
     check_arrays(name, "train", x_train, y_train, where)
     check_arrays(name, "test", x_test, y_test, where)
-    # Keyed like an IDX source's files, so every source reads the same way.
-    digest = {
-        name: hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
-        for name, a in zip(FILES.values(), (x_train, y_train, x_test, y_test), strict=True)
-    }
-    source = {"kind": "keras.datasets", "location": where, "sha256": digest}
-    return Dataset(name, x_train, y_train, x_test, y_test, source=source)
+    source = {"kind": "keras.datasets", "location": where}
+    return course_dataset(name, [x_train, y_train, x_test, y_test], source)
 
 
-def load_dataset(name: str, data_dir: Path | str | None = None) -> Dataset:
-    """Load `name` from the first source that has it.
+def dataset_name(spec: str) -> str:
+    """The name a `--dataset` value goes by: a built-in name, or a file's or folder's stem."""
+    return spec if spec in BUILT_IN else Path(spec).stem or Path(spec).resolve().name
 
-    Order: `data_dir` (or env TUNING_DATA_DIR) holding `<name>/<idx files>`, then a system
-    copy (Debian's dataset-fashion-mnist), then `keras.datasets`. A data dir given explicitly
-    must hold the files: a user who names a folder wants that folder, not a silent download.
+
+def check_spec(spec: str) -> None:
+    """Refuse a `--dataset` that is neither a built-in name nor an existing file or folder.
+
+    Raises:
+        DataError: in one line, naming what `--dataset` accepts.
     """
-    if name not in DATASETS:
-        raise DataError(f"unknown dataset {name!r} (known: {', '.join(DATASETS)})")
+    if spec in BUILT_IN:
+        return
+    path = Path(spec)
+    if path.is_dir() or (path.is_file() and path.suffix == ".npz"):
+        return
+    what = "is not an .npz file" if path.is_file() else "is no file or folder"
+    raise DataError(
+        f"--dataset {spec}: not a built-in dataset ({', '.join(BUILT_IN)}), and {what}; "
+        "give one of those names, an .npz file or a folder with train/ and test/ "
+        "(docs/your-own-data.md)"
+    )
+
+
+def load_dataset(
+    spec: str, data_dir: Path | str | None = None, image_size: Sequence[int] | None = None
+) -> Dataset:
+    """Load the dataset `--dataset` names, checked, with its digest in `source`.
+
+    The course's datasets are read from `data_dir` (or env TUNING_DATA_DIR) holding
+    `<name>/<idx files>`, then a system copy (Debian's dataset-fashion-mnist), then
+    `keras.datasets`. A data dir given explicitly must hold the files: a user who names a
+    folder wants that folder, not a silent download. The built-in names win over a file or
+    folder of the same name.
+    """
+    check_spec(spec)
+    if spec in COURSE_DATASETS:
+        dataset = load_course(spec, data_dir)
+    elif spec in KERAS_DATASETS:
+        dataset = load_keras_dataset(spec)
+    elif Path(spec).is_dir():
+        dataset = load_folder(Path(spec), tuple(image_size) if image_size else None)
+    else:
+        dataset = load_npz(Path(spec))
+    if dataset.source["kind"] in ("npz", "folder"):
+        dataset.source["location"] = portable_path(Path(spec).resolve())
+    dataset.name = dataset_name(spec)
+    dataset.source["digest"] = digest(dataset)
+    return dataset
+
+
+def load_course(name: str, data_dir: Path | str | None) -> Dataset:
+    """One of the course's datasets, from the first source that has it."""
     data_dir = data_dir or os.environ.get(DATA_DIR_ENV) or None
     if data_dir is not None:
         check_data_dir(Path(data_dir), name)
@@ -204,43 +252,139 @@ def load_dataset(name: str, data_dir: Path | str | None = None) -> Dataset:
     return load_keras(name)
 
 
+def array_digest(*arrays: np.ndarray | None) -> str:
+    """Hex sha256 of arrays' shapes, dtypes and values: the same data however it was packed."""
+    hasher = hashlib.sha256()
+    for array in arrays:
+        if array is None:
+            hasher.update(b"none")
+            continue
+        hasher.update(f"{array.shape}{array.dtype.str}".encode())
+        hasher.update(np.ascontiguousarray(array).data)
+    return hasher.hexdigest()
+
+
+def digest(dataset: Dataset) -> str:
+    """The data's digest: every array and the class names (a resume on other data is refused)."""
+    hasher = hashlib.sha256(array_digest(*parts(dataset)).encode())
+    hasher.update("\n".join(dataset.class_names).encode())
+    return hasher.hexdigest()
+
+
+def parts(dataset: Dataset) -> tuple[np.ndarray | None, ...]:
+    """The arrays of a dataset in a fixed order: train, test, then validation if any."""
+    return (
+        dataset.x_train,
+        dataset.y_train,
+        dataset.x_test,
+        dataset.y_test,
+        dataset.x_val,
+        dataset.y_val,
+    )
+
+
+def default_val_size(dataset: Dataset) -> int:
+    """The course's 10,000 for its datasets, else a sixth of the training images."""
+    if dataset.name in COURSE_DATASETS:
+        return COURSE_VALIDATION_SIZE
+    return max(len(dataset.x_train) // VALIDATION_SHARE, dataset.num_classes)
+
+
+def hold_out(dataset: Dataset, val_size: int | None = None, seed: int = 23) -> Dataset:
+    """The dataset with its validation part: the source's own, else held out of training.
+
+    The course's datasets hold out the last `val_size` training images, as the course does;
+    any other source a seeded split that keeps each class's share (stratified).
+
+    Raises:
+        DataError: `val_size` given for a source with its own validation set, or one that
+            leaves no training image or cannot hold every class.
+    """
+    if dataset.x_val is not None:
+        if val_size is not None:
+            raise DataError(
+                f"--val-size: {dataset.source.get('location')} has its own validation set; "
+                "leave --val-size out"
+            )
+        return dataset
+    n = len(dataset.x_train)
+    size = default_val_size(dataset) if val_size is None else val_size
+    if not 1 <= size < n:
+        raise DataError(f"--val-size must be between 1 and {n - 1}, got {size}")
+    if dataset.name in COURSE_DATASETS:
+        keep, held = np.arange(n - size), np.arange(n - size, n)
+    else:
+        keep, held = stratified(dataset, size, seed)
+    return replace(
+        dataset,
+        x_train=dataset.x_train[keep],
+        y_train=dataset.y_train[keep],
+        x_val=dataset.x_train[held],
+        y_val=dataset.y_train[held],
+    )
+
+
+def stratified(dataset: Dataset, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the training and validation images of a seeded, stratified split.
+
+    Raises:
+        DataError: `size` is below the number of classes, or leaves a class no training image.
+    """
+    from sklearn.model_selection import train_test_split
+
+    try:
+        keep, held = train_test_split(
+            np.arange(len(dataset.x_train)),
+            test_size=size,
+            stratify=dataset.y_train,
+            random_state=seed,
+        )
+    except ValueError as e:
+        raise DataError(
+            f"--val-size {size}: cannot hold out {size} of {len(dataset.x_train)} training "
+            f"images with every one of the {dataset.num_classes} classes on both sides ({e})"
+        ) from None
+    # Sorted: the images keep the source's order, as the course's split does.
+    return np.sort(keep), np.sort(held)
+
+
 def check_train_limit(dataset: Dataset, train_limit: int | None) -> int:
-    """The number of training images before validation is held out, `train_limit` checked.
+    """The number of training images once validation is held out, `train_limit` checked.
 
     Raises:
         DataError: `train_limit` leaves no training image or asks for more than there are.
     """
-    n_train = len(dataset.x_train) - VALIDATION_SIZE
+    n_train = len(dataset.x_train)
     if train_limit is not None and not 1 <= train_limit <= n_train:
         raise DataError(f"--train-limit must be between 1 and {n_train}, got {train_limit}")
     return n_train
 
 
 def split(dataset: Dataset, train_limit: int | None = None) -> Split:
-    """Hold out the last 10,000 training images for validation; optionally keep the first N.
+    """The training arrays of a held-out dataset: optionally the first N training images.
 
     Raises:
         DataError: `train_limit` leaves no training image or asks for more than there are.
     """
-    n_train = check_train_limit(dataset, train_limit)
-    keep = train_limit or n_train
+    keep = train_limit or check_train_limit(dataset, train_limit)
+    check_train_limit(dataset, keep)
     return Split(
         x_train=as_images(dataset.x_train[:keep]),
-        y_train=one_hot(dataset.y_train[:keep]),
-        x_val=as_images(dataset.x_train[n_train:]),
-        y_val=one_hot(dataset.y_train[n_train:]),
+        y_train=one_hot(dataset.y_train[:keep], dataset.num_classes),
+        x_val=as_images(dataset.x_val),
+        y_val=one_hot(dataset.y_val, dataset.num_classes),
     )
 
 
 def as_images(x: np.ndarray) -> np.ndarray:
-    """uint8 (N, 28, 28) to float32 (N, 28, 28, 1); the model rescales to [0, 1] itself."""
-    return x.astype("float32")[..., np.newaxis]
+    """Images as float32 (N, H, W, C), pixel values kept; the model rescales to [0, 1] itself."""
+    return x.astype("float32")
 
 
-def one_hot(y: np.ndarray) -> np.ndarray:
+def one_hot(y: np.ndarray, num_classes: int) -> np.ndarray:
     """Integer labels to one-hot float32, as categorical cross-entropy expects.
 
     Rows of an identity matrix rather than Keras's `to_categorical`, which would load Keras
     and its backend into a command that only checks its data.
     """
-    return np.eye(NUM_CLASSES, dtype="float32")[y]
+    return np.eye(num_classes, dtype="float32")[y]

@@ -86,6 +86,18 @@ positive_int = int_at_least(1)
 seed_int = int_at_least(0, 2**31 - 1)  # what numpy's and Keras's seeding accept
 
 
+def image_size(text: str) -> list[int]:
+    """A value type: an image size `H` (square) or `HxW`, in pixels, as [H, W]."""
+    parts = text.lower().split("x")
+    try:
+        sizes = [int(part) for part in parts]
+    except ValueError:
+        sizes = []
+    if len(sizes) not in (1, 2) or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size such as 32 or 64x48")
+    return sizes * 2 if len(sizes) == 1 else sizes
+
+
 def parse_duration(text: str) -> float:
     """Seconds in `text`: `45m`, `2h`, `1h30m`, `90s` or a plain number of seconds.
 

@@ -167,7 +167,7 @@ print(codes, sorted(m for m in ("tensorflow", "keras", "keras_tuner") if m in sy
         (["--set", "batch_size=256.5"], "not int"),
         (["--set", "learning_rate=1e-3*0"], "not float"),  # never evaluated as code
         (["--set", "../../x=1"], "unknown hyperparameter"),
-        (["--dataset", "../mnist"], "invalid choice"),
+        (["--dataset", "../mnist"], "--dataset ../mnist: not a built-in dataset"),
         (["--keep-checkpoints", "1"], "below --top-n 2"),
     ],
 )

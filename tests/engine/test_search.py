@@ -13,7 +13,7 @@ from hypermodels.space import COURSE_VALUES
 from tuning import hardware
 from tuning.cli.main import main
 from tuning.config import TuneConfig
-from tuning.data import load_dataset, split
+from tuning.data import hold_out, load_dataset, split
 from tuning.engine.search import make_tuner, run_search
 
 from helpers import (
@@ -177,7 +177,9 @@ def test_no_model_outlives_its_trial(tmp_path, data_dir, monkeypatch):
         pins={"batch_size": 64},
         precision="float32",
     ).resolve()
-    run_search(make_tuner(config), config, split(load_dataset("mnist", data_dir), 256), verbose=0)
+    run_search(
+        make_tuner(config), config, split(hold_out(load_dataset("mnist", data_dir)), 256), verbose=0
+    )
     assert len(kept) >= 4 and not any(kept), "models of earlier trials still alive"
     assert gc.get_freeze_count() == 0  # what the search froze is back in the collector's reach
 

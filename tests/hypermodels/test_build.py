@@ -12,7 +12,7 @@ import pytest
 import hypermodels
 from hypermodels import space
 from hypermodels.space import search_space
-from tuning.data import load_dataset, split
+from tuning.data import hold_out, load_dataset, split
 
 AUGMENTATION_LAYERS = (
     keras.layers.RandomRotation,
@@ -164,7 +164,7 @@ def test_fit_uses_pinned_batch_size(batch_size, steps):
 @pytest.fixture(scope="module")
 def images(data_dir):
     """64 real MNIST training images and their one-hot labels."""
-    data = split(load_dataset("mnist", data_dir), train_limit=64)
+    data = split(hold_out(load_dataset("mnist", data_dir)), train_limit=64)
     return data.x_train, data.y_train
 
 

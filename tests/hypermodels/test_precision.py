@@ -10,7 +10,7 @@ import pytest
 from hypermodels import full, get_hypermodel
 from hypermodels.space import search_space
 from hypermodels.training import PRECISIONS, TrainingPath
-from tuning.data import load_dataset, split
+from tuning.data import hold_out, load_dataset, split
 
 # Every numeric name at the top of its range, where a low-precision sum overflows or rounds
 # first: the largest penalties, augmentation, dropout and learning rate.
@@ -59,7 +59,7 @@ CASES += [("full", h, p, pins) for h, p, pins in full_cases()]
 @pytest.fixture(scope="module")
 def images(data_dir):
     """48 real MNIST training images and 16 validation images."""
-    data = split(load_dataset("mnist", data_dir), train_limit=48)
+    data = split(hold_out(load_dataset("mnist", data_dir)), train_limit=48)
     return data.x_train, data.y_train, data.x_val[:16], data.y_val[:16]
 
 

@@ -6,12 +6,12 @@ from hypermodels import get_hypermodel
 from hypermodels.batches import ShuffledBatches
 from hypermodels.space import COURSE_VALUES, search_space
 from hypermodels.training import PLAIN, TrainingPath, augment_batches, train_dataset
-from tuning.data import load_dataset, split
+from tuning.data import hold_out, load_dataset, split
 
 
 @pytest.fixture(scope="module")
 def small(data_dir):
-    return split(load_dataset("mnist", data_dir), 256)
+    return split(hold_out(load_dataset("mnist", data_dir)), 256)
 
 
 def epoch_ids(dataset) -> list[int]:

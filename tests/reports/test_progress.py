@@ -126,7 +126,8 @@ def test_keras_progress_stays_without_quiet_and_a_resume_may_change_it(tmp_path,
         "space",
         "training",
     ]
-    assert block[0] == f"data:     mnist from {data_dir / 'mnist'}"
+    shape = "28x28x1 images, 10 classes (0, 1, 2, 3, ..., 9)"
+    assert block[0] == f"data:     mnist from {data_dir / 'mnist'}: {shape}"
     assert block[1] == f"results:  {tmp_path} (new search)"
     assert block[2] == "budget:   2 trials of up to 1 epoch"
     assert block[3] == "space:    card, mlp: 5 names searched, 1 pinned"

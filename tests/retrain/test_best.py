@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pandas as pd
 import pytest
@@ -18,7 +19,9 @@ def test_retrain_with_the_trials_seed_reproduces_the_trial(search_copy):
     tested = pd.read_csv(search_copy / "test_results.csv", dtype={"trial_id": str})
     with best_configuration(search_copy) as best:
         hp = best.trial.hyperparameters.copy()
-        result = retrain(best.config, hp, best.data, best.test, best.seed, epochs=2, verbose=0)
+        result = retrain(
+            best.config, best.experiment, hp, best.data, best.test, best.seed, epochs=2, verbose=0
+        )
     trial = trials.set_index("trial_id").loc[best.trial.trial_id]
     assert best.trial.trial_id == tested.trial_id.iloc[0]
     # Same seed, values, data, callbacks and epochs as the trial: the same scores, up to the
@@ -67,6 +70,8 @@ def test_a_folder_without_a_search_is_refused(tmp_path, command, folder, capsys)
 
 @pytest.mark.parametrize("command", ["ablate", "confirm"])
 def test_a_data_dir_without_the_dataset_is_refused(search_copy, tmp_path, command, capsys):
+    # The search's own copy of its data serves first; without it, the source is read again.
+    shutil.rmtree(search_copy / "data")
     before = snapshot(search_copy)
     assert main([command, str(search_copy), "--data-dir", str(tmp_path / "none")]) == 2
     message = f"error: data dir {tmp_path / 'none'} does not exist (or is not a folder)"

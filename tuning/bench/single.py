@@ -17,9 +17,9 @@ from keras import ops
 
 from hypermodels import get_hypermodel, space
 from hypermodels.training import TrainingPath
-from tuning import backend
+from tuning import backend, experiment
 from tuning.bench.configs import BENCH_VALUES, CONFIGS
-from tuning.data import load_dataset, split
+from tuning.data import hold_out, load_dataset, split
 from tuning.hardware import training_path
 
 MATMUL_SIZE = 1024
@@ -90,16 +90,28 @@ def matmul_gflops(dtype: str, size: int = MATMUL_SIZE, repeats: int = 5, chain: 
     return chain * 2 * size**3 / statistics.median(seconds) / 1e9
 
 
-def run(config: str, dataset: str, epochs: int, train_limit: int | None, seed: int, data_dir):
-    """Train the pinned cnn for `epochs` on the path `config` names; return its figures."""
+def run(
+    config: str,
+    dataset: str,
+    epochs: int,
+    train_limit: int | None,
+    seed: int,
+    data_dir,
+    hypermodel_name: str = "cnn",
+):
+    """Train the pinned network for `epochs` on the path `config` names; return its figures."""
     training, precision, jit_compile, _ = CONFIGS[config]
     path: TrainingPath = training_path(training, precision)
     if jit_compile is not None:
         path = dataclasses.replace(path, jit_compile=jit_compile)
-    data = split(load_dataset(dataset, data_dir), train_limit)
+    held = hold_out(load_dataset(dataset, data_dir), seed=seed)
+    data = split(held, train_limit)
+    shape = experiment.define(held, hypermodel_name, "card")
     hp = space.search_space(BENCH_VALUES)
     keras.utils.set_random_seed(seed)
-    hypermodel = get_hypermodel("cnn", path=path)
+    hypermodel = get_hypermodel(
+        hypermodel_name, path=path, input_shape=shape.input_shape, num_classes=shape.num_classes
+    )
     model = hypermodel.build(hp)
     timer = EpochTimer()
     history = hypermodel.fit(
@@ -140,10 +152,17 @@ def main() -> None:
     parser.add_argument("--train-limit", type=int)
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--data-dir")
+    parser.add_argument("--hypermodel", default="cnn")
     args = parser.parse_args()
     backend.keep_tensorflow_out()
     figures = run(
-        args.config, args.dataset, args.epochs, args.train_limit, args.seed, args.data_dir
+        args.config,
+        args.dataset,
+        args.epochs,
+        args.train_limit,
+        args.seed,
+        args.data_dir,
+        args.hypermodel,
     )
     print(json.dumps(figures))
 

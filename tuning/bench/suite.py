@@ -12,7 +12,7 @@ import pandas as pd
 
 from tuning import backend
 from tuning.bench.configs import BENCH_VALUES, CONFIGS, DEFAULT_CONFIGS
-from tuning.data import load_dataset, split
+from tuning.data import hold_out, load_dataset, split
 from tuning.engine.spawn import tensorflow_environment
 from tuning.errors import TuningError
 from tuning.hardware import describe_machine, gpu_labels
@@ -32,18 +32,19 @@ def bench(
     data_dir: Path | None = None,
     seed: int = 23,
     configs: tuple[str, ...] = DEFAULT_CONFIGS,
+    hypermodel: str = "cnn",
 ) -> str:
     """Time `baseline` and `fast` (or `configs`) alternately, each run in a process of its own.
 
     Writes bench.csv (one row per run) and bench.json (the machine, the paths, every
     figure) to `results_dir`, and returns the summary.
     """
-    split(load_dataset(dataset, data_dir), train_limit)  # bad data or limit: refuse now
+    split(hold_out(load_dataset(dataset, data_dir), seed=seed), train_limit)  # refuse bad data now
     results_dir.mkdir(parents=True, exist_ok=True)
     runs = []
     for round_ in range(1, rounds + 1):
         for config in configs:
-            figures = run_once(config, dataset, epochs, train_limit, seed, data_dir)
+            figures = run_once(config, dataset, epochs, train_limit, seed, data_dir, hypermodel)
             runs.append({"round": round_, **figures})
             print(run_line(runs[-1]), flush=True)
     frame = pd.DataFrame(runs)
@@ -62,14 +63,16 @@ def bench(
     return summary(frame, hardware, epochs, [results_dir / BENCH_CSV, results_dir / BENCH_JSON])
 
 
-def run_once(config: str, dataset: str, epochs: int, train_limit, seed: int, data_dir) -> dict:
+def run_once(
+    config: str, dataset: str, epochs: int, train_limit, seed: int, data_dir, hypermodel: str
+) -> dict:
     """One bench run in a fresh process; its figures.
 
     Raises:
         TuningError: the run failed; its last error line is quoted.
     """
     command = [sys.executable, "-m", "tuning.bench.single", config, "--dataset", dataset]
-    command += ["--epochs", str(epochs), "--seed", str(seed)]
+    command += ["--epochs", str(epochs), "--seed", str(seed), "--hypermodel", hypermodel]
     if train_limit:
         command += ["--train-limit", str(train_limit)]
     if data_dir:

@@ -13,12 +13,12 @@ from typing import NoReturn
 
 import tuning
 from hypermodels import space
-from tuning import backend
+from tuning import backend, experiment
 from tuning.cli.configfile import read_config
 from tuning.cli.options import build_parser
 from tuning.cli.pins import parse_pins
 from tuning.config import TuneConfig
-from tuning.data import check_train_limit, load_dataset
+from tuning.data import check_train_limit, hold_out, load_dataset
 from tuning.engine import spawn
 from tuning.errors import TuningError
 from tuning.store.resume import saved_config, saved_run
@@ -82,8 +82,9 @@ def run_tune(args: argparse.Namespace) -> str:
     pinned = parse_pins(list(pins.values()), space=args.space, hypermodel=args.hypermodel)
     config = TuneConfig(**{**settings, "pins": pinned})
     backend.check_options(config.distribution, config.tensorboard)
-    dataset = load_dataset(config.dataset, config.data_dir)
-    check_train_limit(dataset, config.train_limit)
+    dataset = load_dataset(config.dataset, config.data_dir, config.image_size)
+    check_train_limit(hold_out(dataset, config.val_size, config.seed), config.train_limit)
+    experiment.define(dataset, config.hypermodel, config.space)  # refuses images too small
     # The first trial's process imports the backend while this one does.
     spawn.start_ahead_of_tune(config.resolve())
     try:
@@ -144,6 +145,7 @@ def run_bench(args: argparse.Namespace) -> str:
         data_dir=args.data_dir,
         seed=args.seed,
         configs=args.configs,
+        hypermodel=args.hypermodel,
     )
 
 

@@ -10,10 +10,10 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from hypermodels import space
+from hypermodels import NETWORKS, space
 from tuning.bench.configs import CONFIGS, DEFAULT_CONFIGS
 from tuning.config import OPTIONS, TuneConfig
-from tuning.data import DATASETS
+from tuning.data import COURSE_DATASETS
 from tuning.errors import TuningError
 from tuning.settings import option_name, positive_int, seed_int
 
@@ -125,7 +125,7 @@ def build_parser(runs: Mapping[str, Callable]) -> Parser:
 
 def add_settings(tune: argparse.ArgumentParser) -> None:
     """Add an option for every TuneConfig setting that declares one, as it declares it."""
-    defaults = TuneConfig(dataset=DATASETS[0])
+    defaults = TuneConfig(dataset=COURSE_DATASETS[0])
     for f in dataclasses.fields(TuneConfig):
         option = f.metadata["option"]
         if option is None:
@@ -153,13 +153,22 @@ def add_bench_command(commands: argparse._SubParsersAction, runs: Mapping[str, C
     bench = commands.add_parser(
         "bench",
         help="time the guides' plain training path against the one tune uses",
-        description="Train the cnn with the course's MNIST configuration pinned, on the plain "
+        description="Train the cnn (or --hypermodel) with the course's MNIST configuration "
+        "pinned, on the plain "
         "path of KerasTuner's guides (baseline) and on tune's (fast), alternately, each run in "
         "a process of its own; print images/s, s/epoch and val_accuracy per run, the median "
         "speed-up, the accuracy gap and the share of the machine's measured matmul "
         "throughput; write bench.csv and bench.json.",
     )
-    bench.add_argument("--dataset", choices=DATASETS, default="mnist", help="default %(default)s")
+    bench.add_argument(
+        "--dataset",
+        default="mnist",
+        metavar="NAME|FILE.npz|FOLDER",
+        help="any data tune takes (default %(default)s)",
+    )
+    bench.add_argument(
+        "--hypermodel", choices=sorted(NETWORKS), default="cnn", help="default %(default)s"
+    )
     bench.add_argument(
         "--epochs", type=positive_int, default=2, help="epochs per run (default %(default)s)"
     )

@@ -6,17 +6,19 @@ import dataclasses
 from pathlib import Path
 
 from tuning.commands.tune import finish_reports
-from tuning.data import load_dataset
 from tuning.engine.search import (
     RecordingTuner,
     make_tuner,
 )
 from tuning.errors import TuningError
+from tuning.experiment import saved
 from tuning.store.lock import results_lock
+from tuning.store.prepared import search_data
 from tuning.store.resume import (
     saved_config,
     saved_run,
 )
+from tuning.trialstate import TrialState
 
 
 def report(results_dir: Path, data_dir: Path | None = None, top_n: int | None = None) -> str:
@@ -24,13 +26,14 @@ def report(results_dir: Path, data_dir: Path | None = None, top_n: int | None = 
 
     Evaluations cached by the search are reused; a best trial without one is evaluated now.
     """
-    config = saved_config(results_dir, saved_run(results_dir))
+    run = saved_run(results_dir)
+    config, experiment = saved_config(results_dir, run), saved(run)
     config = dataclasses.replace(
         config, data_dir=data_dir or config.data_dir, top_n=top_n or config.top_n
     )
-    dataset = load_dataset(config.dataset, config.data_dir)
+    dataset = search_data(config, experiment.source.get("digest"))
     with results_lock(results_dir):
-        tuner = make_tuner(config)
+        tuner = make_tuner(config, experiment)
         check_finished_trials(tuner, results_dir)
         return finish_reports(tuner, results_dir, config.top_n, dataset)
 
@@ -42,7 +45,7 @@ def check_finished_trials(tuner: RecordingTuner, results_dir: Path) -> None:
         TuningError: no trial is COMPLETED (or STOPPED_EARLY, which KerasTuner counts so).
     """
     statuses = [trial.status for trial in tuner.oracle.trials.values()]
-    if "COMPLETED" in statuses:
+    if TrialState.COMPLETED in statuses:
         return
     counts = ", ".join(f"{statuses.count(s)} {s.lower()}" for s in sorted(set(statuses)))
     raise TuningError(

@@ -6,7 +6,7 @@ from functools import partial
 from pathlib import Path
 
 from tuning.commands.tune import after_each_trial
-from tuning.data import load_dataset, split
+from tuning.data import split
 from tuning.engine.evaluate import test_set
 from tuning.engine.isolation import (
     SEARCH_OVER,
@@ -21,8 +21,10 @@ from tuning.engine.search import (
 )
 from tuning.engine.spawn import released
 from tuning.errors import SearchStopped
+from tuning.experiment import saved
 from tuning.store import runinfo
 from tuning.store.files import read_json
+from tuning.store.prepared import search_data
 from tuning.store.resume import (
     saved_config,
 )
@@ -44,11 +46,14 @@ def run_trial(results_dir: Path, parent: int, verbose: int = 2, wait: bool = Fal
         runinfo.count_from_now()  # its start-up is what the trial waited for, not the wait
     die_with_parent(parent)
     # Not saved_run: before the first trial there is a run.json but no tuner state yet.
-    config = saved_config(results_dir, read_json(results_dir / runinfo.RUN_FILE))
-    dataset = load_dataset(config.dataset, config.data_dir)
+    run = read_json(results_dir / runinfo.RUN_FILE)
+    config, experiment = saved_config(results_dir, run), saved(run)
+    dataset = search_data(config, experiment.source.get("digest"))
     data = split(dataset, config.train_limit)
     after = partial(after_each_trial, config=config)
-    tuner = make_tuner(config, after_trial=after, trials_budget=1, test=test_set(dataset))
+    tuner = make_tuner(
+        config, experiment, after_trial=after, trials_budget=1, test=test_set(dataset)
+    )
     try:
         run_search(tuner, config, data, verbose=0 if config.quiet else verbose)
     except TrialBudgetSpent:

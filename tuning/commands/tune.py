@@ -7,35 +7,39 @@ import time
 from functools import partial
 from pathlib import Path
 
+from tuning import experiment as experiments
 from tuning import hardware
 from tuning.config import TuneConfig
-from tuning.data import Dataset, Split, load_dataset, split
+from tuning.data import Split, hold_out, load_dataset, split
 from tuning.distributed import chief, cluster
 from tuning.engine import budget
 from tuning.engine.epochs import PROGRESS_FILE
 from tuning.engine.evaluate import TestSet, evaluate_best, prune_checkpoints, test_set
 from tuning.engine.failures import check_failures, failure_reason
 from tuning.engine.isolation import fail_killed_trials, run_trials_in_children
-from tuning.engine.oracle import ENDED
 from tuning.engine.search import (
     RecordingTuner,
     make_tuner,
     run_search,
 )
 from tuning.errors import SearchStopped, TuningError
+from tuning.experiment import Experiment
 from tuning.reports.diagnosis import diagnosis
 from tuning.reports.page import write_page
 from tuning.reports.progress import print_progress, start_lines
 from tuning.reports.tables import summary, write_reports, write_trials_csv
 from tuning.settings import show_duration
+from tuning.sources import Dataset
 from tuning.store import runinfo
 from tuning.store.files import read_json, write_json_atomic
 from tuning.store.lock import results_lock
+from tuning.store.prepared import prepared_key, write_prepared
 from tuning.store.resume import (
     ensure_writable,
     resolve_for_resume,
     saved_trial_states,
 )
+from tuning.trialstate import ENDED, TrialState
 
 
 def tune(config: TuneConfig, verbose: int = 2, dataset: Dataset | None = None) -> str:
@@ -56,16 +60,23 @@ def tune(config: TuneConfig, verbose: int = 2, dataset: Dataset | None = None) -
 
         return work_for_tune(config, verbose)
     started, clock = runinfo.now(), time.monotonic()
-    dataset = dataset or load_dataset(config.dataset, config.data_dir)
-    data = split(dataset, config.train_limit)
+    dataset = dataset or load_dataset(config.dataset, config.data_dir, config.image_size)
+    held = hold_out(dataset, config.val_size, config.seed)
+    data = split(held, config.train_limit)
     resolved = config.resolve()
+    experiment = experiments.define(
+        dataset, config.hypermodel, config.space, config.warm_start, resolved.lr_factor
+    )
     check_keep(resolved)
     ensure_writable(resolved.results_dir)
     with results_lock(resolved.results_dir):
-        config, saved = resolve_for_resume(config)
+        config, saved = resolve_for_resume(config, dataset.source["digest"])
+        key = prepared_key(experiment.source["digest"], config.val_size, config.seed)
+        write_prepared(config.results_dir, held, key)
         path = hardware.training_path(config.training, config.precision)
         run = {
             "config": config.to_json(),
+            "experiment": experiment.to_json(),
             "data_source": dataset.source,
             "packages": runinfo.package_versions(),
             "machine": hardware.describe_machine(),
@@ -83,11 +94,13 @@ def tune(config: TuneConfig, verbose: int = 2, dataset: Dataset | None = None) -
         print("\n".join(start_lines(config, run, saved is not None, len(ended))), flush=True)
         searching = True
         try:
-            test = test_set(dataset)
-            tuner, stopped = search_trials(config, data, test, 0 if config.quiet else verbose)
+            test = test_set(held)
+            tuner, stopped = search_trials(
+                config, experiment, data, test, 0 if config.quiet else verbose
+            )
             run.update(search_seconds=budget.spent_now(run))
             searching = False  # evaluation and reports count against no budget
-            text = finish_reports(tuner, results_dir, config.top_n, dataset)
+            text = finish_reports(tuner, results_dir, config.top_n, held)
         except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM: say what was kept and lost
             if searching:
                 run.update(search_seconds=budget.spent_now(run))
@@ -114,7 +127,7 @@ def interrupt_story(results_dir: Path) -> str:
     for path, state in saved_trial_states(results_dir):
         if state.get("status") in ENDED:
             finished += 1
-        elif state.get("status") == "RUNNING":
+        elif state.get("status") == TrialState.RUNNING:
             epochs = (read_json(path.with_name(PROGRESS_FILE)) or {}).get("epochs", 0)
             cut.append(
                 f"trial {state['trial_id']} stopped after epoch {epochs} and restarts from "
@@ -127,7 +140,7 @@ def interrupt_story(results_dir: Path) -> str:
 
 
 def search_trials(
-    config: TuneConfig, data: Split, test: TestSet, verbose: int
+    config: TuneConfig, experiment: Experiment, data: Split, test: TestSet, verbose: int
 ) -> tuple[RecordingTuner, SearchStopped | None]:
     """Run the search's trials, each in a fresh process unless `config.in_process`.
 
@@ -139,7 +152,7 @@ def search_trials(
     if cluster.is_chief(config):
         return chief.run_chief(config, verbose, partial(after_each_trial, config=config))
     after_trial = partial(after_each_trial, config=config)
-    tuner = make_tuner(config, after_trial=after_trial, test=test)
+    tuner = make_tuner(config, experiment, after_trial=after_trial, test=test)
     try:
         if config.in_process:
             run_search(tuner, config, data, verbose=verbose)
@@ -149,7 +162,7 @@ def search_trials(
         if config.in_process:
             return tuner, e
     # The children changed the saved state; read it back, and the reason they stopped.
-    tuner = make_tuner(dataclasses.replace(config, overwrite=False))
+    tuner = make_tuner(dataclasses.replace(config, overwrite=False), experiment)
     last = tuner.oracle.end_order[-1] if tuner.oracle.end_order else None
     reason = last and failure_reason(tuner.oracle.trials[last], tuner.load_record(last))
     try:

@@ -14,19 +14,21 @@ import os
 from pathlib import Path
 
 import grpc
-from keras_tuner.engine.trial import TrialStatus
 
 from tuning.config import TuneConfig, differing_keys
-from tuning.data import load_dataset, split
+from tuning.data import split
 from tuning.distributed import cluster
 from tuning.engine.failures import trial_ended
 from tuning.engine.isolation import die_with_parent, killed_reason, run_trials_in_children
 from tuning.engine.search import TUNER_DIR, make_tuner, run_search
 from tuning.errors import TuningError
+from tuning.experiment import saved
 from tuning.layout import ORACLE_FILE
 from tuning.store import runinfo
 from tuning.store.files import read_json
+from tuning.store.prepared import search_data
 from tuning.store.resume import saved_config
+from tuning.trialstate import TrialState
 
 CHIEF_WAIT_SECONDS = 600  # for the chief to answer, so workers can be started first
 
@@ -124,7 +126,9 @@ def run_worker(config: TuneConfig, verbose: int) -> str:
     tuner_id = os.environ[cluster.TUNER_ID]
     print(f"{tuner_id}: working on the search in {config.results_dir}", flush=True)
     if config.in_process:
-        data = split(load_dataset(config.dataset, config.data_dir), config.train_limit)
+        run = read_json(config.results_dir / runinfo.RUN_FILE)
+        dataset = search_data(config, saved(run).source.get("digest"))
+        data = split(dataset, config.train_limit)
         run_search(make_tuner(config), config, data, verbose=0 if config.quiet else verbose)
     else:
         run_trials_in_children(config, on_killed=fail_killed_trial, from_chief=True)
@@ -143,10 +147,10 @@ def fail_killed_trial(config: TuneConfig, signal_name: str) -> None:
     if trial_id is None:
         return
     trial = tuner.oracle.get_trial(trial_id)
-    if trial.status != TrialStatus.RUNNING:
+    if trial.status != TrialState.RUNNING:
         return
     reason = killed_reason(signal_name)
     tuner.save_record(trial_id, {"reason": reason})
-    trial.status, trial.message = TrialStatus.FAILED, reason
+    trial.status, trial.message = TrialState.FAILED, reason
     tuner.oracle.end_trial(trial)
     trial_ended(tuner, trial, after_trial=None, max_failures=None)  # the chief counts it

@@ -15,35 +15,41 @@ import keras
 import keras_tuner as kt
 import numpy as np
 
-from tuning.data import FILES, Dataset, as_images, one_hot, sha256_file
+from tuning.data import array_digest, as_images, one_hot, sha256_file
 from tuning.engine.kt_internals import Tuner
+from tuning.sources import Dataset
 from tuning.store.files import read_json, write_json_atomic
+from tuning.trialstate import ENDED, TrialState
 
 EVALUATION_FILE = "evaluation.json"
-TEST_FILES = (FILES["test_images"], FILES["test_labels"])
 
 
 @dataclass(frozen=True)
 class TestSet:
-    """The test images and one-hot labels, and the digests of the files they came from."""
+    """The test images and one-hot labels, and the digest of the arrays they came from."""
 
     x: np.ndarray
     y: np.ndarray
-    sha256: dict
+    sha256: str
 
     __test__ = False  # a data class, not a test for pytest to collect
 
 
 def test_set(dataset: Dataset) -> TestSet:
-    """The test half of `dataset`, shaped as the models take it."""
-    digests = {name: dataset.source["sha256"][name] for name in TEST_FILES}
-    return TestSet(as_images(dataset.x_test), one_hot(dataset.y_test), digests)
+    """The test part of `dataset`, shaped as the models take it.
+
+    Its digest is the arrays', not the files': the same images gzipped or not are one test
+    set, and a cached evaluation holds for both.
+    """
+    digest = array_digest(dataset.x_test, dataset.y_test)
+    y = one_hot(dataset.y_test, dataset.num_classes)
+    return TestSet(as_images(dataset.x_test), y, digest)
 
 
 def completed_trials(tuner: kt.Tuner) -> list[kt.engine.trial.Trial]:
     """Trials that finished with a score, ordered by trial id."""
     trials = tuner.oracle.trials.values()
-    done = [t for t in trials if t.status == "COMPLETED" and t.score is not None]
+    done = [t for t in trials if t.status == TrialState.COMPLETED and t.score is not None]
     return sorted(done, key=lambda t: int(t.trial_id))
 
 
@@ -122,11 +128,10 @@ def prune_checkpoints(tuner: Tuner, keep: int) -> list[str]:
         The ids of the trials whose weights were deleted.
     """
     kept = {t.trial_id for t in best_trials(tuner, keep)}
-    ended = (kt.engine.trial.TrialStatus.COMPLETED, kt.engine.trial.TrialStatus.FAILED)
     deleted = []
     for trial in tuner.oracle.trials.values():
         path = tuner.checkpoint_path(trial.trial_id)
-        if trial.status in ended and trial.trial_id not in kept and path.exists():
+        if trial.status in ENDED and trial.trial_id not in kept and path.exists():
             path.unlink()
             deleted.append(trial.trial_id)
     return deleted

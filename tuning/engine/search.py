@@ -17,6 +17,7 @@ import keras_tuner as kt
 import numpy as np
 
 from hypermodels import get_hypermodel, space
+from tuning import experiment as experiments
 from tuning.config import TuneConfig
 from tuning.data import Split
 from tuning.engine import devices, kt_internals, tensorboard
@@ -31,6 +32,7 @@ from tuning.hardware import resolved, training_path
 from tuning.layout import TUNER_DIR
 from tuning.store import runinfo
 from tuning.store.files import read_json, write_json_atomic
+from tuning.trialstate import TrialState
 
 kt_internals.quiet_trial_tracebacks()  # run_trial prints a traceback where something raised
 
@@ -164,7 +166,7 @@ class RecordingTuner(kt_internals.Tuner):
             state = read_json(path) or {}
             record = read_json(path.with_name(RECORD_FILE)) or {}
             curve = tuple(row[OBJECTIVE.name] for row in record.get("history", []))
-            if state.get("status") == "COMPLETED" and curve:
+            if state.get("status") == TrialState.COMPLETED and curve:
                 ended.append((curve, bool(record.get("stopped_early"))))
         return self.stopping.make(ended)
 
@@ -273,6 +275,7 @@ def epoch_rows(history: keras.callbacks.History) -> list[dict]:
 
 def make_tuner(
     config: TuneConfig,
+    experiment: experiments.Experiment | None = None,
     after_trial: Callable[[RecordingTuner], None] | None = None,
     trials_budget: int | None = None,
     oracle_class: type[DurableOracle] = DurableOracle,
@@ -280,9 +283,13 @@ def make_tuner(
 ) -> RecordingTuner:
     """Create the tuner, or reload its state from `<results_dir>/tuner/` unless overwriting.
 
+    `experiment` None: the one saved in the results dir's run.json.
     With `trials_budget`, the search raises `TrialBudgetSpent` once that many trials ended.
     With `test`, a trial that may rank among the `top_n` best is scored on it as it ends.
     """
+    if experiment is None:  # a tuner of a saved search; a bare one is of a course dataset's
+        run = read_json(config.results_dir / runinfo.RUN_FILE) or {"config": config.to_json()}
+        experiment = experiments.saved(run)
     if config.overwrite:
         tensorboard.discard_logs(config.results_dir)
     budget = search_budget(config.time_budget, config.results_dir)
@@ -292,7 +299,7 @@ def make_tuner(
         num_initial_points=config.initial_points,
         seed=config.seed,
         hyperparameters=space.search_space(config.pins, config.space, config.hypermodel),
-        warm_start=space.COURSE_VALUES[config.dataset] if config.warm_start else None,
+        warm_start=experiment.warm_start,
         budget=budget,
         tune_new_entries=True,
         # RecordingTuner counts failures itself, after the failed trial is saved; KerasTuner's
@@ -307,6 +314,8 @@ def make_tuner(
                 config.hypermodel,
                 space=config.space,
                 path=training_path(config.training, config.precision),
+                input_shape=experiment.input_shape,
+                num_classes=experiment.num_classes,
             ),
             oracle=oracle,
             executions_per_trial=config.executions_per_trial,

@@ -15,7 +15,6 @@ import os
 from datetime import UTC, datetime
 
 import keras_tuner as kt
-from keras_tuner.engine.trial import TrialStatus
 
 from hypermodels import space
 from tuning.config import TuneConfig
@@ -27,6 +26,7 @@ from tuning.reports.tables import hyperparameter_values, show
 from tuning.settings import show_duration
 from tuning.store import runinfo
 from tuning.store.files import read_json
+from tuning.trialstate import TrialState
 
 LINE = (
     "trial {done}/{total} (id {trial_id}) | val_accuracy {score} | best {best} | "
@@ -56,8 +56,9 @@ def start_lines(config: TuneConfig, run: dict, resumed: bool, trials_done: int) 
     gpus = gpu_labels(machine)
     cpu = f"{machine['processor']}, {machine['cpus']} cpus ({' '.join(machine['cpu_features'])})"
     how = "auto" if config.precision == "auto" else "forced"
-    return [
-        f"data:     {config.dataset} from {where(source)}",
+    experiment = run.get("experiment") or {}
+    lines = [
+        f"data:     {config.dataset} from {where(source)}{data_shape(experiment)}",
         f"results:  {config.results_dir} ({state})",
         f"budget:   {budget}",
         f"space:    {config.space}, {config.hypermodel}: {free} names searched, "
@@ -66,6 +67,28 @@ def start_lines(config: TuneConfig, run: dict, resumed: bool, trials_done: int) 
         f"XLA {'on' if training['jit_compile'] else 'off'}, "
         f"{training.get('backend', 'tensorflow')} backend, on {', '.join(gpus) or cpu}",
     ]
+    if config.warm_start and experiment and not experiment.get("warm_start"):
+        lines.append(
+            "note:     no warm start: the course's configuration is for mnist and "
+            "fashion-mnist, so this search starts from random points"
+        )
+    return lines
+
+
+def data_shape(experiment: dict) -> str:
+    """`: 32x32x3 images, 10 classes (airplane, ..., truck)`, or '' before experiments."""
+    if not experiment:
+        return ""
+    shape = "x".join(str(n) for n in experiment["input_shape"])
+    return f": {shape} images, {class_list(experiment['class_names'])}"
+
+
+def class_list(names: list[str], shown: int = 6) -> str:
+    """`10 classes (0, 1, 2, 3, ..., 9)`: the first names and the last, where there are many."""
+    count = f"{len(names)} class{'' if len(names) == 1 else 'es'}"
+    if len(names) > shown:
+        names = [*names[: shown - 2], "...", names[-1]]
+    return f"{count} ({', '.join(names)})"
 
 
 def plural(count: int, noun: str) -> str:
@@ -114,7 +137,7 @@ def progress_line(tuner: RecordingTuner, config: TuneConfig, now: datetime | Non
     best = best_trials(tuner, 1)
     started = run_started(config.results_dir)
     now = now or datetime.now(UTC)
-    completed = trial.status == TrialStatus.COMPLETED and trial.score is not None
+    completed = trial.status == TrialState.COMPLETED and trial.score is not None
     return LINE.format(
         done=len(oracle.end_order),
         total=config.max_trials,

@@ -18,15 +18,9 @@ from tuning.reports.page import write_page
 from tuning.retrain.best import RESULT_COLUMNS, Best, Planned, best_configuration, train_rows
 from tuning.store.files import write_bytes_atomic
 
-# Each variant and the hyperparameters it sets to 0, which every hypermodel reads as "off".
-VARIANTS: dict[str, tuple[str, ...]] = {
-    "best": (),
-    "no_augmentation": (space.AUGMENT_FACTOR,),
-    "no_dropout": (space.DROPOUT,),
-    "no_l1": (space.L1,),
-    "no_l2": (space.L2,),
-    "all_off": (space.AUGMENT_FACTOR, space.DROPOUT, space.L1, space.L2),
-}
+# Each variant and the hyperparameters it sets to their "off" value (0, which every hypermodel
+# reads as "off"), derived from the declarations in hypermodels.space.
+VARIANTS: dict[str, tuple[str, ...]] = space.ABLATION_VARIANTS
 
 
 def ablation_columns(names: list[str]) -> list[str]:
@@ -41,9 +35,10 @@ def ablation_rows(best: Best, epochs: int) -> list[Planned]:
     trial) shares that variant's training instead of repeating it, and names it in `same_as`.
     """
     rows: list[Planned] = []
-    for variant, switched_off in VARIANTS.items():
+    off_values = space.off_values()
+    for variant, switched_off in best.experiment.variants.items():
         hp = best.trial.hyperparameters.copy()
-        hp.values.update(dict.fromkeys(switched_off, 0.0))
+        hp.values.update({name: off_values[name] for name in switched_off})
         same = next((i for i, row in enumerate(rows) if row.hp.values == hp.values), None)
         key = {
             "variant": variant,
@@ -70,7 +65,8 @@ def ablate(
         rows = ablation_rows(best, epochs)
         for row in rows:
             if row.same_as is not None:
-                off = ", ".join(f"{n} is 0" for n in VARIANTS[row.label] if n in best.names)
+                switched_off = best.experiment.variants[row.label]
+                off = ", ".join(f"{n} is 0" for n in switched_off if n in best.names)
                 print(
                     f"{row.label}: {off} in trial {best.trial.trial_id} already; "
                     f"the same model as {row.extra['same_as']}, not trained again"

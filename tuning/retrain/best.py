@@ -21,8 +21,9 @@ import keras_tuner as kt
 import pandas as pd
 
 from hypermodels import get_hypermodel
+from tuning import experiment as experiments
 from tuning.config import TuneConfig
-from tuning.data import Dataset, Split, load_dataset, split
+from tuning.data import Split, split
 from tuning.engine.callbacks import training_callbacks
 from tuning.engine.evaluate import TestSet, best_trials, test_set
 from tuning.engine.search import (
@@ -34,8 +35,10 @@ from tuning.engine.search import (
 from tuning.errors import TuningError
 from tuning.hardware import training_path
 from tuning.reports.tables import declared_names
+from tuning.sources import Dataset
 from tuning.store.files import csv_text, write_csv_atomic
 from tuning.store.lock import results_lock
+from tuning.store.prepared import search_data
 from tuning.store.resume import saved_config, saved_run
 
 # What every retraining adds to its row.
@@ -47,6 +50,7 @@ class Best:
     """A finished search's best trial, with what it takes to train it again."""
 
     config: TuneConfig
+    experiment: experiments.Experiment
     tuner: RecordingTuner
     trial: kt.engine.trial.Trial
     dataset: Dataset
@@ -76,21 +80,23 @@ def best_configuration(results_dir: Path, data_dir: Path | None = None) -> Itera
         TuningError: `results_dir` holds no search, or no completed trial; the data cannot be
             read; another process holds the lock.
     """
-    config = saved_config(results_dir, saved_run(results_dir))
+    run = saved_run(results_dir)
+    config, experiment = saved_config(results_dir, run), experiments.saved(run)
     config = dataclasses.replace(config, data_dir=data_dir or config.data_dir)
-    dataset = load_dataset(config.dataset, config.data_dir)
+    dataset = search_data(config, experiment.source.get("digest"))
     data = split(dataset, config.train_limit)
     test = test_set(dataset)
     with results_lock(results_dir):
-        tuner = make_tuner(config)
+        tuner = make_tuner(config, experiment)
         best = best_trials(tuner, 1)
         if not best:
             raise TuningError(f"{results_dir} has no completed trial to retrain")
-        yield Best(config, tuner, best[0], dataset, data, test)
+        yield Best(config, experiment, tuner, best[0], dataset, data, test)
 
 
 def retrain(
     config: TuneConfig,
+    experiment: experiments.Experiment,
     hp: kt.HyperParameters,
     data: Split,
     test: TestSet,
@@ -108,7 +114,13 @@ def retrain(
     keras.backend.clear_session()  # it collects the garbage too
     start = time.monotonic()
     path = training_path(config.training, config.precision)
-    hypermodel = get_hypermodel(config.hypermodel, space=config.space, path=path)
+    hypermodel = get_hypermodel(
+        config.hypermodel,
+        space=config.space,
+        path=path,
+        input_shape=experiment.input_shape,
+        num_classes=experiment.num_classes,
+    )
     model = hypermodel.build(hp)
     history = hypermodel.fit(
         hp,
@@ -171,7 +183,16 @@ def train_rows(
             shared = {c: done[row.same_as][c] for c in RESULT_COLUMNS}
         else:
             print(f"{row.label}: training (seed {row.seed}, max_epochs {epochs})")
-            shared = retrain(best.config, row.hp, best.data, best.test, row.seed, epochs, verbose)
+            shared = retrain(
+                best.config,
+                best.experiment,
+                row.hp,
+                best.data,
+                best.test,
+                row.seed,
+                epochs,
+                verbose,
+            )
         done[i] = as_text({**row.key, **shared, **row.extra}, columns)
         print(f"{row.label}: {summary_line(done[i])}")
         write_rows(path, done, columns)

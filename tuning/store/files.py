@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from tuning.errors import TuningError
 
@@ -20,7 +21,12 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to a temporary file beside `path`, flush it to disk, then rename over it.
+    """Write `data` atomically; see `write_atomic`."""
+    write_atomic(path, lambda f: f.write(data))
+
+
+def write_atomic(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Have `write` fill a temporary file beside `path`, flush it to disk, rename it over.
 
     Raises:
         TuningError: the write failed (a full disk, say); `path` keeps its old content.
@@ -34,7 +40,7 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         # mkstemp makes the file private (0600); a report should get the usual umask mode.
         os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

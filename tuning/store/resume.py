@@ -29,14 +29,17 @@ def trial_number(path: Path) -> int:
     return int(path.parent.name.removeprefix("trial_"))
 
 
-def resolve_for_resume(config: TuneConfig) -> tuple[TuneConfig, dict | None]:
+def resolve_for_resume(
+    config: TuneConfig, digest: str | None = None
+) -> tuple[TuneConfig, dict | None]:
     """Resolve `config` against the search saved in its results dir, if it is to be resumed.
 
     Returns:
         The resolved configuration and the saved run.json (None when starting afresh).
 
     Raises:
-        TuningError: the saved search has other settings.
+        TuningError: the saved search has other settings, or ran on data other than the data
+            of `digest`.
     """
     saved = None if config.overwrite else saved_run(config.resolve().results_dir)
     if saved is None:
@@ -46,6 +49,7 @@ def resolve_for_resume(config: TuneConfig) -> tuple[TuneConfig, dict | None]:
         config = dataclasses.replace(config, initial_points=saved["config"]["initial_points"])
     config = config.resolve()
     check_resumable(saved, config)
+    check_same_data(saved, config, digest)
     return config, saved
 
 
@@ -109,6 +113,21 @@ def check_resumable(saved: dict, config: TuneConfig) -> None:
             f"{config.results_dir} holds a search with other settings ({changes}); "
             "resume with the same settings, or use another --results-dir, or --overwrite"
         )
+
+
+def check_same_data(saved: dict, config: TuneConfig, digest: str | None) -> None:
+    """Refuse to resume a search on data other than it was searched on.
+
+    Searches saved before data had a digest in run.json are resumed as before, unchecked.
+    """
+    before = saved.get("data_source", {}).get("digest")
+    if before is None or digest is None or before == digest:
+        return
+    raise TuningError(
+        f"{config.results_dir} holds a search on other data than {config.dataset} holds now "
+        f"(digest {before[:12]}, now {digest[:12]}); resume on the same data, or use another "
+        "--results-dir, or --overwrite"
+    )
 
 
 def changed_ranges(before: dict, after: dict) -> list[str]:
