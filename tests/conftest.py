@@ -15,7 +15,7 @@ import tuning
 tuning.import_backend_quietly()
 
 from tuning.cli.main import main  # noqa: E402
-from tuning.data import DATA_DIR_ENV  # noqa: E402
+from tuning.idx import DATA_DIR_ENV  # noqa: E402
 
 from helpers import REPO, tune_args  # noqa: E402
 

@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tuning import data
+from tuning import data, idx
 from tuning.cli.main import main
-from tuning.data import DATA_DIR_ENV, FILES, DataError
+from tuning.errors import DataError
+from tuning.idx import DATA_DIR_ENV, FILES
 
 from helpers import (
     snapshot,
@@ -53,7 +54,7 @@ def test_load_idx_round_trips_images(tmp_path):
         "00000803000000030000000400000005"
     )
 
-    loaded = data.load_idx(path, ndim=3)
+    loaded = idx.load_idx(path, ndim=3)
 
     assert loaded.shape == (3, 4, 5)
     assert loaded.dtype == np.uint8
@@ -64,7 +65,7 @@ def test_load_idx_round_trips_labels(tmp_path):
     labels = np.array([5, 0, 4, 1, 9, 255], dtype=np.uint8)
     path = write_gz(tmp_path / "labels.gz", bytes.fromhex("00000801 00000006") + labels.tobytes())
 
-    loaded = data.load_idx(path, ndim=1)
+    loaded = idx.load_idx(path, ndim=1)
 
     assert loaded.shape == (6,)
     assert loaded.tolist() == [5, 0, 4, 1, 9, 255]
@@ -73,14 +74,14 @@ def test_load_idx_round_trips_labels(tmp_path):
 def test_load_idx_reads_large_dims(tmp_path):
     # A dimension above 255 needs more than the lowest header byte.
     labels = (np.arange(70_000) % 10).astype(np.uint8)
-    loaded = data.load_idx(write_idx(tmp_path / "labels.gz", labels), ndim=1)
+    loaded = idx.load_idx(write_idx(tmp_path / "labels.gz", labels), ndim=1)
     assert loaded.shape == (70_000,)
     np.testing.assert_array_equal(loaded, labels)
 
 
 def assert_data_error(path: Path, ndim: int, *words: str) -> DataError:
     with pytest.raises(DataError) as excinfo:
-        data.load_idx(path, ndim=ndim)
+        idx.load_idx(path, ndim=ndim)
     message = str(excinfo.value)
     assert str(path) in message
     for word in words:
@@ -210,7 +211,7 @@ def test_load_dataset_records_source(clean_dir):
     for value in source["sha256"].values():
         assert re.fullmatch(r"[0-9a-f]{64}", value)
     assert len(set(source["sha256"].values())) == 4
-    expected = data.sha256_file(clean_dir / "mnist" / FILES["train_labels"])
+    expected = idx.sha256_file(clean_dir / "mnist" / FILES["train_labels"])
     assert source["sha256"][FILES["train_labels"]] == expected
 
 
@@ -441,7 +442,7 @@ def test_system_copy_of_fashion_mnist_is_used_without_a_data_dir(data_dir, tmp_p
     # Stands in for Debian's /usr/share/datasets/fashion-mnist, which this machine may lack.
     system = Path(shutil.copytree(data_dir / "fashion-mnist", tmp_path / "fashion-mnist"))
     monkeypatch.delenv(DATA_DIR_ENV, raising=False)
-    monkeypatch.setitem(data.SYSTEM_DIRS, "fashion-mnist", system)
+    monkeypatch.setitem(idx.SYSTEM_DIRS, "fashion-mnist", system)
     loaded = data.load_dataset("fashion-mnist")
     assert loaded.source["kind"] == "idx"
     assert (Path.cwd() / loaded.source["location"]).resolve() == system.resolve()

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hypermodels import NETWORKS, space
-from tuning.data import BUILT_IN, DATA_DIR_ENV, dataset_name
+from tuning.data import BUILT_IN, dataset_name
 from tuning.experiment import course_lr_factor
 from tuning.hardware import DISTRIBUTIONS, PRECISION_CHOICES, TRAINING_CHOICES
+from tuning.idx import DATA_DIR_ENV
 from tuning.layout import portable_path
 from tuning.settings import (
     NOT_SAVED,

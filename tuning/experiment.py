@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from hypermodels import check_input, space
-from tuning.data import COURSE_DATASETS, IMAGE_SHAPE, NUM_CLASSES
 from tuning.errors import DataError
+from tuning.idx import COURSE_DATASETS, IMAGE_SHAPE, NUM_CLASSES
 from tuning.sources import Dataset
 
 OBJECTIVE = "val_accuracy"

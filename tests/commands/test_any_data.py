@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from tuning.cli.main import main
-from tuning.data import FILES
+from tuning.idx import FILES
 
 from helpers import read_csv, snapshot, tune_args
 

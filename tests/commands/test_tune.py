@@ -12,7 +12,7 @@ import pytest
 from hypermodels import space
 from tuning import hardware
 from tuning.cli.main import main
-from tuning.data import FILES
+from tuning.idx import FILES
 from tuning.reports.tables import TRIALS_COLUMNS, evaluated_columns, trials_columns
 
 from helpers import read_csv, snapshot, tune_args

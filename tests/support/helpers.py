@@ -129,3 +129,14 @@ def assert_median_replays(results: Path, grace_epochs: int, max_epochs: int) -> 
         else:
             assert trial.reason == expected and len(curve) < max_epochs
         assert trial.val_accuracy == pytest.approx(max(curve))  # its best score is kept
+
+
+def data_error(call, *args) -> str:
+    """The one-line message of the DataError `call(*args)` raises."""
+    from tuning.errors import DataError
+
+    with pytest.raises(DataError) as info:
+        call(*args)
+    message = str(info.value)
+    assert "\n" not in message
+    return message

@@ -15,8 +15,9 @@ import keras
 import keras_tuner as kt
 import numpy as np
 
-from tuning.data import array_digest, as_images, one_hot, sha256_file
+from tuning.data import array_digest, as_images, one_hot
 from tuning.engine.kt_internals import Tuner
+from tuning.idx import sha256_file
 from tuning.sources import Dataset
 from tuning.store.files import read_json, write_json_atomic
 from tuning.trialstate import ENDED, TrialState
