@@ -81,7 +81,7 @@ def test_module_and_script_reach_the_same_main():
         (["--top-n", "-1"], "must be 1 or more"),
         (["--max-epochs", "many"], "not an integer"),
         (["--seed", "-3"], "between 0 and"),
-        (["--train-limit", "50001"], "--train-limit must be between 1 and 50000"),
+        (["--train-limit", "58001"], "--train-limit must be between 1 and 58000"),
         (["--time-budget", "1h30"], "'1h30' is not a duration such as 45m, 2h, 1h30m or 3600"),
         (["--time-budget", "0"], "a time budget must be above 0"),
     ],

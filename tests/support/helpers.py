@@ -30,9 +30,9 @@ def tune_args(
     running the tests; a test may pass another `--precision` in `extra` (the last wins).
     Trials run in the test's own process (`--in-process`), which saves each trial a fresh
     TensorFlow import; a test about trial processes asks for them with `processes=True`.
-    The network is the mlp unless a test is about the cnn: whatever `--train-limit`, every
-    epoch validates on 10,000 images and every ranked trial is tested on 10,000 more, which
-    for the cnn costs several times its tiny training.
+    The network is the mlp unless a test is about the cnn: every ranked trial is tested on
+    10,000 images, which for the cnn costs several times its tiny training. Every epoch
+    validates on the last 2,000 training images (`--val-size`), not the course's 10,000.
     """
     return [
         "tune",
@@ -45,6 +45,8 @@ def tune_args(
         "--data-dir",
         str(data_dir),
         "--train-limit",
+        "2000",
+        "--val-size",
         "2000",
         "--top-n",
         "2",

@@ -56,6 +56,7 @@ def bench(
             "machine": hardware,
             "backend": backend.name(),  # every run's process inherits it
             "epochs": epochs,
+            "hypermodel": hypermodel,
             "pins": BENCH_VALUES,
             "runs": runs,
         },
