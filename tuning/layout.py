@@ -19,6 +19,7 @@ ABLATION_PNG = "ablation.png"
 CONFIRM_CSV = "confirm.csv"
 CONFIRM_SUMMARY_CSV = "confirm_summary.csv"
 REPORT_PAGE = "report.html"
+BEST_MODEL = "best_model.keras"  # the best trial's model (tuning.reports.best_model)
 
 
 def portable_path(path: Path | str) -> str:
