@@ -9,10 +9,13 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING
 
+from hypermodels import user
 from hypermodels.space import SPACES
 from hypermodels.training import PLAIN, TrainingPath
 
 if TYPE_CHECKING:
+    import keras_tuner as kt
+
     from hypermodels.base import ImageClassifier
 
 # Each network's CLI name and where its class lives.
@@ -32,7 +35,7 @@ def check_input(name: str, input_shape: tuple[int, ...]) -> None:
         ValueError: saying the smallest size the network takes.
     """
     height, width = input_shape[:2]
-    if min(height, width) < MIN_SIDE[name]:
+    if min(height, width) < MIN_SIDE.get(name, 1):
         raise ValueError(
             f"the {name} needs images of at least {MIN_SIDE[name]}x{MIN_SIDE[name]} pixels, "
             f"these are {height}x{width}: use --hypermodel mlp, or a larger --image-size"
@@ -55,15 +58,28 @@ def get_hypermodel(
     path: TrainingPath = PLAIN,
     input_shape: tuple[int, ...] = COURSE_INPUT,
     num_classes: int = COURSE_CLASSES,
-) -> ImageClassifier:
-    """Return a fresh HyperModel by its CLI name (`cnn` or `mlp`) for a space, a path, a data shape.
+    model: str | None = None,
+) -> kt.HyperModel:
+    """A fresh HyperModel: a built-in network by its name (`cnn`, `mlp`), a user's.
+
+    `model` names a user's model function (`--model`), searched over the card space;
+    a `name` other than a built-in one names a user's HyperModel (`--hypermodel`).
 
     Raises:
-        KeyError: no HyperModel has that name.
-        ValueError: no search space has that name.
+        KeyError: no built-in network has that name and it names no user code.
+        ValueError: no search space has that name, or the user's code cannot be loaded.
     """
     if space not in SPACES:
         raise ValueError(f"unknown search space {space!r} (known: {', '.join(SPACES)})")
-    return hypermodel_class(name)(
-        name=name, space=space, path=path, input_shape=input_shape, num_classes=num_classes
-    )
+    shape = {"input_shape": input_shape, "num_classes": num_classes}
+    if model is not None:
+        from hypermodels.own import OwnModel
+
+        return OwnModel(user.load(model)[0], model, name="model", space=space, path=path, **shape)
+    if name in NETWORKS:
+        return hypermodel_class(name)(name=name, space=space, path=path, **shape)
+    if not user.is_spec(name):
+        raise KeyError(name)
+    from hypermodels.foreign import ForeignHyperModel
+
+    return ForeignHyperModel(user.load(name)[0], name, path=path)

@@ -126,26 +126,29 @@ class ImageClassifier(kt.HyperModel):
         return model.fit(*self.datasets(hp, *args, kwargs), **kwargs)
 
     def datasets(self, hp: kt.HyperParameters, x, y, kwargs: dict) -> tuple:
-        """The fast path's training input, shuffled and augmented outside the model.
+        """The fast path's training input for the searched batch size and augmentation."""
+        return pipeline_inputs(x, y, space.batch_size(hp), space.augment_factor(hp), kwargs)
 
-        One fused random affine transform per batch, instead of three augmentation layers in
-        the model: three resamplings become one, and the model keeps only what trains. On
-        TensorFlow a tf.data pipeline prepares it (measured with less CPU time per image than
-        the same batches through Keras's PyDataset, docs/speed.md); on other backends
-        `ShuffledBatches` does.
-        """
-        batch_size = space.batch_size(hp)
-        # Drawn from the trial's seeded generator: a resumed trial sees the same batches.
-        seed = int(np.random.randint(2**31 - 1))
-        factor = space.augment_factor(hp)
-        kwargs["shuffle"] = False  # the batches come shuffled; Keras would only warn
-        if keras.backend.backend() != "tensorflow":
-            transform = compiled(fused_affine)
-            augment = partial(random_affine, factor=factor, transform=transform)
-            kwargs["validation_batch_size"] = batch_size
-            return (ShuffledBatches(x, y, batch_size, seed, augment if factor else None),)
-        train = train_dataset(x, y, batch_size, seed)
-        if factor:
-            train = augment_batches(train, partial(random_affine, factor=factor), seed)
-        kwargs["validation_data"] = eval_dataset(*kwargs["validation_data"], batch_size)
-        return (train,)
+
+def pipeline_inputs(x, y, batch_size: int, factor: float, kwargs: dict) -> tuple:
+    """The fast path's training input, shuffled and augmented outside the model.
+
+    One fused random affine transform per batch, instead of three augmentation layers in
+    the model: three resamplings become one, and the model keeps only what trains. On
+    TensorFlow a tf.data pipeline prepares it (measured with less CPU time per image than
+    the same batches through Keras's PyDataset, docs/speed.md); on other backends
+    `ShuffledBatches` does. `kwargs` (fit's) gets the validation data batched to match.
+    """
+    # Drawn from the trial's seeded generator: a resumed trial sees the same batches.
+    seed = int(np.random.randint(2**31 - 1))
+    kwargs["shuffle"] = False  # the batches come shuffled; Keras would only warn
+    if keras.backend.backend() != "tensorflow":
+        transform = compiled(fused_affine)
+        augment = partial(random_affine, factor=factor, transform=transform)
+        kwargs["validation_batch_size"] = batch_size
+        return (ShuffledBatches(x, y, batch_size, seed, augment if factor else None),)
+    train = train_dataset(x, y, batch_size, seed)
+    if factor:
+        train = augment_batches(train, partial(random_affine, factor=factor), seed)
+    kwargs["validation_data"] = eval_dataset(*kwargs["validation_data"], batch_size)
+    return (train,)

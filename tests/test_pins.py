@@ -7,7 +7,7 @@ import re
 import pytest
 
 from hypermodels.space import ALL_NAMES, FULL_NAMES, PinError
-from tuning.cli.pins import PIN_LIMITS, parse_pin, parse_pins
+from tuning.pins import PIN_LIMITS, parse_pin, parse_pins
 
 
 @pytest.mark.parametrize(

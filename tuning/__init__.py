@@ -30,6 +30,18 @@ def import_backend_quietly() -> None:
         os.close(devnull)
 
 
+def __getattr__(name: str):
+    """`tuning.tune` and `tuning.Result`, the notebook's face, imported when first asked for.
+
+    Lazily, so that the command line's `python -m tuning` pays for none of it.
+    """
+    if name in ("tune", "Result"):
+        from tuning.api import notebook
+
+        return getattr(notebook, name)
+    raise AttributeError(f"module 'tuning' has no attribute {name!r}")
+
+
 def _enable_onednn() -> None:
     """Turn TensorFlow's oneDNN kernels on for x86-64 CPUs, unless the environment says.
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-from hypermodels import NETWORKS, space
+from hypermodels import NETWORKS, space, user
 from tuning.data import BUILT_IN, dataset_name
+from tuning.errors import TuningError
 from tuning.experiment import course_lr_factor
 from tuning.hardware import DISTRIBUTIONS, PRECISION_CHOICES, TRAINING_CHOICES
 from tuning.idx import DATA_DIR_ENV
@@ -25,6 +27,23 @@ from tuning.settings import (
 
 # The rules that may end a trial early (tuning.engine.stopping), for --early-trial-stop.
 STOP_RULES = ("asha", "median", "off")
+
+
+def network(text: str) -> str:
+    """A value type: a built-in network's name, or user code as FILE.py:NAME."""
+    if text in NETWORKS or user.is_spec(text):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"{text!r} is neither a built-in network ({', '.join(sorted(NETWORKS))}) nor "
+        "FILE.py:NAME or package.module:NAME"
+    )
+
+
+def user_code(text: str) -> str:
+    """A value type: user code as FILE.py:NAME or package.module:NAME."""
+    if user.is_spec(text):
+        return text
+    raise argparse.ArgumentTypeError(f"{text!r} is not FILE.py:NAME or package.module:NAME")
 
 
 @dataclass
@@ -50,10 +69,26 @@ class TuneConfig:
     hypermodel: str = setting(
         "cnn",
         Option(
-            "network: cnn (Conv64-Conv128-Dense800) or mlp (Dense800); default %(default)s",
-            choices=tuple(sorted(NETWORKS)),
+            "network: cnn (Conv64-Conv128-Dense800), mlp (Dense800), or your own KerasTuner "
+            "HyperModel (a class, an instance or a build(hp) function) as FILE.py:NAME or "
+            "package.module:NAME, searched over its own names (docs/your-own-model.md); "
+            "default %(default)s",
+            type=network,
+            metavar="cnn|mlp|FILE.py:NAME",
         ),
         search=True,
+    )
+    model: str | None = setting(
+        None,
+        Option(
+            "your own Keras model instead of the network: a function (input_shape, "
+            "num_classes) -> keras.Model, as FILE.py:NAME or package.module:NAME, searched "
+            "over the six card names (docs/your-own-model.md)",
+            type=user_code,
+            metavar="FILE.py:NAME",
+        ),
+        search=True,
+        saved_before=None,
     )
     space: str = setting(
         "card",
@@ -340,9 +375,36 @@ class TuneConfig:
         for key in ("results_dir", "data_dir"):
             values[key] = None if values[key] is None else portable_path(values[key])
         # The space as the code declares it, before pins: a change here means the code changed.
-        declared = space.search_space(space=self.space, hypermodel=self.hypermodel)
-        values["search_space"] = declared.get_config()
+        # A user's HyperModel declares its own, known once its code runs: its file's digest
+        # (in run.json's experiment) stands for it.
+        if self.user_hypermodel:
+            values["search_space"] = None
+        else:
+            declared = space.search_space(space=self.space, hypermodel=self.hypermodel)
+            values["search_space"] = declared.get_config()
         return values
+
+    def check_network(self) -> None:
+        """Refuse a user's model or HyperModel with settings that are the built-ins' alone.
+
+        Raises:
+            TuningError: --model with --space full or a HyperModel; a HyperModel with --space full.
+        """
+        if self.model is not None and self.space == "full":
+            raise TuningError(
+                "--model searches the six card names; --space full is for the built-in networks"
+            )
+        if self.model is not None and self.hypermodel not in NETWORKS:
+            raise TuningError("--model and --hypermodel name two networks: give one of them")
+        if self.user_hypermodel and self.space != "card":
+            raise TuningError(
+                f"--space: {self.hypermodel} searches its own names and ranges; leave --space out"
+            )
+
+    @property
+    def user_hypermodel(self) -> bool:
+        """Whether the network is a user's HyperModel, with names and ranges of its own."""
+        return self.model is None and self.hypermodel not in NETWORKS
 
 
 FIELDS = dataclasses.fields(TuneConfig)

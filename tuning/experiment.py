@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from hypermodels import check_input, space
+from hypermodels import NETWORKS, check_input, space
 from tuning.errors import DataError
 from tuning.idx import COURSE_DATASETS, IMAGE_SHAPE, NUM_CLASSES
 from tuning.sources import Dataset
@@ -38,6 +38,8 @@ class Experiment:
     lr_factor: float = DEFAULT_LR_FACTOR
     # Ablation: each variant's name and the hyperparameters it switches off.
     variants: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    model: str | None = None  # a user's model function (--model), searched over the card
+    code: dict = field(default_factory=dict)  # a user's code: its spec, file and sha256
 
     @property
     def num_classes(self) -> int:
@@ -79,6 +81,8 @@ def define(
     space_name: str,
     warm_start: bool = True,
     lr_factor: float | None = None,
+    model: str | None = None,
+    code: dict | None = None,
 ) -> Experiment:
     """The experiment of a search of `hypermodel` over `space_name` on `dataset`.
 
@@ -89,10 +93,13 @@ def define(
         DataError: the images are too small for the network.
     """
     try:
-        check_input(hypermodel, dataset.input_shape)
+        check_input(hypermodel if model is None else "model", dataset.input_shape)
     except ValueError as e:
         raise DataError(f"{dataset.source.get('location', dataset.name)}: {e}") from None
-    course = dataset.name in COURSE_DATASETS
+    # A user's HyperModel has names of its own: the course's values and variants may not
+    # apply to it.
+    own_names = model is None and hypermodel not in NETWORKS
+    course = dataset.name in COURSE_DATASETS and not own_names
     return Experiment(
         name=dataset.name,
         source=dataset.source,
@@ -103,6 +110,8 @@ def define(
         warm_start=space.course_values(dataset.name) if course and warm_start else None,
         lr_factor=lr_factor or course_lr_factor(dataset.name),
         variants=dict(space.ABLATION_VARIANTS),
+        model=model,
+        code=code or {},
     )
 
 

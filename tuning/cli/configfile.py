@@ -74,7 +74,7 @@ def checked_value(path: Path, name: str, value: object, option: Option) -> objec
 
 
 def pin_texts(path: Path, table: object) -> dict[str, str]:
-    """The `[set]` table as `NAME=VALUE` texts for `tuning.cli.pins.parse_pin`, keyed by name.
+    """The `[set]` table as `NAME=VALUE` texts for `tuning.pins.parse_pin`, keyed by name.
 
     Raises:
         TuningError: `set` is not a table, or a value is not a number, string or boolean.

@@ -16,11 +16,11 @@ from hypermodels import space
 from tuning import backend, experiment
 from tuning.cli.configfile import read_config
 from tuning.cli.options import build_parser
-from tuning.cli.pins import parse_pins
 from tuning.config import TuneConfig
 from tuning.data import check_train_limit, hold_out, load_dataset
 from tuning.engine import spawn
 from tuning.errors import TuningError
+from tuning.pins import parse_pins
 from tuning.store.resume import saved_config, saved_run
 
 EXIT_USAGE = 2
@@ -79,12 +79,18 @@ def run_tune(args: argparse.Namespace) -> str:
     # settings have no option: their defaults hold); the pins are parsed.
     fields = (f.name for f in dataclasses.fields(TuneConfig))
     settings = {name: getattr(args, name) for name in fields if hasattr(args, name)}
-    pinned = parse_pins(list(pins.values()), space=args.space, hypermodel=args.hypermodel)
-    config = TuneConfig(**{**settings, "pins": pinned})
+    config = TuneConfig(**settings)
+    config.check_network()
+    if config.user_hypermodel:  # typed by its own declarations once its code is imported
+        pinned = {name: text.partition("=")[2].strip() for name, text in pins.items()}
+    else:
+        pinned = parse_pins(list(pins.values()), space=config.space, hypermodel=config.hypermodel)
+    config = dataclasses.replace(config, pins=pinned)
     backend.check_options(config.distribution, config.tensorboard)
     dataset = load_dataset(config.dataset, config.data_dir, config.image_size)
     check_train_limit(hold_out(dataset, config.val_size, config.seed), config.train_limit)
-    experiment.define(dataset, config.hypermodel, config.space)  # refuses images too small
+    # Refuses images too small for the network.
+    experiment.define(dataset, config.hypermodel, config.space, model=config.model)
     # The first trial's process imports the backend while this one does.
     spawn.start_ahead_of_tune(config.resolve())
     try:

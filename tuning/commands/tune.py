@@ -12,7 +12,7 @@ from tuning import hardware
 from tuning.config import TuneConfig
 from tuning.data import Split, hold_out, load_dataset, split
 from tuning.distributed import chief, cluster
-from tuning.engine import budget
+from tuning.engine import budget, usercode
 from tuning.engine.epochs import PROGRESS_FILE
 from tuning.engine.evaluate import TestSet, evaluate_best, prune_checkpoints, test_set
 from tuning.engine.failures import check_failures, failure_reason
@@ -24,6 +24,7 @@ from tuning.engine.search import (
 )
 from tuning.errors import SearchStopped, TuningError
 from tuning.experiment import Experiment
+from tuning.reports.best_model import write_best_model
 from tuning.reports.diagnosis import diagnosis
 from tuning.reports.page import write_page
 from tuning.reports.progress import print_progress, start_lines
@@ -63,14 +64,25 @@ def tune(config: TuneConfig, verbose: int = 2, dataset: Dataset | None = None) -
     dataset = dataset or load_dataset(config.dataset, config.data_dir, config.image_size)
     held = hold_out(dataset, config.val_size, config.seed)
     data = split(held, config.train_limit)
+    code = usercode.check_user_code(config, dataset.input_shape, dataset.num_classes)
+    if config.user_hypermodel:  # its pins are typed by its own declarations
+        config = dataclasses.replace(
+            config, pins=usercode.typed_pins(config.hypermodel, config.pins)
+        )
     resolved = config.resolve()
     experiment = experiments.define(
-        dataset, config.hypermodel, config.space, config.warm_start, resolved.lr_factor
+        dataset,
+        config.hypermodel,
+        config.space,
+        config.warm_start,
+        resolved.lr_factor,
+        model=config.model,
+        code=code,
     )
     check_keep(resolved)
     ensure_writable(resolved.results_dir)
     with results_lock(resolved.results_dir):
-        config, saved = resolve_for_resume(config, dataset.source["digest"])
+        config, saved = resolve_for_resume(config, dataset.source["digest"], code)
         key = prepared_key(experiment.source["digest"], config.val_size, config.seed)
         write_prepared(config.results_dir, held, key)
         path = hardware.training_path(config.training, config.precision)
@@ -233,6 +245,7 @@ def finish_reports(tuner: RecordingTuner, results_dir: Path, top_n: int, dataset
 
     evaluated, missing = evaluate_best(tuner, top_n, dataset)
     paths = write_reports(results_dir, tuner, evaluated) + write_plots(results_dir, tuner)
+    paths += [p for p in [write_best_model(tuner, results_dir)] if p]  # none if no checkpoint
     paths.append(write_page(results_dir))  # last: it shows the files above
     text = "\n".join([summary(evaluated, paths), *diagnosis(tuner)])
     if missing:

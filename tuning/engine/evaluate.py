@@ -15,6 +15,7 @@ import keras
 import keras_tuner as kt
 import numpy as np
 
+from hypermodels.foreign import labels_for
 from tuning.data import array_digest, as_images, one_hot
 from tuning.engine.kt_internals import Tuner
 from tuning.idx import sha256_file
@@ -87,11 +88,25 @@ def evaluation_key(checkpoint: Path, test: TestSet) -> dict:
 
 def score_model(model: keras.Model, checkpoint: Path, test: TestSet, cache_path: Path) -> dict:
     """Score `model`, which holds the weights saved in `checkpoint`, and cache the result."""
-    loss, accuracy = model.evaluate(test.x, test.y, batch_size=512, verbose=0)
-    result = {**evaluation_key(checkpoint, test), "test_loss": float(loss)}
-    result["test_accuracy"] = float(accuracy)
+    result = {**evaluation_key(checkpoint, test), **test_scores(model, test)}
     write_json_atomic(cache_path, result)
     return result
+
+
+def test_scores(model: keras.Model, test: TestSet) -> dict[str, float | None]:
+    """Test loss and accuracy, read by name from the model's compiled metrics.
+
+    A user's model may compile other metrics, or a sparse loss that takes class indices:
+    its labels come in that form, and a model without an accuracy metric has none.
+    """
+    scores = model.evaluate(
+        test.x, labels_for(model, test.y), batch_size=512, verbose=0, return_dict=True
+    )
+    accuracy = next((v for k, v in scores.items() if "acc" in k), None)
+    return {
+        "test_loss": float(scores["loss"]),
+        "test_accuracy": None if accuracy is None else float(accuracy),
+    }
 
 
 def may_rank(tuner: Tuner, score: float, top_n: int) -> bool:

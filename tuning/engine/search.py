@@ -298,7 +298,7 @@ def make_tuner(
         max_trials=config.max_trials,
         num_initial_points=config.initial_points,
         seed=config.seed,
-        hyperparameters=space.search_space(config.pins, config.space, config.hypermodel),
+        hyperparameters=declared_space(config),
         warm_start=experiment.warm_start,
         budget=budget,
         tune_new_entries=True,
@@ -316,6 +316,7 @@ def make_tuner(
                 path=training_path(config.training, config.precision),
                 input_shape=experiment.input_shape,
                 num_classes=experiment.num_classes,
+                model=config.model,
             ),
             oracle=oracle,
             executions_per_trial=config.executions_per_trial,
@@ -334,6 +335,20 @@ def make_tuner(
             test=test,
             top_n=config.top_n,
         )
+
+
+def declared_space(config: TuneConfig) -> kt.HyperParameters:
+    """The space the oracle starts from, pins `Fixed`: the card's or full space's names.
+
+    A user's HyperModel declares its own names as KerasTuner builds it first; only its pins
+    are declared here, so that the oracle never varies them.
+    """
+    if not config.user_hypermodel:
+        return space.search_space(config.pins, config.space, config.hypermodel)
+    hp = kt.HyperParameters()
+    for name, value in config.pins.items():
+        hp.Fixed(name, value)
+    return hp
 
 
 def run_search(tuner: RecordingTuner, config: TuneConfig, data: Split, verbose: int = 2) -> None:

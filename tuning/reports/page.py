@@ -78,7 +78,8 @@ def page(results_dir: Path) -> str:
     body = [
         f"<h1>{escape(title)}</h1>",
         f'<p class="meta">{escape(subtitle(run))}</p>',
-        best_section(trials, tested, names(run)),
+        best_section(trials, tested, names(run, trials)),
+        best_model_note(results_dir, config),
         search_section(run, trials),
         table_section("Test results", "The best trials, evaluated on the test set.", tested),
         confirm_section(results_dir),
@@ -109,9 +110,18 @@ def escape(value: object) -> str:
     return html.escape(str(value))
 
 
-def names(run: dict) -> list[str]:
-    """The hyperparameter names the search declared, in their order."""
-    return list(run.get("config", {}).get("search_space", {}).get("values", {}))
+def names(run: dict, trials: pd.DataFrame | None = None) -> list[str]:
+    """The hyperparameter names the search declared, in their order.
+
+    A user's HyperModel declares its own as it builds: trials.csv's value columns say which.
+    """
+    declared = run.get("config", {}).get("search_space")
+    if declared is not None:
+        return list(declared.get("values", {}))
+    if trials is None:
+        return []
+    columns = list(trials.columns)
+    return columns[columns.index("val_accuracy") + 1 : columns.index("epochs")]
 
 
 def subtitle(run: dict) -> str:
@@ -155,6 +165,27 @@ def best_section(
     values = {name: best[name] for name in declared if name in best and pd.notna(best[name])}
     return f'<h2>Best model</h2><p class="headline">{headline}</p>' + definitions(
         {name: show(value) for name, value in values.items()}
+    )
+
+
+def best_model_note(results_dir: Path, config: dict) -> str:
+    """How to load best_model.keras, when the search wrote one."""
+    if not (results_dir / layout.BEST_MODEL).exists():
+        return ""
+    full = (
+        " In the full space, a model with an activity_l1 penalty needs "
+        "<code>import hypermodels.choices</code> (this project) before loading."
+        if config.get("space") == "full"
+        else ""
+    )
+    code = f'import keras\nmodel = keras.saving.load_model("{layout.BEST_MODEL}")'
+    return (
+        "<p>This trial's model, compiled and with its best epoch's weights, is "
+        f"<code>{layout.BEST_MODEL}</code> beside this page; in Python, from this folder:</p>"
+        f"<pre>{escape(code)}</pre><p>It takes a batch of images as the data holds them "
+        "(pixel values 0 to 255) and gives one probability per class. The class names, in "
+        "that order, are in run.json (<code>experiment.class_names</code>) and inside the "
+        f"file, as <code>class_names.json</code> in its zip archive.{full}</p>"
     )
 
 

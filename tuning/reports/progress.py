@@ -40,7 +40,7 @@ def where(source: dict) -> str:
     run.json records it relative to the folder the command runs in, for publishing.
     """
     location = source["location"]
-    return os.path.abspath(location) if source["kind"] == "idx" else location
+    return os.path.abspath(location) if source["kind"] in ("idx", "npz", "folder") else location
 
 
 def start_lines(config: TuneConfig, run: dict, resumed: bool, trials_done: int) -> list[str]:
@@ -51,8 +51,6 @@ def start_lines(config: TuneConfig, run: dict, resumed: bool, trials_done: int) 
     if config.time_budget:
         spent = show_duration(run["search_seconds_before"])
         budget += f", time budget {show_duration(config.time_budget)} ({spent} spent)"
-    declared = space.search_space(config.pins, config.space, config.hypermodel).space
-    free = sum(not isinstance(h, kt.engine.hyperparameters.Fixed) for h in declared)
     gpus = gpu_labels(machine)
     cpu = f"{machine['processor']}, {machine['cpus']} cpus ({' '.join(machine['cpu_features'])})"
     how = "auto" if config.precision == "auto" else "forced"
@@ -61,18 +59,30 @@ def start_lines(config: TuneConfig, run: dict, resumed: bool, trials_done: int) 
         f"data:     {config.dataset} from {where(source)}{data_shape(experiment)}",
         f"results:  {config.results_dir} ({state})",
         f"budget:   {budget}",
-        f"space:    {config.space}, {config.hypermodel}: {free} names searched, "
-        f"{len(config.pins)} pinned",
+        f"space:    {space_line(config)}",
         f"training: {training['precision']} ({how}), {config.training} path, "
         f"XLA {'on' if training['jit_compile'] else 'off'}, "
         f"{training.get('backend', 'tensorflow')} backend, on {', '.join(gpus) or cpu}",
     ]
     if config.warm_start and experiment and not experiment.get("warm_start"):
-        lines.append(
-            "note:     no warm start: the course's configuration is for mnist and "
-            "fashion-mnist, so this search starts from random points"
+        why = (
+            f"{config.hypermodel} searches names of its own"
+            if config.user_hypermodel
+            else "the course's configuration is for mnist and fashion-mnist"
         )
+        lines.append(f"note:     no warm start: {why}, so this search starts from random points")
     return lines
+
+
+def space_line(config: TuneConfig) -> str:
+    """`card, cnn: 6 names searched, 0 pinned`; a user's HyperModel's names are its own."""
+    pinned = f"{len(config.pins)} pinned"
+    if config.user_hypermodel:
+        return f"the names {config.hypermodel} declares, {pinned}"
+    declared = space.search_space(config.pins, config.space, config.hypermodel).space
+    free = sum(not isinstance(h, kt.engine.hyperparameters.Fixed) for h in declared)
+    network = f"model {config.model}" if config.model else config.hypermodel
+    return f"{config.space}, {network}: {free} names searched, {pinned}"
 
 
 def data_shape(experiment: dict) -> str:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from hypermodels import space
+from tuning.errors import TuningError
 from tuning.layout import ABLATION_CSV, ABLATION_PNG
 from tuning.reports.page import write_page
 from tuning.retrain.best import RESULT_COLUMNS, Best, Planned, best_configuration, train_rows
@@ -36,7 +37,7 @@ def ablation_rows(best: Best, epochs: int) -> list[Planned]:
     """
     rows: list[Planned] = []
     off_values = space.off_values()
-    for variant, switched_off in best.experiment.variants.items():
+    for variant, switched_off in applicable_variants(best).items():
         hp = best.trial.hyperparameters.copy()
         hp.values.update({name: off_values[name] for name in switched_off})
         same = next((i for i, row in enumerate(rows) if row.hp.values == hp.values), None)
@@ -50,6 +51,26 @@ def ablation_rows(best: Best, epochs: int) -> list[Planned]:
         same_as = None if same is None else rows[same].key["variant"]
         rows.append(Planned(key, hp, best.seed, variant, same, extra={"same_as": same_as}))
     return rows
+
+
+def applicable_variants(best: Best) -> dict[str, tuple[str, ...]]:
+    """The experiment's variants whose every name the search searched.
+
+    A user's HyperModel may declare few of those names, or none.
+
+    Raises:
+        TuningError: the search has none of the names a variant switches off.
+    """
+    names = set(best.names)
+    variants = best.experiment.variants
+    found = {v: off for v, off in variants.items() if set(off) <= names}
+    if len(found) <= 1:  # "best" alone: nothing to switch off
+        switchable = sorted(set().union(*variants.values()))
+        raise TuningError(
+            f"{best.config.results_dir}: {best.config.hypermodel} searches none of "
+            f"{', '.join(switchable)}, so ablate has nothing to switch off"
+        )
+    return found
 
 
 def ablate(

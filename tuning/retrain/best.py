@@ -25,7 +25,7 @@ from tuning import experiment as experiments
 from tuning.config import TuneConfig
 from tuning.data import Split, split
 from tuning.engine.callbacks import training_callbacks
-from tuning.engine.evaluate import TestSet, best_trials, test_set
+from tuning.engine.evaluate import TestSet, best_trials, test_scores, test_set
 from tuning.engine.search import (
     RecordingTuner,
     elapsed,
@@ -120,6 +120,7 @@ def retrain(
         path=path,
         input_shape=experiment.input_shape,
         num_classes=experiment.num_classes,
+        model=config.model,
     )
     model = hypermodel.build(hp)
     history = hypermodel.fit(
@@ -137,12 +138,11 @@ def retrain(
         print(f"note: {record['reason']}")
     # EarlyStopping(restore_best_weights) has put back the best epoch's weights: the weights a
     # trial's checkpoint holds, and the ones the search scores on test.
-    loss, accuracy = model.evaluate(test.x, test.y, batch_size=512, verbose=0)
+    scores = test_scores(model, test)
     keras.backend.clear_session()
     return {
         "val_accuracy": float(max(history.history["val_accuracy"])),
-        "test_loss": float(loss),
-        "test_accuracy": float(accuracy),
+        **scores,
         **{name: record[name] for name in ("epochs", "best_epoch", "seconds")},
     }
 

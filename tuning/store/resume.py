@@ -30,7 +30,7 @@ def trial_number(path: Path) -> int:
 
 
 def resolve_for_resume(
-    config: TuneConfig, digest: str | None = None
+    config: TuneConfig, digest: str | None = None, code: dict | None = None
 ) -> tuple[TuneConfig, dict | None]:
     """Resolve `config` against the search saved in its results dir, if it is to be resumed.
 
@@ -38,8 +38,8 @@ def resolve_for_resume(
         The resolved configuration and the saved run.json (None when starting afresh).
 
     Raises:
-        TuningError: the saved search has other settings, or ran on data other than the data
-            of `digest`.
+        TuningError: the saved search has other settings, ran on data other than the data
+            of `digest`, or with another version of the user's code in `code`.
     """
     saved = None if config.overwrite else saved_run(config.resolve().results_dir)
     if saved is None:
@@ -50,6 +50,7 @@ def resolve_for_resume(
     config = config.resolve()
     check_resumable(saved, config)
     check_same_data(saved, config, digest)
+    check_same_code(saved, config, code or {})
     return config, saved
 
 
@@ -127,6 +128,18 @@ def check_same_data(saved: dict, config: TuneConfig, digest: str | None) -> None
         f"{config.results_dir} holds a search on other data than {config.dataset} holds now "
         f"(digest {before[:12]}, now {digest[:12]}); resume on the same data, or use another "
         "--results-dir, or --overwrite"
+    )
+
+
+def check_same_code(saved: dict, config: TuneConfig, code: dict) -> None:
+    """Refuse to resume a search whose model's or HyperModel's file changed since it ran."""
+    before = saved.get("experiment", {}).get("code", {})
+    if not (before.get("sha256") and code.get("sha256")) or before["sha256"] == code["sha256"]:
+        return
+    raise TuningError(
+        f"{config.results_dir} was searched with another version of {before['file']} "
+        f"(sha256 {before['sha256'][:12]}, now {code['sha256'][:12]}); its trials would not "
+        "compare: restore the file, or use another --results-dir, or --overwrite"
     )
 
 

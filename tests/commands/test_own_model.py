@@ -1,0 +1,147 @@
+"""`tune --model` and `tune --hypermodel FILE.py:NAME`: a user's code searched end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tuning.cli.main import main
+
+from helpers import read_csv, snapshot, tune_args
+
+MODELS = '''
+import keras
+
+
+def plain(input_shape, num_classes):
+    """A functional model with batch normalization; its last Dense has no softmax."""
+    inputs = keras.Input(input_shape)
+    x = keras.layers.Flatten()(inputs)
+    x = keras.layers.Dense(32)(x)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.Activation("relu")(x)
+    return keras.Model(inputs, keras.layers.Dense(num_classes)(x))
+
+
+def build(hp):
+    """Its own names, its own compile, a sparse loss."""
+    model = keras.Sequential([
+        keras.Input((28, 28, 1)),
+        keras.layers.Rescaling(1 / 255),
+        keras.layers.Flatten(),
+        keras.layers.Dense(hp.Int("units", 16, 64, step=16), activation="relu"),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+    rate = hp.Float("lr", 1e-3, 1e-2, sampling="log")
+    model.compile(
+        optimizer=keras.optimizers.Adam(rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def not_a_classifier(input_shape, num_classes):
+    return keras.Sequential([keras.Input(input_shape), keras.layers.Flatten()])
+'''
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("code") / "models.py"
+    path.write_text(MODELS)
+    return path
+
+
+def own_args(results: Path, data_dir: Path, *extra: str) -> list[str]:
+    return tune_args(results, data_dir, "--max-epochs", "1", "--top-n", "1", *extra)
+
+
+def test_a_plain_model_is_searched_over_the_card_and_resumed(models, data_dir, tmp_path):
+    results = tmp_path / "out"
+    args = own_args(results, data_dir, "--model", f"{models}:plain")
+    assert main([*args, "--max-trials", "1"]) == 0
+    first = (results / "tuner" / "trial_0" / "trial.json").read_bytes()
+    assert main([*args, "--max-trials", "2"]) == 0
+    trials = read_csv(results / "trials.csv")
+    assert list(trials.trial_id) == ["0", "1"] and set(trials.status) == {"COMPLETED"}
+    assert {"augment_factor", "dropout", "l1", "l2", "learning_rate", "batch_size"} <= set(
+        trials.columns
+    )
+    # The warm start is the course's values on its dataset, for a user's model too.
+    assert trials.learning_rate.iloc[0] == 0.00168
+    assert (results / "tuner" / "trial_0" / "trial.json").read_bytes() == first
+    run = json.loads((results / "run.json").read_text())
+    assert run["config"]["model"] == f"{models}:plain"
+    assert run["experiment"]["code"]["file"] == str(models)
+    assert len(read_csv(results / "test_results.csv")) == 1
+
+
+def test_a_hypermodel_is_searched_over_its_own_names_with_its_own_loss(models, data_dir, tmp_path):
+    results = tmp_path / "out"
+    args = own_args(results, data_dir, "--hypermodel", f"{models}:build", "--set", "units=32")
+    assert main([*args, "--max-trials", "1"]) == 0
+    assert main([*args, "--max-trials", "2"]) == 0
+    trials = read_csv(results / "trials.csv")
+    assert list(trials.columns[:5]) == ["trial_id", "status", "val_accuracy", "units", "lr"]
+    assert set(trials.units) == {32} and set(trials.status) == {"COMPLETED"}
+    tested = read_csv(results / "test_results.csv")
+    assert 0.5 < tested.test_accuracy.iloc[0] <= 1.0  # its sparse labels reached its loss
+    page = (results / "report.html").read_text()
+    assert "units" in page and "augment_factor" not in page
+
+
+def test_a_changed_model_file_is_not_resumed(models, data_dir, tmp_path, capsys):
+    code = tmp_path / "mine.py"
+    code.write_text(MODELS)
+    results = tmp_path / "out"
+    args = own_args(results, data_dir, "--model", f"{code}:plain")
+    assert main([*args, "--max-trials", "1"]) == 0
+    capsys.readouterr()
+    code.write_text(MODELS + "\n# changed\n")
+    before = snapshot(results)
+    assert main([*args, "--max-trials", "2"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "was searched with another version of" in err[0], err
+    assert snapshot(results) == before
+
+
+@pytest.mark.parametrize(
+    ("extra", "said"),
+    [
+        (["--model", "{m}:plain", "--space", "full"], "--space full is for the built-in"),
+        (["--model", "{m}:plain", "--hypermodel", "{m}:build"], "name two networks"),
+        (["--hypermodel", "{m}:build", "--space", "full"], "searches its own names"),
+        (["--model", "{m}:not_a_classifier"], "last layer is a Dense of 10 units"),
+        (["--model", "{m}:nowhere"], "defines no nowhere"),
+        (["--model", "nowhere.py:plain"], "no file nowhere.py"),
+        (["--hypermodel", "{m}:build", "--set", "depth=3"], "declares no 'depth'"),
+        (["--hypermodel", "{m}:build", "--set", "units=1000"], "outside Int from 16 to 64"),
+        (["--hypermodel", "resnet"], "neither a built-in network"),
+    ],
+)
+def test_bad_user_code_is_one_line_and_writes_nothing(
+    models, data_dir, tmp_path, capsys, extra, said
+):
+    results = tmp_path / "out"
+    extra = [word.format(m=models) for word in extra]
+    assert main(own_args(results, data_dir, *extra)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and said in err[0], err
+    assert not (results / "trials.csv").exists()
+
+
+def test_ablate_says_when_a_hypermodel_has_nothing_to_switch_off(
+    models, data_dir, tmp_path, capsys
+):
+    results = tmp_path / "out"
+    assert (
+        main(own_args(results, data_dir, "--hypermodel", f"{models}:build", "--max-trials", "1"))
+        == 0
+    )
+    capsys.readouterr()
+    assert main(["ablate", str(results)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "so ablate has nothing to switch off" in err[0], err

@@ -1,0 +1,115 @@
+"""A user's model or HyperModel, checked before anything trains; its pins typed by its space.
+
+`--model` names a function whose model must end in a Dense over the classes; `--hypermodel`
+a KerasTuner HyperModel whose space is known only once its `build` has run. Both are
+imported here once, before the search starts, so that a mistake in them is one line, not a
+failed trial (issue 25).
+"""
+
+from __future__ import annotations
+
+import keras
+import keras_tuner as kt
+
+from hypermodels import user
+from hypermodels.foreign import as_hypermodel
+from hypermodels.hyperparameter import PinSwitch
+from hypermodels.own import check_contract
+from hypermodels.space import Value
+from hypermodels.training import set_precision
+from tuning.config import TuneConfig
+from tuning.errors import TuningError
+
+
+def check_user_code(config: TuneConfig, input_shape: tuple[int, ...], num_classes: int) -> dict:
+    """Import the user's code, check it, and return where it came from (spec, file, sha256).
+
+    Returns:
+        {} for a built-in network.
+
+    Raises:
+        TuningError: the code cannot be imported, or its model breaks the contract.
+    """
+    spec = config.model or (config.hypermodel if config.user_hypermodel else None)
+    if spec is None:
+        return {}
+    try:
+        found, origin = user.load(spec)
+        if config.model is not None:
+            set_precision("float32")
+            check_contract(found(input_shape, num_classes), num_classes, spec)
+        else:
+            as_hypermodel(found, spec)
+    except ValueError as e:
+        raise TuningError(str(e)) from None
+    finally:
+        keras.backend.clear_session()
+    return origin
+
+
+def declared_space(spec: str) -> kt.HyperParameters:
+    """The names and ranges a user's HyperModel declares, found by building it once."""
+    hypermodel = as_hypermodel(user.load(spec)[0], spec)
+    hp = kt.HyperParameters()
+    try:
+        hypermodel.build(hp)
+    finally:
+        keras.backend.clear_session()
+    return hp
+
+
+def typed_pins(spec: str, pins: dict[str, Value]) -> dict[str, Value]:
+    """`--set` values for a user's HyperModel, typed and checked by its own declarations.
+
+    Raises:
+        TuningError: a name its space does not declare, or a value its declaration refuses.
+    """
+    if not pins:
+        return {}
+    declared = {h.name: h for h in declared_space(spec).space}
+    typed = {}
+    for name, value in pins.items():
+        if name not in declared:
+            known = ", ".join(declared) or "none"
+            raise TuningError(f"--set: {spec} declares no {name!r} (it declares: {known})")
+        typed[name] = pin_value(declared[name], name, value)
+    return typed
+
+
+def pin_value(declared: kt.engine.hyperparameters.HyperParameter, name: str, value: Value):
+    """`value` (text from the command line, or a Python value) as `declared` takes it.
+
+    Raises:
+        TuningError: the value has the wrong type, or lies outside the declared range.
+    """
+    kinds = kt.engine.hyperparameters
+    text = str(value).strip()
+    try:
+        if isinstance(declared, kinds.Boolean):
+            typed = value if isinstance(value, bool) else dict(PinSwitch().words)[text.lower()]
+        elif isinstance(declared, kinds.Choice):
+            typed = next(v for v in declared.values if str(v) == text or v == value)
+        elif isinstance(declared, kinds.Int):
+            typed = int(text)
+        elif isinstance(declared, kinds.Float):
+            typed = float(text)
+        else:
+            raise TuningError(f"--set {name}: it is fixed at {declared.value} already")
+    except (KeyError, StopIteration, ValueError):
+        raise TuningError(
+            f"--set {name}: {text!r} is not a value of {describe(declared)}"
+        ) from None
+    low, high = getattr(declared, "min_value", None), getattr(declared, "max_value", None)
+    if low is not None and not low <= typed <= high:
+        raise TuningError(f"--set {name}: {text} is outside {describe(declared)}")
+    return typed
+
+
+def describe(declared: kt.engine.hyperparameters.HyperParameter) -> str:
+    """`Int from 32 to 512`, `Choice of relu, tanh`: a declaration in a few words."""
+    kind = type(declared).__name__
+    if hasattr(declared, "min_value"):
+        return f"{kind} from {declared.min_value} to {declared.max_value}"
+    if hasattr(declared, "values"):
+        return f"{kind} of {', '.join(map(str, declared.values))}"
+    return kind
