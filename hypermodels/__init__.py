@@ -72,14 +72,17 @@ def get_hypermodel(
     if space not in SPACES:
         raise ValueError(f"unknown search space {space!r} (known: {', '.join(SPACES)})")
     shape = {"input_shape": input_shape, "num_classes": num_classes}
-    if model is not None:
-        from hypermodels.own import OwnModel
-
-        return OwnModel(user.load(model)[0], model, name="model", space=space, path=path, **shape)
-    if name in NETWORKS:
+    if name in NETWORKS and model is None:
         return hypermodel_class(name)(name=name, space=space, path=path, **shape)
-    if not user.is_spec(name):
+    spec = model or name
+    if not user.is_spec(spec):
         raise KeyError(name)
-    from hypermodels.foreign import ForeignHyperModel
+    from hypermodels.foreign import ForeignHyperModel, Unavailable
+    from hypermodels.own import OwnModel
 
+    if user.in_this_process_only(spec) and spec not in user.REGISTERED:
+        # A notebook's object in another session: the saved files still read, nothing builds.
+        return Unavailable(spec)
+    if model is not None:
+        return OwnModel(user.load(model)[0], model, name="model", space=space, path=path, **shape)
     return ForeignHyperModel(user.load(name)[0], name, path=path)

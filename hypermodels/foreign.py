@@ -103,3 +103,23 @@ def labels_for_loss(model: keras.Model, y, kwargs: dict) -> tuple[np.ndarray, di
         x_val, y_val = kwargs["validation_data"]
         kwargs["validation_data"] = (x_val, labels_for(model, y_val))
     return labels_for(model, y), kwargs
+
+
+class Unavailable(kt.HyperModel):
+    """A notebook's model in a process that does not hold it: files read, nothing builds.
+
+    `report` then writes its tables from the saved trials, and best_model.keras stays as
+    the search wrote it.
+    """
+
+    def __init__(self, spec: str):
+        super().__init__(name="unavailable")
+        self.spec = spec
+        self.path = PLAIN
+
+    def build(self, hp: kt.HyperParameters) -> keras.Model:
+        """Refuse, saying how to get the object back."""
+        raise ValueError(
+            f"{self.spec} was defined in a notebook; pass the same object to tuning.tune to "
+            "build its models again"
+        )

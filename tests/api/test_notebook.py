@@ -56,6 +56,12 @@ def test_arrays_and_a_model_object_give_tables_and_the_best_model(digits, tmp_pa
     assert done.returncode == 0, done.stderr[-2000:]
     np.testing.assert_allclose(np.load(outputs), expected, rtol=1e-5, atol=1e-6)
 
+    # Another process cannot build the notebook's model, but `report` reads the files.
+    report = [sys.executable, "-m", "tuning", "report", str(results)]
+    done = subprocess.run(report, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "best trial" in done.stdout and "best_model.keras" not in done.stdout
+
     # The same call with a larger budget resumes: the arrays are not written again.
     written = (results / "arrays.npz").stat().st_mtime_ns
     result = tuning.tune(digits, model=cell, results_dir=results, max_trials=3, **OPTIONS)

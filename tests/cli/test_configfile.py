@@ -36,7 +36,7 @@ def test_config_file_sets_options_and_pins_and_the_command_line_wins(tmp_path, d
         ("max-trials = 'ten'", "max-trials must be an integer, got 'ten'"),
         ("max_trials = 0", "max-trials: must be 1 or more"),
         ("overwrite = 1", "overwrite must be true or false"),
-        ("hypermodel = 'resnet'", "hypermodel must be one of cnn, mlp"),
+        ("hypermodel = 'resnet'", "hypermodel: 'resnet' is neither a built-in network"),
         ("momentum = 0.9", "unknown key 'momentum'"),
         ("[set]\nbatch_size = 'big'", "batch_size: 'big' is not int"),
         ("[set]\nmomentum = 0.9", "unknown hyperparameter 'momentum'"),

@@ -66,7 +66,7 @@ def test_module_and_script_reach_the_same_main():
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--hypermodel", "resnet"], "invalid choice"),
+        (["--hypermodel", "resnet"], "'resnet' is neither a built-in network (cnn, mlp)"),
         (["--set", "momentum=0.9"], "unknown hyperparameter 'momentum'"),
         (["--set", "batch_size=big"], "not int"),
         (["--set", "dropout=1.5"], "outside"),

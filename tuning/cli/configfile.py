@@ -6,9 +6,12 @@ import argparse
 import tomllib
 from pathlib import Path
 
-from tuning.config import OPTIONS
+from tuning.config import OPTIONS, network, user_code
 from tuning.errors import TuningError
-from tuning.settings import Option, duration, option_name
+from tuning.settings import Option, duration, image_size, option_name
+
+# Option types that read text; the others read integers, bar durations and image sizes.
+TEXT_TYPES = (None, Path, network, user_code)
 
 PINS_KEY = "set"  # the [set] table holds `--set NAME=VALUE` pins as `NAME = VALUE`
 
@@ -57,9 +60,11 @@ def checked_value(path: Path, name: str, value: object, option: Option) -> objec
         if not isinstance(value, bool):
             raise TuningError(f"{path}: {name} must be true or false, got {value!r}")
         return value
-    expected, kind = (str, "a string") if option.type in (None, Path) else (int, "an integer")
+    expected, kind = (str, "a string") if option.type in TEXT_TYPES else (int, "an integer")
     if option.type is duration:  # "45m" or seconds, as on the command line
         expected, kind = (str, int, float), "a duration (45m, 2h) or seconds"
+    if option.type is image_size:  # 32 or "64x48", as on the command line
+        expected, kind = (str, int), 'a size (32 or "64x48")'
     if not isinstance(value, expected) or isinstance(value, bool):
         raise TuningError(f"{path}: {name} must be {kind}, got {value!r}")
     if option.choices is not None and value not in option.choices:

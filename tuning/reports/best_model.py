@@ -7,6 +7,7 @@ no free metadata in a model's config, so the class names travel as one more memb
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import keras
 
+from hypermodels.foreign import Unavailable
 from tuning import experiment as experiments
 from tuning import layout
 from tuning.engine.evaluate import best_trials
@@ -36,16 +38,18 @@ def write_best_model(tuner: Tuner, results_dir: Path) -> Path | None:
         path.unlink(missing_ok=True)
         return None
     checkpoint = tuner.checkpoint_path(best[0].trial_id)
-    if not checkpoint.exists():
-        return None
+    if not checkpoint.exists() or isinstance(tuner.hypermodel, Unavailable):
+        return None  # the file written when the weights, or the notebook's model, were there
     names = experiments.saved(read_json(results_dir / RUN_FILE) or {}).class_names
     with warnings.catch_warnings():
         # The checkpoint carries the optimizer's state, which the rebuilt model has not built.
         warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
-        model = tuner.load_model(best[0])
-    # Load the optimizer's state too: saved without it, the file would warn on every load, as
-    # loading builds the optimizer.
-    model.optimizer.build(model.trainable_variables)
+        model = tuner.load_model(best[0])  # in the distribution strategy's scope, if any
+    # Load the optimizer's state too: saved without it, the file would warn on every load,
+    # as loading builds the optimizer. Its variables belong in the model's strategy.
+    strategy = tuner.distribution_strategy
+    with strategy.scope() if strategy else contextlib.nullcontext():
+        model.optimizer.build(model.trainable_variables)
     model.load_weights(checkpoint)
     try:
         save_atomic(model, list(names), path)
