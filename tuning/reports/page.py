@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from hypermodels import NETWORKS
 from tuning import layout
 from tuning.reports.progress import data_shape
 from tuning.store.files import read_json, write_text_atomic
@@ -128,13 +129,23 @@ def subtitle(run: dict) -> str:
     """The network, space, status and when the run started."""
     config = run.get("config", {})
     parts = [
-        f"{config.get('hypermodel', '?')} network, {config.get('space', '?')} space",
+        network_words(config),
         f"status: {run.get('status', 'unknown')}",
         f"started {run.get('first_started_at', '?')}",
     ]
     if run.get("started_at") and run.get("started_at") != run.get("first_started_at"):
         parts.append(f"last resumed {run['started_at']}")
     return " · ".join(parts)
+
+
+def network_words(config: dict) -> str:
+    """`cnn network, card space`; a user's model or HyperModel by the name it was given."""
+    hypermodel, space = config.get("hypermodel", "?"), config.get("space", "?")
+    if config.get("model"):
+        return f"model {config['model']}, {space} space"
+    if hypermodel not in NETWORKS and ":" in hypermodel:
+        return f"HyperModel {hypermodel}, over its own names"
+    return f"{hypermodel} network, {space} space"
 
 
 def best_row(trials: pd.DataFrame | None, tested: pd.DataFrame | None) -> pd.Series | None:
