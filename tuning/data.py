@@ -148,8 +148,8 @@ def hold_out(dataset: Dataset, val_size: int | None = None, seed: int = 23) -> D
     size = default_val_size(dataset) if val_size is None else val_size
     if not 1 <= size < n:
         raise DataError(f"--val-size must be between 1 and {n - 1}, got {size}")
-    if dataset.name in COURSE_DATASETS:
-        keep, held = np.arange(n - size), np.arange(n - size, n)
+    if dataset.name in COURSE_DATASETS:  # slices: views of the arrays, no copy
+        keep, held = slice(0, n - size), slice(n - size, n)
     else:
         keep, held = stratified(dataset, size, seed)
     return replace(

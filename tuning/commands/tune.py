@@ -19,6 +19,7 @@ from tuning.engine.failures import check_failures, failure_reason
 from tuning.engine.isolation import fail_killed_trials, run_trials_in_children
 from tuning.engine.search import (
     RecordingTuner,
+    frozen_garbage,
     make_tuner,
     run_search,
 )
@@ -243,9 +244,11 @@ def finish_reports(tuner: RecordingTuner, results_dir: Path, top_n: int, dataset
     # Imported here: matplotlib is needed for the final reports, not in every trial's process.
     from tuning.reports.plots import write_plots
 
-    evaluated, missing = evaluate_best(tuner, top_n, dataset)
-    paths = write_reports(results_dir, tuner, evaluated) + write_plots(results_dir, tuner)
-    paths += [p for p in [write_best_model(tuner, results_dir)] if p]  # none if no checkpoint
+    # Rebuilding a model (for a test score, or best_model.keras) collects garbage thrice.
+    with frozen_garbage():
+        evaluated, missing = evaluate_best(tuner, top_n, dataset)
+        paths = write_reports(results_dir, tuner, evaluated) + write_plots(results_dir, tuner)
+        paths += [p for p in [write_best_model(tuner, results_dir)] if p]  # none: no checkpoint
     paths.append(write_page(results_dir))  # last: it shows the files above
     text = "\n".join([summary(evaluated, paths), *diagnosis(tuner)])
     if missing:
