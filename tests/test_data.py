@@ -451,7 +451,7 @@ def test_system_copy_of_fashion_mnist_is_used_without_a_data_dir(data_dir, tmp_p
 def forge_idx(path: Path, array: np.ndarray) -> None:
     """Write `array` (uint8) as a gzip IDX file with a correct header."""
     header = bytes([0, 0, 8, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
-    path.write_bytes(gzip.compress(header + array.astype(np.uint8).tobytes()))
+    path.write_bytes(gzip.compress(header + array.astype(np.uint8).tobytes(), compresslevel=1))
 
 
 def read_idx(path: Path, ndim: int) -> np.ndarray:

@@ -20,6 +20,7 @@ def test_config_file_sets_options_and_pins_and_the_command_line_wins(tmp_path, d
     config.write_text(
         'dataset = "mnist"\nhypermodel = "mlp"\nmax-trials = 2\nmax_epochs = 1\n'
         f'train-limit = 500\ntop-n = 1\ndata-dir = "{data_dir}"\nprecision = "float32"\n'
+        "val-size = 2000\nin-process = true\n"  # the file's switches and sizes read too
         "[set]\nbatch_size = 128\ndropout = 0.3\n"
     )
     results = tmp_path / "out"
@@ -28,6 +29,7 @@ def test_config_file_sets_options_and_pins_and_the_command_line_wins(tmp_path, d
     saved = json.loads((results / "run.json").read_text())["config"]
     assert saved["max_trials"] == 1 and saved["max_epochs"] == 1 and saved["hypermodel"] == "mlp"
     assert saved["pins"] == {"batch_size": 128, "dropout": 0.1}
+    assert saved["val_size"] == 2000 and saved["in_process"] is True
 
 
 @pytest.mark.parametrize(
@@ -61,7 +63,7 @@ def test_config_file_pins_full_space_names(tmp_path, data_dir):
     config = tmp_path / "full.toml"
     config.write_text(
         'dataset = "mnist"\nspace = "full"\nhypermodel = "mlp"\nmax-trials = 1\nmax-epochs = 1\n'
-        'train-limit = 300\ntop-n = 1\nprecision = "float32"\n'
+        'train-limit = 300\ntop-n = 1\nprecision = "float32"\nval-size = 2000\nin-process = true\n'
         '[set]\nactivation = "elu"\nbatch_norm = true\noptimizer = "adamw"\nweight_decay = 1e-4\n'
     )
     results = tmp_path / "out"

@@ -8,11 +8,13 @@ configuration the search has tried, whatever that trial's status.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Mapping
 
 import keras_tuner as kt
 import numpy as np
 import scipy.optimize
+from sklearn.exceptions import ConvergenceWarning
 
 from hypermodels import space
 from tuning.engine.budget import Budget
@@ -95,7 +97,11 @@ class DurableOracle(BayesianOracle):
         meets no repeat draws exactly the trials KerasTuner would.
         """
         x, y = self.vectorize_trials()
-        self.gpr.fit(np.nan_to_num(x, posinf=0, neginf=0), np.nan_to_num(y, posinf=0, neginf=0))
+        with warnings.catch_warnings():
+            # A length scale at its bound (few trials, a flat dimension) is the fit's business,
+            # not the user's: scikit-learn's warning would print a line of its source mid-search.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            self.gpr.fit(np.nan_to_num(x, posinf=0, neginf=0), np.nan_to_num(y, posinf=0, neginf=0))
 
         def lower_confidence_bound(point: np.ndarray) -> float:
             mu, sigma = self.gpr.predict(point.reshape(1, -1), return_std=True)
