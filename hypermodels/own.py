@@ -37,8 +37,7 @@ class OwnModel(ImageClassifier):
     def build(self, hp: kt.HyperParameters) -> keras.Model:
         """The user's model rebuilt with the values in `hp`, compiled."""
         set_precision(self.path.precision)
-        user = self.model_function(self.input_shape, self.num_classes)
-        check_contract(user, self.num_classes, self.spec)
+        user = user_model(self.model_function, self.input_shape, self.num_classes, self.spec)
         regularizer = kernel_regularizer(space.l1(hp), space.l2(hp))
         features = keras.Model(user.inputs, user.layers[-1].input, name="features")
         if regularizer is not None:
@@ -64,6 +63,23 @@ class OwnModel(ImageClassifier):
         return model
 
 
+def user_model(
+    function: ModelFunction, input_shape: tuple[int, ...], num_classes: int, spec: str
+) -> keras.Model:
+    """The user's model, checked against the contract.
+
+    A Sequential written without an Input is built on the images' shape first.
+
+    Raises:
+        ValueError: in one line, saying what the model must be.
+    """
+    model = function(input_shape, num_classes)
+    if isinstance(model, keras.Sequential) and not model.built:
+        model.build((None, *input_shape))
+    check_contract(model, num_classes, spec)
+    return model
+
+
 def check_contract(model: object, num_classes: int, spec: str) -> None:
     """Refuse a model that is not a Keras model ending in a Dense over the classes.
 
@@ -76,8 +92,8 @@ def check_contract(model: object, num_classes: int, spec: str) -> None:
     )
     if not isinstance(model, keras.Model):
         raise ValueError(f"{contract}; it returned {type(model).__name__}")
-    if not model.built or not model.layers:
-        raise ValueError(f"{contract}, built on its input (start it with keras.Input)")
+    if not model.built or not model.layers or not model.inputs:
+        raise ValueError(f"{contract}, as a Sequential or functional model")
     last = model.layers[-1]
     if not isinstance(last, keras.layers.Dense) or last.units != num_classes:
         units = f" of {last.units} units" if isinstance(last, keras.layers.Dense) else ""

@@ -95,3 +95,13 @@ def test_a_model_that_breaks_the_contract_is_refused_in_one_line(returned, said)
     assert message.startswith(
         "--model m.py:f must return a keras.Model whose last layer is a Dense"
     )
+
+
+def test_a_sequential_without_an_input_is_built_on_the_images_shape():
+    def no_input(input_shape, num_classes):
+        return keras.Sequential(
+            [keras.layers.Flatten(), keras.layers.Dense(num_classes, activation="softmax")]
+        )
+
+    model = own(no_input, shape=(9, 7, 3), classes=5).build(search_space())
+    assert model.input_shape == (None, 9, 7, 3) and model.output_shape == (None, 5)

@@ -14,7 +14,7 @@ import keras_tuner as kt
 from hypermodels import user
 from hypermodels.foreign import as_hypermodel
 from hypermodels.hyperparameter import PinSwitch
-from hypermodels.own import check_contract
+from hypermodels.own import user_model
 from hypermodels.space import Value
 from hypermodels.training import set_precision
 from tuning.config import TuneConfig
@@ -37,7 +37,7 @@ def check_user_code(config: TuneConfig, input_shape: tuple[int, ...], num_classe
         found, origin = user.load(spec)
         if config.model is not None:
             set_precision("float32")
-            check_contract(found(input_shape, num_classes), num_classes, spec)
+            user_model(found, input_shape, num_classes, spec)
         else:
             as_hypermodel(found, spec)
     except ValueError as e:
