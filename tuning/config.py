@@ -402,6 +402,11 @@ class TuneConfig:
             )
 
     @property
+    def user_spec(self) -> str | None:
+        """The user's model or HyperModel as it was named (FILE.py:NAME); None for built-ins."""
+        return self.model or (self.hypermodel if self.user_hypermodel else None)
+
+    @property
     def user_hypermodel(self) -> bool:
         """Whether the network is a user's HyperModel, with names and ranges of its own."""
         return self.model is None and self.hypermodel not in NETWORKS

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 import tuning
-from hypermodels import NETWORKS, user
+from hypermodels import user
 from tuning.config import TuneConfig
 from tuning.errors import TuningError
 from tuning.layout import BEST_MODEL, HISTORY_CSV, TEST_RESULTS_CSV, TRIALS_CSV
@@ -105,9 +105,9 @@ def tune(
         dataset = write_arrays(dataset, results_dir / f"{ARRAYS_NAME}.npz")
     config = TuneConfig(dataset=str(dataset), **options)
     config.check_network()
-    if in_this_process_only(config):
+    if user.in_this_process_only(config.user_spec):
         print(
-            f"note: {config.model or config.hypermodel} exists only in this process "
+            f"note: {config.user_spec} exists only in this process "
             "(defined in a notebook or script): its trials run in this process"
         )
         config = dataclasses.replace(config, in_process=True)
@@ -129,12 +129,6 @@ def as_specs(model: Callable | str | None, hypermodel: object) -> dict[str, str 
     else:
         specs["hypermodel"] = user.register(hypermodel)
     return specs
-
-
-def in_this_process_only(config: TuneConfig) -> bool:
-    """Whether the search's model or HyperModel lives in this process alone."""
-    spec = config.model or (None if config.hypermodel in NETWORKS else config.hypermodel)
-    return user.in_this_process_only(spec)
 
 
 def typed_pins(config: TuneConfig, pins: Mapping[str, object]) -> dict:

@@ -31,7 +31,7 @@ def report(results_dir: Path, data_dir: Path | None = None, top_n: int | None = 
     config = dataclasses.replace(
         config, data_dir=data_dir or config.data_dir, top_n=top_n or config.top_n
     )
-    dataset = search_data(config, experiment.source.get("digest"))
+    dataset = search_data(config, experiment)
     with results_lock(results_dir):
         tuner = make_tuner(config, experiment)
         check_finished_trials(tuner, results_dir)

@@ -48,7 +48,7 @@ def run_trial(results_dir: Path, parent: int, verbose: int = 2, wait: bool = Fal
     # Not saved_run: before the first trial there is a run.json but no tuner state yet.
     run = read_json(results_dir / runinfo.RUN_FILE)
     config, experiment = saved_config(results_dir, run), saved(run)
-    dataset = search_data(config, experiment.source.get("digest"))
+    dataset = search_data(config, experiment)
     data = split(dataset, config.train_limit)
     after = partial(after_each_trial, config=config)
     tuner = make_tuner(

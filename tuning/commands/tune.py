@@ -84,8 +84,7 @@ def tune(config: TuneConfig, verbose: int = 2, dataset: Dataset | None = None) -
     ensure_writable(resolved.results_dir)
     with results_lock(resolved.results_dir):
         config, saved = resolve_for_resume(config, dataset.source["digest"], code)
-        key = prepared_key(experiment.source["digest"], config.val_size, config.seed)
-        write_prepared(config.results_dir, held, key)
+        write_prepared(config.results_dir, held, prepared_key(config, experiment))
         path = hardware.training_path(config.training, config.precision)
         run = {
             "config": config.to_json(),

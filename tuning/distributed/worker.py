@@ -127,7 +127,7 @@ def run_worker(config: TuneConfig, verbose: int) -> str:
     print(f"{tuner_id}: working on the search in {config.results_dir}", flush=True)
     if config.in_process:
         run = read_json(config.results_dir / runinfo.RUN_FILE)
-        dataset = search_data(config, saved(run).source.get("digest"))
+        dataset = search_data(config, saved(run))
         data = split(dataset, config.train_limit)
         run_search(make_tuner(config), config, data, verbose=0 if config.quiet else verbose)
     else:

@@ -30,7 +30,7 @@ def check_user_code(config: TuneConfig, input_shape: tuple[int, ...], num_classe
     Raises:
         TuningError: the code cannot be imported, or its model breaks the contract.
     """
-    spec = config.model or (config.hypermodel if config.user_hypermodel else None)
+    spec = config.user_spec
     if spec is None:
         return {}
     try:

@@ -83,7 +83,7 @@ def best_configuration(results_dir: Path, data_dir: Path | None = None) -> Itera
     run = saved_run(results_dir)
     config, experiment = saved_config(results_dir, run), experiments.saved(run)
     config = dataclasses.replace(config, data_dir=data_dir or config.data_dir)
-    dataset = search_data(config, experiment.source.get("digest"))
+    dataset = search_data(config, experiment)
     data = split(dataset, config.train_limit)
     test = test_set(dataset)
     with results_lock(results_dir):

@@ -15,6 +15,7 @@ import numpy as np
 from tuning.config import TuneConfig
 from tuning.data import hold_out, load_dataset
 from tuning.errors import DataError
+from tuning.experiment import Experiment
 from tuning.layout import DATA_DIR
 from tuning.sources import Dataset
 from tuning.store.files import read_json, write_atomic, write_json_atomic
@@ -23,9 +24,10 @@ MANIFEST = "data.json"
 ARRAYS = ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
 
 
-def prepared_key(digest: str, val_size: int | None, seed: int) -> dict:
+def prepared_key(config: TuneConfig, experiment: Experiment) -> dict:
     """What prepared arrays must match to serve a search: the data, and how it was split."""
-    return {"digest": digest, "val_size": val_size, "seed": seed}
+    digest = experiment.source.get("digest")
+    return {"digest": digest, "val_size": config.val_size, "seed": config.seed}
 
 
 def write_prepared(results_dir: Path, dataset: Dataset, key: dict) -> None:
@@ -73,7 +75,7 @@ def read_prepared(results_dir: Path, key: dict | None = None) -> Dataset | None:
     )
 
 
-def search_data(config: TuneConfig, digest: str | None) -> Dataset:
+def search_data(config: TuneConfig, experiment: Experiment) -> Dataset:
     """The held-out data of a saved search: its prepared arrays, else the source read again.
 
     A search saved before data was prepared (or whose `data/` was deleted) reads its source,
@@ -82,8 +84,10 @@ def search_data(config: TuneConfig, digest: str | None) -> Dataset:
     Raises:
         DataError: the source cannot be read, or holds other data than the search's.
     """
-    key = prepared_key(digest, config.val_size, config.seed) if digest else None
-    prepared = read_prepared(config.results_dir, key)
+    digest = experiment.source.get("digest")  # none in searches saved before it existed
+    prepared = read_prepared(
+        config.results_dir, prepared_key(config, experiment) if digest else None
+    )
     if prepared is not None:
         return prepared
     dataset = load_dataset(config.dataset, config.data_dir, config.image_size)
