@@ -8,7 +8,7 @@ import keras
 import keras_tuner as kt
 import numpy as np
 
-from hypermodels import full, space
+from hypermodels import COURSE_CLASSES, COURSE_INPUT, full, space
 from hypermodels.augment import augmentation_layers, fused_affine, random_affine
 from hypermodels.batches import ShuffledBatches, compiled
 from hypermodels.choices import LayerChoices, cosine_callbacks, make_optimizer
@@ -43,8 +43,8 @@ class ImageClassifier(kt.HyperModel):
         self,
         space: str = "card",
         path: TrainingPath = PLAIN,
-        input_shape: tuple[int, ...] = (28, 28, 1),
-        num_classes: int = 10,
+        input_shape: tuple[int, ...] = COURSE_INPUT,
+        num_classes: int = COURSE_CLASSES,
         **kwargs,
     ):
         super().__init__(**kwargs)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from hypermodels import NETWORKS, check_input, space
+from hypermodels import COURSE_CLASSES, COURSE_INPUT, NETWORKS, check_input, space
 from tuning.errors import DataError
-from tuning.idx import COURSE_DATASETS, IMAGE_SHAPE, NUM_CLASSES
+from tuning.idx import COURSE_DATASETS
 from tuning.sources import Dataset
 
 OBJECTIVE = "val_accuracy"
@@ -127,8 +127,8 @@ def saved(run: dict) -> Experiment:
     return Experiment(
         name=name,
         source=run.get("data_source", {}),
-        input_shape=(*IMAGE_SHAPE, 1),
-        class_names=tuple(str(i) for i in range(NUM_CLASSES)),
+        input_shape=COURSE_INPUT,
+        class_names=tuple(str(i) for i in range(COURSE_CLASSES)),
         hypermodel=config["hypermodel"],
         space=config.get("space", "card"),
         warm_start=space.course_values(name) if config.get("warm_start") else None,
