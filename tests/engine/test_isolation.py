@@ -95,9 +95,11 @@ def test_a_trial_whose_process_is_killed_fails_and_the_search_goes_on(tmp_path, 
     deadline = time.monotonic() + 120
     while not (tmp_path / "tuner" / "trial_0").exists() and time.monotonic() < deadline:
         time.sleep(0.1)
-    # The oldest: the one running trial 0, not the next one, started ahead and waiting.
-    (child,) = trial_processes(tmp_path, oldest=True)
-    os.kill(int(child), signal.SIGKILL)
+    # Every trial process of the search: the one running trial 0, and the next one, started
+    # ahead and waiting, which the search replaces unseen. Picking trial 0's alone by start
+    # time missed under load (the search then had nothing to report failed).
+    for child in trial_processes(tmp_path):
+        os.kill(int(child), signal.SIGKILL)
     out, _ = search.communicate(timeout=300)
     assert search.returncode == 0
     assert "trial 1/2 (id 0) | val_accuracy FAILED | best - |" in out  # its progress line too

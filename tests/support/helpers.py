@@ -108,11 +108,9 @@ def assert_asha_replays(results: Path, rung_epochs: int, eta: int, max_epochs: i
         ended.append(curve)
 
 
-def trial_processes(results: Path, oldest: bool = False) -> list[str]:
-    """Pids of `run-trial` processes working in `results`; with `oldest`, the first started."""
-    # pgrep's -o picks by start time, not pid: pids wrap at pid_max (32768 here), and
-    # TensorFlow's threads use them up quickly in a long test run.
-    command = ["pgrep", *(["-o"] if oldest else []), "-f", f"run-trial {results} "]
+def trial_processes(results: Path) -> list[str]:
+    """Pids of `run-trial` processes working in `results`."""
+    command = ["pgrep", "-f", f"run-trial {results} "]
     return subprocess.run(command, capture_output=True, text=True).stdout.split()
 
 
