@@ -36,6 +36,7 @@ BASICS = {
     "hardware",
     "idx",
     "layout",
+    "objective",
     "pins",
     "settings",
     "sources",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hypermodels import NETWORKS, space, user
+from tuning import objective
 from tuning.data import BUILT_IN, dataset_name
 from tuning.errors import TuningError
 from tuning.experiment import course_lr_factor
@@ -44,6 +45,15 @@ def user_code(text: str) -> str:
     if user.is_spec(text):
         return text
     raise argparse.ArgumentTypeError(f"{text!r} is not FILE.py:NAME or package.module:NAME")
+
+
+def objective_name(text: str) -> str:
+    """A value type: a metric's name, with `:max` or `:min` where its name tells neither."""
+    try:
+        objective.parse(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
 
 
 @dataclass
@@ -101,6 +111,19 @@ class TuneConfig:
         search=True,
         saved_before="card",
     )
+    objective: str = setting(
+        objective.DEFAULT,
+        Option(
+            "the metric that ranks the trials, as Keras logs it (val_ for the validation "
+            "set's): val_accuracy, val_loss, or any metric your own HyperModel compiles; "
+            "higher or lower is better as its name says, as KerasTuner infers it, or as "
+            "NAME:max or NAME:min says (default %(default)s)",
+            type=objective_name,
+            metavar="NAME[:max|min]",
+        ),
+        search=True,
+        saved_before=objective.DEFAULT,
+    )
     max_trials: int = setting(
         10,
         Option(
@@ -128,7 +151,7 @@ class TuneConfig:
     executions_per_trial: int = setting(
         1,
         Option(
-            "trainings per trial, val_accuracy averaged over them (default %(default)s)",
+            "trainings per trial, the objective averaged over them (default %(default)s)",
             type=positive_int,
         ),
         search=True,
@@ -212,7 +235,7 @@ class TuneConfig:
         Option(
             "end trials that cannot win: asha (successive halving: at rungs of --rung-epochs "
             "x eta^k epochs, only the top 1/eta go on), median (a trial whose best "
-            "val_accuracy trails the median of the finished trials at the same epoch, after "
+            "objective trails the median of the finished trials at the same epoch, after "
             "--grace-epochs) or off (every trial runs until EarlyStopping); "
             "default %(default)s",
             choices=STOP_RULES,
@@ -400,6 +423,11 @@ class TuneConfig:
             raise TuningError(
                 f"--space: {self.hypermodel} searches its own names and ranges; leave --space out"
             )
+        if not self.user_hypermodel:
+            try:
+                objective.built_in(self.objective)
+            except ValueError as e:
+                raise TuningError(f"--objective {e}") from None
 
     @property
     def user_spec(self) -> str | None:

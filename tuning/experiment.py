@@ -14,9 +14,10 @@ from dataclasses import asdict, dataclass, field
 from hypermodels import COURSE_CLASSES, COURSE_INPUT, NETWORKS, check_input, space
 from tuning.errors import DataError
 from tuning.idx import COURSE_DATASETS
+from tuning.objective import DEFAULT as OBJECTIVE
+from tuning.objective import VAL_ACCURACY, Objective
 from tuning.sources import Dataset
 
-OBJECTIVE = "val_accuracy"
 # ReduceLROnPlateau factors the course tuned per dataset (0.3787 MNIST, 0.32 Fashion-MNIST);
 # elsewhere 0.3, near both.
 LR_FACTORS = {"mnist": 0.3787, "fashion-mnist": 0.32}
@@ -33,7 +34,8 @@ class Experiment:
     class_names: tuple[str, ...]
     hypermodel: str
     space: str
-    objective: str = OBJECTIVE
+    objective: str = OBJECTIVE  # the metric that ranks the trials
+    direction: str = "max"  # higher (max) or lower (min) is better; saved before: max
     warm_start: dict[str, space.Value] | None = None  # the course's values, where it has any
     lr_factor: float = DEFAULT_LR_FACTOR
     # Ablation: each variant's name and the hyperparameters it switches off.
@@ -45,6 +47,11 @@ class Experiment:
     def num_classes(self) -> int:
         """How many classes the network tells apart."""
         return len(self.class_names)
+
+    @property
+    def goal(self) -> Objective:
+        """The objective: its metric and which way is better."""
+        return Objective(self.objective, self.direction)
 
     @property
     def is_course(self) -> bool:
@@ -83,6 +90,7 @@ def define(
     lr_factor: float | None = None,
     model: str | None = None,
     code: dict | None = None,
+    goal: Objective = VAL_ACCURACY,
 ) -> Experiment:
     """The experiment of a search of `hypermodel` over `space_name` on `dataset`.
 
@@ -107,6 +115,8 @@ def define(
         class_names=tuple(dataset.class_names),
         hypermodel=hypermodel,
         space=space_name,
+        objective=goal.name,
+        direction=goal.direction,
         warm_start=space.course_values(dataset.name) if course and warm_start else None,
         lr_factor=lr_factor or course_lr_factor(dataset.name),
         variants=dict(space.ABLATION_VARIANTS),

@@ -77,6 +77,8 @@ def test_module_and_script_reach_the_same_main():
         (["--space", "full", "--hypermodel", "mlp", "--set", "filters=32"], "only the cnn"),
         (["--space", "full", "--set=optimizer=sgd", "--set=weight_decay=1e-3"], "adamw"),
         (["--space", "huge"], "invalid choice"),
+        (["--objective", "val_auc"], "the built-in networks log val_accuracy, val_loss,"),
+        (["--objective", "val_loss:lower"], "the direction after ':' is max or min"),
         (["--max-trials", "0"], "must be 1 or more"),
         (["--top-n", "-1"], "must be 1 or more"),
         (["--max-epochs", "many"], "not an integer"),

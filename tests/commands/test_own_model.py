@@ -43,6 +43,23 @@ def build(hp):
     return model
 
 
+def build_auc(hp):
+    """Ranked by a metric of its own: AUC, whose name says higher is better."""
+    model = keras.Sequential([
+        keras.Input((28, 28, 1)),
+        keras.layers.Rescaling(1 / 255),
+        keras.layers.Flatten(),
+        keras.layers.Dense(hp.Int("units", 16, 64, step=16), activation="relu"),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+    model.compile(
+        optimizer="adam",
+        loss="categorical_crossentropy",
+        metrics=[keras.metrics.AUC(name="auc")],
+    )
+    return model
+
+
 def not_a_classifier(input_shape, num_classes):
     return keras.Sequential([keras.Input(input_shape), keras.layers.Flatten()])
 '''
@@ -93,6 +110,22 @@ def test_a_hypermodel_is_searched_over_its_own_names_with_its_own_loss(models, d
     assert "units" in page and "augment_factor" not in page
 
 
+def test_a_hypermodel_is_ranked_by_the_metric_it_compiles(models, data_dir, tmp_path):
+    results = tmp_path / "out"
+    args = own_args(results, data_dir, "--hypermodel", f"{models}:build_auc")
+    assert main([*args, "--objective", "val_auc", "--max-trials", "2"]) == 0
+    run = json.loads((results / "run.json").read_text())
+    assert (run["experiment"]["objective"], run["experiment"]["direction"]) == ("val_auc", "max")
+    trials = read_csv(results / "trials.csv")
+    assert list(trials.columns[:4]) == ["trial_id", "status", "val_auc", "units"]
+    assert trials.val_auc.between(0.5, 1).all()
+    tested = read_csv(results / "test_results.csv")
+    assert list(tested.val_auc) == sorted(trials.val_auc, reverse=True)[:1]  # --top-n 1
+    assert tested.test_accuracy.isna().all()  # it compiles no accuracy: none is made up
+    assert "val_auc" in read_csv(results / "history.csv").columns
+    assert f"Trial {tested.trial_id.iloc[0]}: val_auc" in ((results / "report.html").read_text())
+
+
 def test_a_changed_model_file_is_not_resumed(models, data_dir, tmp_path, capsys):
     code = tmp_path / "mine.py"
     code.write_text(MODELS)
@@ -120,6 +153,7 @@ def test_a_changed_model_file_is_not_resumed(models, data_dir, tmp_path, capsys)
         (["--hypermodel", "{m}:build", "--set", "depth=3"], "declares no 'depth'"),
         (["--hypermodel", "{m}:build", "--set", "units=1000"], "outside Int from 16 to 64"),
         (["--hypermodel", "resnet"], "neither a built-in network"),
+        (["--hypermodel", "{m}:build", "--objective", "val_f2"], "give val_f2:max or val_f2:min"),
     ],
 )
 def test_bad_user_code_is_one_line_and_writes_nothing(

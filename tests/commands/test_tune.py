@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +16,7 @@ from tuning.cli.main import main
 from tuning.idx import FILES
 from tuning.reports.tables import TRIALS_COLUMNS, evaluated_columns, trials_columns
 
-from helpers import read_csv, snapshot, tune_args
+from helpers import SMALL, read_csv, snapshot, tune_args
 
 
 def test_search_writes_trials_csv(tiny_search):
@@ -115,6 +116,7 @@ def test_finished_search_run_again_trains_nothing(search_copy, data_dir):
         (["--seed", "7"], "seed"),
         (["--initial-points", "1"], "initial_points"),
         (["--space", "full"], "space"),
+        (["--objective", "val_loss"], "objective"),
     ],
 )
 def test_resume_with_other_settings_is_refused(search_copy, data_dir, capsys, extra, key):
@@ -147,6 +149,29 @@ def test_overwrite_starts_afresh(search_copy, data_dir):
     trials = read_csv(search_copy / "trials.csv")
     assert list(trials.trial_id) == ["0"]
     assert json.loads((search_copy / "run.json").read_text())["config"]["seed"] == 7
+
+
+def test_a_lower_is_better_objective_ranks_stops_and_reports_the_lowest_first(
+    tmp_path, data_dir, capsys
+):
+    extra = ["--objective", "val_loss", "--max-trials", "3", "--max-epochs", "2", *SMALL]
+    stopping = ["--rung-epochs", "1", "--eta", "2", "--no-warm-start"]
+    assert main(tune_args(tmp_path, data_dir, *extra, *stopping)) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^trial 3/3 \(id 2\) \| val_loss \d\.\d{4} \| best", out, re.MULTILINE)
+    trials = read_csv(tmp_path / "trials.csv")
+    assert list(trials.columns[:3]) == ["trial_id", "status", "val_loss"]
+    history = read_csv(tmp_path / "history.csv")
+    for trial in trials.itertuples():  # the best epoch is the lowest loss's
+        losses = history[history.trial_id == trial.trial_id].val_loss
+        assert trial.best_epoch == int(losses.to_numpy().argmin()) + 1
+        assert trial.val_loss == pytest.approx(losses.min())
+    tested = read_csv(tmp_path / "test_results.csv")
+    assert list(tested.val_loss) == sorted(trials.val_loss)[:2]  # --top-n 2
+    for reason in trials.reason.dropna():  # ASHA said it in the objective's terms
+        assert "best val_loss" in reason and "above the top 1/2 cutoff" in reason
+    page = (tmp_path / "report.html").read_text()
+    assert f"Trial {tested.trial_id.iloc[0]}: val_loss {tested.val_loss.iloc[0]:.4f}" in page
 
 
 def test_pinned_values_hold_in_every_trial_on_fashion_mnist(tmp_path, data_dir):

@@ -9,6 +9,7 @@ from tuning.engine.stopping import (
     StopPolicy,
     TrialStopping,
 )
+from tuning.objective import Objective
 
 REFERENCE = ((0.5, 0.7, 0.8, 0.9), (0.6, 0.8, 0.85, 0.86), (0.4, 0.9))  # the last one ended early
 
@@ -86,3 +87,32 @@ def test_each_rule_reads_its_own_reference():
     asha = StopPolicy("asha", rung_epochs=1, eta=2).make(ended)
     assert isinstance(asha, AshaRule) and asha.reference == ((0.5, 0.6), (0.1, 0.2))
     assert StopPolicy("off").make(ended) is None
+
+
+def test_a_lower_is_better_objective_stops_on_the_oriented_curve_and_says_so_in_its_terms():
+    loss = Objective("val_loss", "min")
+    reference = tuple(loss.oriented(c) for c in ((0.5, 0.3), (0.6, 0.4), (0.4, 0.2)))
+    rule = AshaRule(reference, rung_epochs=1, eta=2, goal=loss)
+    assert rule.stop_epoch(loss.oriented([0.45])) is None  # under the cutoff: lower is better
+    stopped = loss.oriented([0.55])
+    assert rule.stop_epoch(stopped)[:2] == (1, -0.55)
+    assert "best val_loss 0.5500 above the top 1/2 cutoff 0.5000 of 3 trials" in (
+        rule.describe(stopped)
+    )
+
+
+def test_the_callback_reads_the_objective_and_turns_a_loss_over():
+    """A model that cannot learn (lr 0) has a flat loss, worse than a reference of 0.0."""
+    x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+    y = keras.utils.to_categorical(np.arange(64) % 2, 2)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(keras.optimizers.SGD(0.0), "categorical_crossentropy", metrics=["accuracy"])
+    loss = Objective("val_loss", "min")
+    # val_loss near 0.7: a lower-is-better reference of 0.0 stops it, one of 5.0 does not.
+    for reference, epochs_run in ((0.0, 2), (5.0, 10)):
+        rule = MedianRule(((-reference,),) * 3, grace_epochs=1, goal=loss)
+        callback = TrialStopping(rule, loss)
+        history = model.fit(
+            x, y, validation_data=(x, y), epochs=10, verbose=0, callbacks=[callback]
+        )
+        assert len(history.epoch) == epochs_run

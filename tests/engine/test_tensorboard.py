@@ -13,6 +13,7 @@ from tuning.cli.main import main
 from tuning.config import TuneConfig
 from tuning.engine import tensorboard
 from tuning.engine.callbacks import training_callbacks
+from tuning.objective import Objective
 
 from helpers import read_csv, tune_args
 
@@ -51,9 +52,17 @@ def test_every_trial_logs_its_curves_and_hparams(tmp_path, data_dir):
 
 def test_the_callback_is_there_only_when_asked_for(tmp_path):
     config = TuneConfig(dataset="mnist", results_dir=tmp_path).resolve()
-    assert not [c for c in training_callbacks(config) if isinstance(c, keras.callbacks.TensorBoard)]
+    assert not [
+        c
+        for c in training_callbacks(config, Objective())
+        if isinstance(c, keras.callbacks.TensorBoard)
+    ]
     config.tensorboard = True
-    (board,) = [c for c in training_callbacks(config) if isinstance(c, keras.callbacks.TensorBoard)]
+    (board,) = [
+        c
+        for c in training_callbacks(config, Objective())
+        if isinstance(c, keras.callbacks.TensorBoard)
+    ]
     assert board.log_dir == str(tmp_path / "tensorboard")
 
 

@@ -13,6 +13,7 @@ from hypermodels import space
 from tuning.cli.main import main
 from tuning.engine.evaluate import best_trials
 from tuning.engine.search import make_tuner
+from tuning.objective import Objective
 from tuning.reports.diagnosis import edge_warnings
 from tuning.reports.plots import (
     BEST_SO_FAR_PNG,
@@ -377,3 +378,22 @@ def test_a_diverged_trial_sits_on_the_bottom_instead_of_flattening_the_rest():
             assert ax.get_ylim()[0] > 0.8  # 0.85 to 0.95 fill the panel
             below = [line for line in ax.get_lines() if line.get_marker() == "v"]
             assert len(below) == 1 and len(below[0].get_xdata()) == 1
+
+
+def test_a_lower_is_better_objective_is_drawn_best_up_with_its_lowest_starred():
+    loss = Objective("val_loss", "min")
+    trials = pd.DataFrame(
+        {
+            "trial_id": ["0", "1", "2", "3"],
+            "status": ["COMPLETED", "COMPLETED", "FAILED", "COMPLETED"],
+            "val_loss": [0.6, 0.3, None, 0.5],
+            "seconds": [6.0, 60.0, 12.0, 30.0],
+        }
+    )
+    figure = best_so_far_figure(trials, initial_points=1, goal=loss)
+    ax = figure.axes[0]
+    assert ax.yaxis_inverted() and ax.get_ylabel() == "val_loss"
+    (step,) = labelled(ax, "best so far")
+    assert list(step.get_ydata()) == [0.6, 0.3, 0.3, 0.3]  # the running minimum
+    (star,) = labelled(ax, "best: trial 1")
+    assert list(star.get_ydata()) == [0.3]

@@ -8,6 +8,7 @@ import pandas as pd
 
 from hypermodels.space import search_space
 from tuning.engine.search import training_record
+from tuning.objective import Objective
 from tuning.reports.tables import summary
 from tuning.store.files import write_csv_atomic
 
@@ -27,7 +28,7 @@ def test_training_record_reads_epochs_best_epoch_and_final_lr():
         "val_accuracy": [0.90, 0.95, 0.95, 0.93],
         "learning_rate": [1e-3, 1e-3, 3.787e-4, 3.787e-4],
     }
-    record = training_record(history, seconds=12.345)
+    record = training_record(history, 12.345, Objective())
     history_rows = record.pop("history")
     assert record == {"epochs": 4, "best_epoch": 2, "final_lr": 3.787e-4, "seconds": 12.35}
     assert [row["epoch"] for row in history_rows] == [1, 2, 3, 4]
@@ -57,5 +58,5 @@ def test_training_record_names_the_epoch_a_loss_diverged():
     history = keras.callbacks.History()
     history.epoch = [0, 1]
     history.history = {"val_accuracy": [0.5, 0.1], "loss": [2.3, float("inf")]}
-    record = training_record(history, seconds=1.0)
+    record = training_record(history, 1.0, Objective())
     assert record["reason"] == "loss became inf in epoch 2 (TerminateOnNaN)"

@@ -43,7 +43,7 @@ def install(wanted: str, n: int) -> None:
             reached("batch", wanted, n)
 
     real_callbacks = search.training_callbacks
-    search.training_callbacks = lambda config: [*real_callbacks(config), KillAtBatch()]
+    search.training_callbacks = lambda config, goal: [*real_callbacks(config, goal), KillAtBatch()]
 
     real_save_weights = keras.Model.save_weights
 

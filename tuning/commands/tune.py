@@ -79,6 +79,7 @@ def tune(config: TuneConfig, verbose: int = 2, dataset: Dataset | None = None) -
         resolved.lr_factor,
         model=config.model,
         code=code,
+        goal=usercode.objective_of(config),
     )
     check_keep(resolved)
     ensure_writable(resolved.results_dir)
@@ -249,7 +250,7 @@ def finish_reports(tuner: RecordingTuner, results_dir: Path, top_n: int, dataset
         paths = write_reports(results_dir, tuner, evaluated) + write_plots(results_dir, tuner)
         paths += [p for p in [write_best_model(tuner, results_dir)] if p]  # none: no checkpoint
     paths.append(write_page(results_dir))  # last: it shows the files above
-    text = "\n".join([summary(evaluated, paths), *diagnosis(tuner)])
+    text = "\n".join([summary(evaluated, paths, tuner.goal.name), *diagnosis(tuner)])
     if missing:
         text += (
             f"\nnote: trials {', '.join(missing)} rank in the top {top_n} but their weights were "

@@ -8,25 +8,29 @@ import keras
 
 from tuning.config import TuneConfig
 from tuning.engine import tensorboard
+from tuning.objective import Objective
 
 
-def training_callbacks(config: TuneConfig) -> list[keras.callbacks.Callback]:
-    """ReduceLROnPlateau and EarlyStopping on val_accuracy, as in the course; TerminateOnNaN.
+def training_callbacks(config: TuneConfig, goal: Objective) -> list[keras.callbacks.Callback]:
+    """ReduceLROnPlateau and EarlyStopping on the objective (the course's: val_accuracy).
 
-    With `config.tensorboard`, also TensorBoard, which KerasTuner sets up per trial.
+    And TerminateOnNaN; with `config.tensorboard`, TensorBoard, which KerasTuner sets up per
+    trial.
     """
     logs = [tensorboard.callback(config.results_dir)] if config.tensorboard else []
     return [
         keras.callbacks.TerminateOnNaN(),
         keras.callbacks.ReduceLROnPlateau(
-            monitor="val_accuracy",
+            monitor=goal.name,
+            mode=goal.direction,
             factor=config.lr_factor,
             patience=config.lr_patience,
             min_delta=config.lr_min_delta,
             min_lr=config.min_lr,
         ),
         keras.callbacks.EarlyStopping(
-            monitor="val_accuracy",
+            monitor=goal.name,
+            mode=goal.direction,
             patience=config.early_stop_patience,
             min_delta=config.early_stop_min_delta,
             restore_best_weights=True,

@@ -19,6 +19,7 @@ from hypermodels.foreign import labels_for
 from tuning.data import array_digest, as_images, one_hot
 from tuning.engine.kt_internals import Tuner
 from tuning.idx import sha256_file
+from tuning.objective import Objective
 from tuning.sources import Dataset
 from tuning.store.files import read_json, write_json_atomic
 from tuning.trialstate import ENDED, TrialState
@@ -56,8 +57,9 @@ def completed_trials(tuner: kt.Tuner) -> list[kt.engine.trial.Trial]:
 
 
 def best_trials(tuner: kt.Tuner, n: int) -> list[kt.engine.trial.Trial]:
-    """The `n` completed trials with the highest val_accuracy; ties go to the earlier trial."""
-    return sorted(completed_trials(tuner), key=lambda t: -t.score)[:n]
+    """The `n` completed trials with the best score; ties go to the earlier trial."""
+    sign = Objective(direction=tuner.oracle.objective.direction).sign
+    return sorted(completed_trials(tuner), key=lambda t: -sign * t.score)[:n]
 
 
 def evaluate_trial(tuner: Tuner, trial: kt.engine.trial.Trial, test: TestSet) -> dict:
@@ -109,13 +111,13 @@ def test_scores(model: keras.Model, test: TestSet) -> dict[str, float | None]:
     }
 
 
-def may_rank(tuner: Tuner, score: float, top_n: int) -> bool:
+def may_rank(tuner: Tuner, score: float, top_n: int, goal: Objective) -> bool:
     """Whether a trial just ended with `score` is among the `top_n` best so far.
 
     Ties go to the earlier trial, so it must beat the n-th best; once outside, it stays out.
     """
-    scores = sorted((t.score for t in completed_trials(tuner)), reverse=True)
-    return len(scores) < top_n or score > scores[top_n - 1]
+    scores = sorted((goal.sign * t.score for t in completed_trials(tuner)), reverse=True)
+    return len(scores) < top_n or goal.sign * score > scores[top_n - 1]
 
 
 def evaluate_best(

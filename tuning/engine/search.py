@@ -14,7 +14,6 @@ from pathlib import Path
 
 import keras
 import keras_tuner as kt
-import numpy as np
 
 from hypermodels import get_hypermodel, space
 from tuning import experiment as experiments
@@ -30,13 +29,13 @@ from tuning.engine.oracle import DurableOracle
 from tuning.engine.stopping import NO_STOPPING, Rule, StopPolicy, TimeBudgetStop, TrialStopping
 from tuning.hardware import resolved, training_path
 from tuning.layout import TUNER_DIR
+from tuning.objective import VAL_ACCURACY, Objective
 from tuning.store import runinfo
 from tuning.store.files import read_json, write_json_atomic
 from tuning.trialstate import TrialState
 
 kt_internals.quiet_trial_tracebacks()  # run_trial prints a traceback where something raised
 
-OBJECTIVE = kt.Objective("val_accuracy", direction="max")
 TUNER_FILE = "tuner0.json"
 RECORD_FILE = "record.json"
 
@@ -59,8 +58,10 @@ class RecordingTuner(kt_internals.Tuner):
         trials_budget: int | None = None,
         test: TestSet | None = None,
         top_n: int = 0,
+        goal: Objective = VAL_ACCURACY,
         **kwargs,
     ):
+        self.goal = goal
         self.trials_budget = trials_budget
         self.test = test
         self.top_n = top_n
@@ -90,7 +91,13 @@ class RecordingTuner(kt_internals.Tuner):
         first_batch, trained = FirstBatchClock(), TrainedModel()
         trial_dir = Path(self.get_trial_dir(trial.trial_id))
         progress = EpochProgress(trial_dir / PROGRESS_FILE, self.outlook(trial.trial_id))
-        added = (rule and TrialStopping(rule), budget_stop, first_batch, progress, trained)
+        added = (
+            rule and TrialStopping(rule, self.goal),
+            budget_stop,
+            first_batch,
+            progress,
+            trained,
+        )
         kwargs["callbacks"] = [*kwargs.get("callbacks", []), *(c for c in added if c)]
         training = resolved(self.hypermodel.path)  # what this process trains with
         start = time.monotonic()
@@ -102,10 +109,13 @@ class RecordingTuner(kt_internals.Tuner):
             failed = {"seconds": elapsed(start), "reason": reason, "training": training}
             self.save_record(trial.trial_id, failed)
             raise kt.errors.FailedTrialError(reason) from e
-        record = training_record(histories[-1], seconds=elapsed(start))
-        curve = histories[-1].history.get(OBJECTIVE.name, [])
+        record = training_record(histories[-1], elapsed(start), self.goal)
+        curve = histories[-1].history.get(self.goal.name, [])
+        if not curve and not record.get("reason"):
+            record["reason"] = missing_objective(self.goal, histories[-1])
         # The budget's stop first: it cut the curve short, whatever the median rule says.
-        reasons = (budget_stop and budget_stop.describe(), rule and rule.describe(curve))
+        oriented = self.goal.oriented(curve)
+        reasons = (budget_stop and budget_stop.describe(), rule and rule.describe(oriented))
         record["stopped_early"] = next((r for r in reasons if r), None)
         record["training"] = training
         record["startup_seconds"] = first_batch.seconds_since(since)
@@ -116,7 +126,7 @@ class RecordingTuner(kt_internals.Tuner):
         if record.get("reason"):
             raise kt.errors.FailedTrialError(record["reason"])
         if curve and trained.trained is not None:
-            self.score_on_test(trial.trial_id, trained.trained, max(curve))
+            self.score_on_test(trial.trial_id, trained.trained, self.goal.best(curve))
         trained.trained = None  # no model outlives its trial
         return histories
 
@@ -130,7 +140,7 @@ class RecordingTuner(kt_internals.Tuner):
         if self.test is None or self.executions_per_trial != 1 or self.is_worker():
             return
         checkpoint = self.checkpoint_path(trial_id)
-        if not checkpoint.exists() or not may_rank(self, score, self.top_n):
+        if not checkpoint.exists() or not may_rank(self, score, self.top_n, self.goal):
             return
         with warnings.catch_warnings():
             # The checkpoint carries Adam's state too; the best epoch's weights are the point.
@@ -165,10 +175,11 @@ class RecordingTuner(kt_internals.Tuner):
         for path in sorted(Path(self.project_dir).glob("trial_*/trial.json")):
             state = read_json(path) or {}
             record = read_json(path.with_name(RECORD_FILE)) or {}
-            curve = tuple(row[OBJECTIVE.name] for row in record.get("history", []))
+            rows = record.get("history", [])
+            curve = self.goal.oriented(row[self.goal.name] for row in rows if self.goal.name in row)
             if state.get("status") == TrialState.COMPLETED and curve:
                 ended.append((curve, bool(record.get("stopped_early"))))
-        return self.stopping.make(ended)
+        return self.stopping.make(ended, self.goal)
 
     def on_trial_begin(self, trial: kt.engine.trial.Trial) -> None:
         """Save the tuner state before training, so a kill in trial 0 still resumes.
@@ -231,21 +242,20 @@ def elapsed(start: float) -> float:
     return round(time.monotonic() - start, 2)
 
 
-def training_record(history: keras.callbacks.History, seconds: float) -> dict:
+def training_record(history: keras.callbacks.History, seconds: float, goal: Objective) -> dict:
     """Summarize one fit: epochs run, best epoch (1-based), final learning rate, seconds.
 
     A loss that became NaN or infinite (TerminateOnNaN then stopped the fit) gives a `reason`.
     With several executions per trial the record describes the last one.
     """
-    val_accuracy = history.history.get(OBJECTIVE.name, [])
     lrs = history.history.get("learning_rate", [])
     record = {
         "epochs": len(history.epoch),
-        "best_epoch": int(np.argmax(val_accuracy)) + 1 if val_accuracy else None,
+        "best_epoch": goal.best_epoch(history.history.get(goal.name, [])),
         "final_lr": float(lrs[-1]) if lrs else None,
         "seconds": round(seconds, 2),
     }
-    record["history"] = epoch_rows(history)
+    record["history"] = epoch_rows(history, goal)
     losses = history.history.get("loss", [])
     diverged = [epoch for epoch, loss in enumerate(losses, start=1) if not math.isfinite(loss)]
     if diverged:
@@ -258,19 +268,33 @@ def training_record(history: keras.callbacks.History, seconds: float) -> dict:
 HISTORY_METRICS = ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
 
 
-def epoch_rows(history: keras.callbacks.History) -> list[dict]:
-    """One row per epoch (1-based) with the loss, accuracy and learning rate Keras logged."""
+def history_metrics(goal: Objective) -> tuple[str, ...]:
+    """What history.csv keeps of every epoch: loss, accuracy, learning rate and the objective."""
+    return tuple(dict.fromkeys((*HISTORY_METRICS, goal.name)))
+
+
+def epoch_rows(history: keras.callbacks.History, goal: Objective) -> list[dict]:
+    """One row per epoch (1-based) with the loss, accuracy, objective and learning rate."""
     return [
         {
             "epoch": epoch + 1,
             **{
                 name: float(history.history[name][i])
-                for name in HISTORY_METRICS
+                for name in history_metrics(goal)
                 if name in history.history and i < len(history.history[name])
             },
         }
         for i, epoch in enumerate(history.epoch)
     ]
+
+
+def missing_objective(goal: Objective, history: keras.callbacks.History) -> str:
+    """Why a trial that logged no objective fails: the metrics it did log."""
+    logged = ", ".join(name for name in history.history if name != "learning_rate") or "none"
+    return (
+        f"the model logs no {goal.name} (it logs: {logged}); give --objective one of these, "
+        "or compile the metric"
+    )
 
 
 def make_tuner(
@@ -294,7 +318,7 @@ def make_tuner(
         tensorboard.discard_logs(config.results_dir)
     budget = search_budget(config.time_budget, config.results_dir)
     oracle = oracle_class(
-        objective=OBJECTIVE,
+        objective=kt.Objective(experiment.objective, experiment.direction),
         max_trials=config.max_trials,
         num_initial_points=config.initial_points,
         seed=config.seed,
@@ -334,6 +358,7 @@ def make_tuner(
             trials_budget=trials_budget,
             test=test,
             top_n=config.top_n,
+            goal=experiment.goal,
         )
 
 
@@ -359,7 +384,7 @@ def run_search(tuner: RecordingTuner, config: TuneConfig, data: Split, verbose: 
             data.y_train,
             validation_data=(data.x_val, data.y_val),
             epochs=config.max_epochs,
-            callbacks=training_callbacks(config),
+            callbacks=training_callbacks(config, tuner.goal),
             verbose=verbose,
         )
 

@@ -1,8 +1,9 @@
 """What ends a trial early: the median-stopping rule, successive halving, the time budget.
 
-The two rules read the val_accuracy curves of trials that already ended and decide, epoch
+The two rules read the objective's curves of trials that already ended and decide, epoch
 by epoch, whether the running trial can still win; `TrialStopping` applies one inside
-`fit`, and `TimeBudgetStop` ends it once the search's time budget is spent.
+`fit`, and `TimeBudgetStop` ends it once the search's time budget is spent. The curves are
+oriented scores (`tuning.objective`): higher is better, whichever way the objective points.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import keras
 import numpy as np
 
 from tuning.engine.budget import Budget
+from tuning.objective import VAL_ACCURACY, Objective
 from tuning.settings import show_duration
 
 # Fewer finished trials than this make too noisy a median to stop anyone on.
@@ -24,7 +26,7 @@ MIN_REFERENCE_TRIALS = 3
 
 @dataclass(frozen=True)
 class MedianRule:
-    """Stop a trial whose best val_accuracy by epoch k trails the reference trials' median.
+    """Stop a trial whose best score by epoch k trails the reference trials' median.
 
     The rule applies at every epoch k after `grace_epochs`. A reference trial that ended
     before epoch k (EarlyStopping) counts with its best score: it had stopped improving.
@@ -32,11 +34,12 @@ class MedianRule:
     curves.
     """
 
-    reference: tuple[tuple[float, ...], ...]  # val_accuracy per epoch of each finished trial
+    reference: tuple[tuple[float, ...], ...]  # oriented scores per epoch of each finished trial
     grace_epochs: int
+    goal: Objective = VAL_ACCURACY  # what the scores are, for the reason a trial stopped
 
     def median_at(self, epoch: int) -> float | None:
-        """The reference trials' median best-so-far val_accuracy at 1-based `epoch`."""
+        """The reference trials' median best-so-far score at 1-based `epoch`."""
         if len(self.reference) < MIN_REFERENCE_TRIALS:
             return None
         return statistics.median(max(curve[:epoch]) for curve in self.reference if curve)
@@ -57,9 +60,10 @@ class MedianRule:
         if stop is None:
             return None
         epoch, best, median = stop
+        sign, goal = self.goal.sign, self.goal
         return (
-            f"stopped early after epoch {epoch}: best val_accuracy {best:.4f} below the median "
-            f"{median:.4f} of {len(self.reference)} finished trials"
+            f"stopped early after epoch {epoch}: best {goal.name} {sign * best:.4f} "
+            f"{goal.trails} the median {sign * median:.4f} of {len(self.reference)} finished trials"
         )
 
 
@@ -68,15 +72,16 @@ class AshaRule:
     """Asynchronous successive halving: at each rung, keep only the top 1/eta of the trials.
 
     Rungs fall at `rung_epochs`, `rung_epochs * eta`, `rung_epochs * eta**2`, ... epochs. At a
-    rung, a trial whose best val_accuracy so far lies below the (1 - 1/eta) quantile of the
+    rung, a trial whose best score so far lies below the (1 - 1/eta) quantile of the
     reference trials' best at that epoch is stopped; a trial that reached the rung first
     always goes on. The reference is every ended trial that reached the rung, those stopped
     there or later included (Li et al., 2020; the cutoff as in Ray Tune's ASHAScheduler).
     """
 
-    reference: tuple[tuple[float, ...], ...]  # val_accuracy per epoch of each ended trial
+    reference: tuple[tuple[float, ...], ...]  # oriented scores per epoch of each ended trial
     rung_epochs: int
     eta: int
+    goal: Objective = VAL_ACCURACY  # what the scores are, for the reason a trial stopped
 
     def rungs(self, epochs: int) -> list[int]:
         """The rung epochs up to `epochs`."""
@@ -108,9 +113,11 @@ class AshaRule:
         if stop is None:
             return None
         epoch, best, cutoff, count = stop
+        sign, goal = self.goal.sign, self.goal
         return (
-            f"stopped at the rung of epoch {epoch}: best val_accuracy {best:.4f} below the top "
-            f"1/{self.eta} cutoff {cutoff:.4f} of {count} trials that reached it"
+            f"stopped at the rung of epoch {epoch}: best {goal.name} {sign * best:.4f} "
+            f"{goal.trails} the top 1/{self.eta} cutoff {sign * cutoff:.4f} of {count} trials "
+            "that reached it"
         )
 
 
@@ -133,17 +140,20 @@ class StopPolicy:
     rung_epochs: int = 3  # ASHA's first rung
     eta: int = 3  # ASHA keeps the top 1/eta at each rung
 
-    def make(self, ended: Sequence[tuple[tuple[float, ...], bool]]) -> Rule | None:
-        """The rule over the ended trials, given as (val_accuracy curve, stopped early).
+    def make(
+        self, ended: Sequence[tuple[tuple[float, ...], bool]], goal: Objective = VAL_ACCURACY
+    ) -> Rule | None:
+        """The rule over the ended trials, given as (oriented curve, stopped early).
 
         The median rule's reference is the trials that ran to their end; ASHA's is every
         trial, since one stopped at a later rung did reach the earlier ones.
         """
         if self.rule == "median":
             finished = tuple(curve for curve, stopped in ended if not stopped)
-            return MedianRule(finished, self.grace_epochs)
+            return MedianRule(finished, self.grace_epochs, goal)
         if self.rule == "asha":
-            return AshaRule(tuple(curve for curve, _ in ended), self.rung_epochs, self.eta)
+            curves = tuple(curve for curve, _ in ended)
+            return AshaRule(curves, self.rung_epochs, self.eta, goal)
         return None
 
 
@@ -153,10 +163,10 @@ NO_STOPPING = StopPolicy("off")
 class TrialStopping(keras.callbacks.Callback):
     """Apply a stopping rule (`MedianRule`, `AshaRule`) at the end of every epoch of `fit`."""
 
-    def __init__(self, rule: Rule, monitor: str = "val_accuracy"):
+    def __init__(self, rule: Rule, goal: Objective = VAL_ACCURACY):
         super().__init__()
         self.rule = rule
-        self.monitor = monitor
+        self.goal = goal
         self.curve: list[float] = []
 
     def on_train_begin(self, logs: dict | None = None) -> None:
@@ -165,10 +175,10 @@ class TrialStopping(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         """Stop training once the curve so far trails the median."""
-        value = (logs or {}).get(self.monitor)
+        value = (logs or {}).get(self.goal.name)
         if value is None:
             return
-        self.curve.append(float(value))
+        self.curve.append(self.goal.sign * float(value))
         stop = self.rule.stop_epoch(self.curve)
         if stop is not None and stop[0] == len(self.curve):
             self.model.stop_training = True

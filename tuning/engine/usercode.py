@@ -17,8 +17,10 @@ from hypermodels.hyperparameter import PinSwitch
 from hypermodels.own import user_model
 from hypermodels.space import Value
 from hypermodels.training import set_precision
+from tuning import objective
 from tuning.config import TuneConfig
 from tuning.errors import TuningError
+from tuning.objective import Objective
 
 
 def check_user_code(config: TuneConfig, input_shape: tuple[int, ...], num_classes: int) -> dict:
@@ -45,6 +47,28 @@ def check_user_code(config: TuneConfig, input_shape: tuple[int, ...], num_classe
     finally:
         keras.backend.clear_session()
     return origin
+
+
+def objective_of(config: TuneConfig) -> Objective:
+    """The search's objective; a bare name's direction inferred as KerasTuner infers it.
+
+    Raises:
+        TuningError: a metric the built-in networks do not log, or a name that tells
+            neither direction.
+    """
+    try:
+        if not config.user_hypermodel:
+            return objective.built_in(config.objective)
+        name, direction = objective.parse(config.objective)
+    except ValueError as e:
+        raise TuningError(f"--objective {e}") from None
+    direction = direction or kt.engine.metrics_tracking.infer_metric_direction(name)
+    if direction is None:
+        raise TuningError(
+            f"--objective {name}: its name does not say whether higher or lower is better; "
+            f"give {name}:max or {name}:min"
+        )
+    return Objective(name, direction)
 
 
 def declared_space(spec: str) -> kt.HyperParameters:

@@ -17,14 +17,15 @@ import pandas as pd
 
 from hypermodels import NETWORKS
 from tuning import layout
+from tuning.objective import DEFAULT, Objective
 from tuning.reports.progress import data_shape
 from tuning.store.files import read_json, write_text_atomic
 from tuning.store.runinfo import RUN_FILE
 from tuning.trialstate import SCORED
 
 FIGURES = (
-    (layout.BEST_SO_FAR_PNG, "Best val_accuracy so far, by trial and by search time."),
-    (layout.HYPERPARAMETERS_PNG, "val_accuracy against each searched hyperparameter."),
+    (layout.BEST_SO_FAR_PNG, "Best {objective} so far, by trial and by search time."),
+    (layout.HYPERPARAMETERS_PNG, "{objective} against each searched hyperparameter."),
     (layout.LEARNING_CURVES_PNG, "Learning curves of the best trials."),
 )
 STYLE = """
@@ -76,16 +77,17 @@ def page(results_dir: Path) -> str:
     tested = read_csv(results_dir / layout.TEST_RESULTS_CSV)
     name = run.get("experiment", {}).get("name") or config.get("dataset", "search")
     title = f"{name}: hyperparameter search report"
+    goal = objective_of(run)
     body = [
         f"<h1>{escape(title)}</h1>",
         f'<p class="meta">{escape(subtitle(run))}</p>',
-        best_section(trials, tested, names(run, trials)),
+        best_section(trials, tested, names(run, trials), goal),
         best_model_note(results_dir, config),
         search_section(run, trials),
         table_section("Test results", "The best trials, evaluated on the test set.", tested),
         confirm_section(results_dir),
         ablation_section(results_dir),
-        figures_section(results_dir),
+        figures_section(results_dir, goal),
         table_section("All trials", "Every trial of the search, in the order they ran.", trials),
         settings_section(config),
     ]
@@ -111,6 +113,12 @@ def escape(value: object) -> str:
     return html.escape(str(value))
 
 
+def objective_of(run: dict) -> Objective:
+    """The objective the search ranked by; val_accuracy for one saved before it had a choice."""
+    experiment = run.get("experiment", {})
+    return Objective(experiment.get("objective", DEFAULT), experiment.get("direction", "max"))
+
+
 def names(run: dict, trials: pd.DataFrame | None = None) -> list[str]:
     """The hyperparameter names the search declared, in their order.
 
@@ -122,7 +130,7 @@ def names(run: dict, trials: pd.DataFrame | None = None) -> list[str]:
     if trials is None:
         return []
     columns = list(trials.columns)
-    return columns[columns.index("val_accuracy") + 1 : columns.index("epochs")]
+    return columns[columns.index(objective_of(run).name) + 1 : columns.index("epochs")]
 
 
 def subtitle(run: dict) -> str:
@@ -148,26 +156,31 @@ def network_words(config: dict) -> str:
     return f"{hypermodel} network, {space} space"
 
 
-def best_row(trials: pd.DataFrame | None, tested: pd.DataFrame | None) -> pd.Series | None:
+def best_row(
+    trials: pd.DataFrame | None, tested: pd.DataFrame | None, goal: Objective
+) -> pd.Series | None:
     """The best trial: the first of test_results.csv, else the best finished in trials.csv."""
     if tested is not None and not tested.empty:
         return tested.iloc[0]
     if trials is None:
         return None
-    finished = trials[trials.status.isin(SCORED) & trials.val_accuracy.notna()]
+    finished = trials[trials.status.isin(SCORED) & trials[goal.name].notna()]
     if finished.empty:
         return None
-    return finished.sort_values("val_accuracy", ascending=False, kind="stable").iloc[0]
+    return finished.sort_values(goal.name, ascending=goal.sign < 0, kind="stable").iloc[0]
 
 
 def best_section(
-    trials: pd.DataFrame | None, tested: pd.DataFrame | None, declared: list[str]
+    trials: pd.DataFrame | None,
+    tested: pd.DataFrame | None,
+    declared: list[str],
+    goal: Objective,
 ) -> str:
     """The headline: the best trial, its scores and its configuration."""
-    best = best_row(trials, tested)
+    best = best_row(trials, tested, goal)
     if best is None:
         return "<h2>Best model</h2><p>No trial has finished yet.</p>"
-    headline = f"Trial {best.trial_id}: val_accuracy {best.val_accuracy:.4f}"
+    headline = f"Trial {best.trial_id}: {escape(goal.name)} {best[goal.name]:.4f}"
     if "test_accuracy" in best and pd.notna(best.test_accuracy):
         headline += (
             f", test accuracy <b>{100 * best.test_accuracy:.2f}%</b> "
@@ -268,9 +281,11 @@ def ablation_section(results_dir: Path) -> str:
     )
 
 
-def figures_section(results_dir: Path) -> str:
+def figures_section(results_dir: Path, goal: Objective) -> str:
     """The search's plots, embedded."""
-    images = [image(results_dir / name, caption) for name, caption in FIGURES]
+    images = [
+        image(results_dir / name, caption.format(objective=goal.name)) for name, caption in FIGURES
+    ]
     return "<h2>Plots</h2>" + "".join(images) if any(images) else ""
 
 

@@ -3,10 +3,12 @@
 - learning_curves.png: accuracy and loss per epoch of the best trials, validation solid with
   dots and training dashed with hollow dots (short curves); the loss is the one Keras
   minimizes, cross-entropy plus any L1/L2 penalties
-- hyperparameters.png: one panel per searched name, its value against val_accuracy, the best
-  trial starred and the outer 10% of the range shaded (where `report` warns)
-- best_so_far.png: every trial's val_accuracy and the best so far, against the trial order
+- hyperparameters.png: one panel per searched name, its value against the objective, the
+  best trial starred and the outer 10% of the range shaded (where `report` warns)
+- best_so_far.png: every trial's objective and the best so far, against the trial order
   and against the training time the search had spent when each trial ended
+
+The objective is val_accuracy unless the search named another (`tuning.objective`).
 
 Trials stopped early (STOPPED_EARLY in trials.csv) count with their best epoch's score,
 as KerasTuner ranks them; `tuning.reports.plotstyle` says how each kind of trial is marked.
@@ -29,11 +31,11 @@ from matplotlib.ticker import MaxNLocator
 
 from tuning.engine.search import RecordingTuner
 from tuning.layout import BEST_SO_FAR_PNG, HYPERPARAMETERS_PNG, LEARNING_CURVES_PNG
+from tuning.objective import VAL_ACCURACY, Objective
 from tuning.reports.diagnosis import EDGE, edge_side, ordered_values, range_position
 from tuning.reports.plotstyle import (
     BELOW_LABEL,
     FAILED_LABEL,
-    SCORE,
     STAR_ROOM,
     below_handle,
     mark_below,
@@ -68,11 +70,11 @@ def write_plots(results_dir: Path, tuner: RecordingTuner) -> list[Path]:
     Returns:
         The paths of the PNG files.
     """
-    trials = trials_frame(tuner)
+    trials, goal = trials_frame(tuner), tuner.goal
     figures = {
-        LEARNING_CURVES_PNG: learning_curves_figure(history_frame(tuner), trials),
-        HYPERPARAMETERS_PNG: hyperparameters_figure(trials, tuner.oracle.hyperparameters),
-        BEST_SO_FAR_PNG: best_so_far_figure(trials, tuner.oracle.num_initial_points),
+        LEARNING_CURVES_PNG: learning_curves_figure(history_frame(tuner), trials, goal),
+        HYPERPARAMETERS_PNG: hyperparameters_figure(trials, tuner.oracle.hyperparameters, goal),
+        BEST_SO_FAR_PNG: best_so_far_figure(trials, tuner.oracle.num_initial_points, goal),
     }
     paths = []
     for name, figure in figures.items():
@@ -89,10 +91,20 @@ def png_bytes(figure: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def ranked(trials: pd.DataFrame) -> pd.DataFrame:
+def ranked(trials: pd.DataFrame, goal: Objective) -> pd.DataFrame:
     """The scored trials (completed or stopped early), best first; ties go to the earlier."""
-    done = trials[trials.status.isin(SCORED) & trials[SCORE].notna()]
-    return done.sort_values(SCORE, ascending=False, kind="stable")
+    done = trials[trials.status.isin(SCORED) & trials[goal.name].notna()]
+    return done.sort_values(goal.name, ascending=goal.sign < 0, kind="stable")
+
+
+def floor_of(trials: pd.DataFrame, goal: Objective) -> float | None:
+    """The oriented score under which trials are marked off the scale (`scale_floor`)."""
+    return scale_floor(goal.sign * ranked(trials, goal)[goal.name])
+
+
+def under(done: pd.DataFrame, floor: float, goal: Objective) -> pd.DataFrame:
+    """The trials of `done` whose oriented score lies under `floor`."""
+    return done[goal.sign * done[goal.name] < floor]
 
 
 def failed(trials: pd.DataFrame) -> pd.DataFrame:
@@ -100,14 +112,18 @@ def failed(trials: pd.DataFrame) -> pd.DataFrame:
     return trials[trials.status.isin(UNSCORED)]
 
 
-def learning_curves_figure(history: pd.DataFrame, trials: pd.DataFrame) -> Figure:
+def learning_curves_figure(
+    history: pd.DataFrame, trials: pd.DataFrame, goal: Objective = VAL_ACCURACY
+) -> Figure:
     """Accuracy and loss per epoch, training dashed and validation solid, of the best trials."""
     figure = Figure(figsize=(12, 5.2), layout="constrained")
     accuracy, loss = figure.subplots(1, 2)
-    best = ranked(trials).head(CURVES_OF)
+    best = ranked(trials, goal).head(CURVES_OF)
     shown = [t for t in best.trial_id if (history.trial_id == t).any()]
     handles = [
-        draw_curves((accuracy, loss), history[history.trial_id == t], best[best.trial_id == t])
+        draw_curves(
+            (accuracy, loss), history[history.trial_id == t], best[best.trial_id == t], goal.name
+        )
         for t in shown
     ]
     last = int(history[history.trial_id.isin(shown)].epoch.max()) if shown else 1
@@ -121,13 +137,15 @@ def learning_curves_figure(history: pd.DataFrame, trials: pd.DataFrame) -> Figur
         Line2D([], [], color="black", marker="o", markersize=4, label="validation"),
         Line2D([], [], color="black", linestyle="--", marker="o", mfc="none", label="training"),
     ]
-    figure.legend(handles=handles, loc="outside right upper", title="trial (val_accuracy)")
+    figure.legend(handles=handles, loc="outside right upper", title=f"trial ({goal.name})")
     count = f"{len(shown)} best trials" if len(shown) > 1 else "best trial"
     figure.suptitle(f"Learning curves of the {count}" if shown else "No completed trial")
     return figure
 
 
-def draw_curves(axes: tuple[Axes, Axes], epochs: pd.DataFrame, trial: pd.DataFrame) -> Line2D:
+def draw_curves(
+    axes: tuple[Axes, Axes], epochs: pd.DataFrame, trial: pd.DataFrame, score: str
+) -> Line2D:
     """Draw one trial's accuracy and loss curves on `axes`; return its legend entry."""
     color = f"C{len(axes[0].get_lines()) // 2}"  # two lines per trial drawn before it
     # A marker per epoch makes a one-epoch curve, a single point, visible at all.
@@ -136,7 +154,7 @@ def draw_curves(axes: tuple[Axes, Axes], epochs: pd.DataFrame, trial: pd.DataFra
         ax.plot(epochs.epoch, epochs[f"val_{metric}"], color=color, marker=marker, ms=4)
         ax.plot(epochs.epoch, epochs[metric], "--", color=color, marker=marker, ms=5, mfc="none")
     stopped = ", stopped" if trial.status.iloc[0] == TrialState.STOPPED_EARLY else ""
-    label = f"trial {trial.trial_id.iloc[0]} ({trial[SCORE].iloc[0]:.4f}{stopped})"
+    label = f"trial {trial.trial_id.iloc[0]} ({trial[score].iloc[0]:.4f}{stopped})"
     return Line2D([], [], color=color, label=label)
 
 
@@ -149,25 +167,27 @@ def epoch_axis(ax: Axes, last: int) -> None:
     ax.grid(alpha=0.3)
 
 
-def hyperparameters_figure(trials: pd.DataFrame, hp: kt.HyperParameters) -> Figure:
-    """One panel per searched name: its value against val_accuracy, best starred, edges shaded."""
+def hyperparameters_figure(
+    trials: pd.DataFrame, hp: kt.HyperParameters, goal: Objective = VAL_ACCURACY
+) -> Figure:
+    """One panel per searched name: its value against the objective, best starred, edges shaded."""
     searched = [h for h in hp.space if not isinstance(h, kt.engine.hyperparameters.Fixed)]
     pinned = [h for h in hp.space if isinstance(h, kt.engine.hyperparameters.Fixed)]
     columns = min(PANEL_COLUMNS, max(len(searched), 1))
     rows = max(math.ceil(len(searched) / columns), 1)
     width = max(4.4 * columns, MIN_WIDTH)
     figure = Figure(figsize=(width, 3.3 * rows + 1.3), layout="constrained")
-    # One val_accuracy scale for every panel, so panels compare at a glance.
+    # One scale for every panel, so panels compare at a glance.
     axes = figure.subplots(rows, columns, squeeze=False, sharey=True).ravel()
-    best = ranked(trials).head(1)
-    floor = scale_floor(ranked(trials)[SCORE])
+    best = ranked(trials, goal).head(1)
+    floor = floor_of(trials, goal)
     for index, (ax, declared) in enumerate(zip(axes, searched, strict=False)):
-        value_panel(ax, declared, trials, best, floor)
-        ax.set_ylabel(SCORE if index % columns == 0 else "")
+        value_panel(ax, declared, trials, best, floor, goal)
+        ax.set_ylabel(goal.name if index % columns == 0 else "")
     if best.empty:
         axes[0].set_ylim(0, 1)
     else:
-        set_floor(axes[: len(searched)], floor, best[SCORE].iloc[0])
+        set_floor(axes[: len(searched)], floor, goal.sign * best[goal.name].iloc[0], goal)
     for ax in axes[len(searched) :]:
         ax.set_axis_off()
     if not searched:
@@ -179,7 +199,7 @@ def hyperparameters_figure(trials: pd.DataFrame, hp: kt.HyperParameters) -> Figu
     fits = columns == PANEL_COLUMNS and len(handles) <= ONE_ROW_ENTRIES
     ncols = len(handles) if fits else math.ceil(len(handles) / 2)
     figure.legend(handles=handles, loc="outside lower center", ncols=ncols)
-    title = "val_accuracy against each searched hyperparameter"
+    title = f"{goal.name} against each searched hyperparameter"
     if pinned:
         title += "\npinned: " + ", ".join(f"{h.name}={show(h.value)}" for h in pinned)
     figure.suptitle(wrapped(title, width))
@@ -211,8 +231,9 @@ def value_panel(
     trials: pd.DataFrame,
     best: pd.DataFrame,
     floor: float | None,
+    goal: Objective,
 ) -> None:
-    """Draw `hp`'s values against val_accuracy on `ax`; trials where it is inactive are left out."""
+    """Draw `hp`'s values against the objective on `ax`; trials where it is inactive left out."""
     active = trials[trials[hp.name].notna()]
     labels = categories(hp)
     place = {value: i for i, value in enumerate(labels)} if labels is not None else None
@@ -220,15 +241,15 @@ def value_panel(
     def x(values: pd.Series) -> list:
         return [place[v] for v in values] if place is not None else list(values)
 
-    done = ranked(active)
-    mark_scored(ax, done, x(done[hp.name]))
+    done = ranked(active, goal)
+    mark_scored(ax, done, x(done[hp.name]), goal.name)
     if floor is not None:
-        mark_below(ax, x(done[done[SCORE] < floor][hp.name]))
+        mark_below(ax, x(under(done, floor, goal)[hp.name]))
     mark_failed(ax, x(failed(active)[hp.name]))
     title, color = "", "black"
     if not best.empty and pd.notna(best[hp.name].iloc[0]):
         value = best[hp.name].iloc[0]
-        mark_best(ax, x([value])[0], best[SCORE].iloc[0])
+        mark_best(ax, x([value])[0], best[goal.name].iloc[0])
         side = edge_side(hp, value)
         title = f"best: {show(value)}" + (f" (at the {side} edge)" if side else "")
         color = "crimson" if side else "black"
@@ -293,29 +314,32 @@ def search_minutes(trials: pd.DataFrame) -> pd.Series:
     return pd.to_numeric(trials.seconds, errors="coerce").fillna(0).cumsum() / 60
 
 
-def best_so_far_figure(trials: pd.DataFrame, initial_points: int | None) -> Figure:
-    """Every trial's val_accuracy and the best so far, by trial and by search time."""
+def best_so_far_figure(
+    trials: pd.DataFrame, initial_points: int | None, goal: Objective = VAL_ACCURACY
+) -> Figure:
+    """Every trial's score and the best so far, by trial and by search time."""
     figure = Figure(figsize=(14, 5.4), layout="constrained")
-    # One val_accuracy scale: a point reads the same in both panels.
+    # One scale: a point reads the same in both panels.
     by_trial, by_time = figure.subplots(1, 2, sharey=True)
     guided = first_guided_trial(trials, initial_points)
     ids = trials.trial_id.astype(int)
     guided_at = None if guided is None else guided - 0.5
-    floor = scale_floor(ranked(trials)[SCORE])
-    progress_panel(by_trial, trials, ids, guided_at, floor)
+    floor = floor_of(trials, goal)
+    progress_panel(by_trial, trials, ids, guided_at, floor, goal)
     minutes = search_minutes(trials)
     # The GP took over when the trial before its first one ended.
     started = minutes.shift(1, fill_value=0.0)
     guided_at = None if guided is None else started[ids == guided].iloc[0]
-    progress_panel(by_time, trials, minutes, guided_at, floor)
-    if not ranked(trials).empty:
-        set_floor((by_trial, by_time), floor, ranked(trials)[SCORE].iloc[0])
+    progress_panel(by_time, trials, minutes, guided_at, floor, goal)
+    done = ranked(trials, goal)
+    if not done.empty:
+        set_floor((by_trial, by_time), floor, goal.sign * done[goal.name].iloc[0], goal)
     by_trial.set_xlabel("trial id (the order the trials ran)")
-    by_trial.set_title(f"Best {SCORE} so far, by trial")
+    by_trial.set_title(f"Best {goal.name} so far, by trial")
     by_trial.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
-    by_trial.set_ylabel(SCORE)
+    by_trial.set_ylabel(goal.name)
     by_time.set_xlabel(TIME_LABEL)
-    by_time.set_title(f"Best {SCORE} so far, by search time")
+    by_time.set_title(f"Best {goal.name} so far, by search time")
     handles, labels = by_trial.get_legend_handles_labels()
     if handles:  # below the axes: it never hides a trial
         figure.legend(handles, labels, loc="outside lower center", ncols=len(handles))
@@ -323,19 +347,26 @@ def best_so_far_figure(trials: pd.DataFrame, initial_points: int | None) -> Figu
 
 
 def progress_panel(
-    ax: Axes, trials: pd.DataFrame, xs: pd.Series, guided_at, floor: float | None
+    ax: Axes,
+    trials: pd.DataFrame,
+    xs: pd.Series,
+    guided_at,
+    floor: float | None,
+    goal: Objective,
 ) -> None:
     """Draw each trial at `xs` (aligned with `trials`), the best so far as a step line."""
-    done = ranked(trials)
+    done = ranked(trials, goal)
     if not done.empty:
-        mark_scored(ax, done, list(xs[done.index]), label=True)
+        mark_scored(ax, done, list(xs[done.index]), goal.name, label=True)
         if floor is not None:
-            below = done[done[SCORE] < floor]
+            below = under(done, floor, goal)
             mark_below(ax, list(xs[below.index]), label=BELOW_LABEL)
-        scores = pd.to_numeric(trials[SCORE], errors="coerce").where(trials.status.isin(SCORED))
-        ax.step(xs, scores.cummax().ffill(), where="post", color="C1", label="best so far")
+        scores = pd.to_numeric(trials[goal.name], errors="coerce")
+        oriented = goal.sign * scores.where(trials.status.isin(SCORED))
+        best = goal.sign * oriented.cummax().ffill()
+        ax.step(xs, best, where="post", color="C1", label="best so far")
         top = done.iloc[0]
-        mark_best(ax, xs[top.name], top[SCORE], label=f"best: trial {top.trial_id}")
+        mark_best(ax, xs[top.name], top[goal.name], label=f"best: trial {top.trial_id}")
     else:
         ax.set_ylim(0, 1)
     mark_failed(ax, list(xs[failed(trials).index]), label=FAILED_LABEL)

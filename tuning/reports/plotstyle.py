@@ -1,12 +1,16 @@
 """How the figures of `tuning.reports.plots` mark trials, alike in every panel, under one legend.
 
-- a completed trial: a filled dot at its val_accuracy
+- a completed trial: a filled dot at its score (the objective: val_accuracy unless the
+  search named another)
 - a trial stopped early (median or asha rule, time budget): a hollow triangle at the
-  val_accuracy of its best epoch, the score KerasTuner ranks it by
+  score of its best epoch, the one KerasTuner ranks it by
 - a failed trial: a grey cross along the bottom of the panel, since it has no score
 - the best trial: a red star over its own marker
 - a trial far below all others (a diverged one, near chance): a grey down-triangle on the
   bottom of the panel, so it does not squeeze the others' differences into a line
+
+Better is up in every panel: an objective where lower is better (val_loss) has its y axis
+turned over.
 """
 
 from __future__ import annotations
@@ -20,12 +24,9 @@ from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 from matplotlib.transforms import blended_transform_factory
 
-from tuning.engine.search import OBJECTIVE
+from tuning.objective import Objective
 from tuning.trialstate import TrialState
 
-SCORE = OBJECTIVE.name
-# The statuses with a score. KerasTuner records a stopped trial as COMPLETED; only
-# trials.csv tells them apart.
 COMPLETED_STYLE = {"marker": "o", "color": "C0", "alpha": 0.75, "linestyle": "none"}
 STOPPED_STYLE = {
     "marker": "^",
@@ -47,7 +48,7 @@ BELOW_STYLE = {
 BEST_STYLE = {"marker": "*", "color": "crimson", "markersize": 16, "linestyle": "none"}
 COMPLETED_LABEL = "completed trial"
 STOPPED_LABEL = "stopped early (best epoch's score)"
-FAILED_LABEL = "failed trial (no val_accuracy)"
+FAILED_LABEL = "failed trial (no score)"
 BELOW_LABEL = "far below the others (off the scale)"
 # Far-low scores are left off the scale only when they are few: at most this share of trials.
 BELOW_SHARE = 0.2
@@ -56,7 +57,9 @@ STAR_ROOM = 0.1  # axes margin, as a fraction of the data range, that keeps a st
 CHARACTER_EMS = 0.65
 
 
-def mark_scored(ax: Axes, scored: pd.DataFrame, xs: Sequence, label: bool = False) -> None:
+def mark_scored(
+    ax: Axes, scored: pd.DataFrame, xs: Sequence, score: str, label: bool = False
+) -> None:
     """Plot the `scored` trials at `xs`: completed ones as dots, stopped ones as triangles.
 
     Both lines are drawn, empty or not, so every panel holds the same lines in the same
@@ -68,12 +71,12 @@ def mark_scored(ax: Axes, scored: pd.DataFrame, xs: Sequence, label: bool = Fals
         (STOPPED_STYLE, STOPPED_LABEL, True),
     ):
         rows = [i for i, is_stopped in enumerate(stopped) if is_stopped == kind]
-        ys = list(scored[SCORE].iloc[rows])
+        ys = list(scored[score].iloc[rows])
         ax.plot([xs[i] for i in rows], ys, **style, label=text if label and rows else None)
 
 
 def scale_floor(scores: pd.Series) -> float | None:
-    """The lowest score the y axis shows, when a few far-low ones would flatten the rest.
+    """The lowest oriented score the y axis shows, when a few far-low ones would flatten the rest.
 
     The widest gap between neighbouring scores is the cut when it is more than twice the
     spread of the scores above it and at most `BELOW_SHARE` of the trials lie below it: a
@@ -89,13 +92,18 @@ def scale_floor(scores: pd.Series) -> float | None:
     return None
 
 
-def set_floor(axes: Sequence[Axes], floor: float | None, top: float) -> None:
-    """Show scores from `floor` to `top` on every panel, with the stars' margin; all if None."""
+def set_floor(axes: Sequence[Axes], floor: float | None, top: float, goal: Objective) -> None:
+    """Show oriented scores from `floor` to `top` with the stars' margin; all if None.
+
+    Better is up: an objective where lower is better gets its axis turned over.
+    """
+    for ax in axes:
+        ax.yaxis.set_inverted(goal.sign < 0)
     if floor is None:
         return
     room = STAR_ROOM * max(top - floor, 1e-3)
     for ax in axes:
-        ax.set_ylim(floor - room, top + room)
+        ax.set_ylim(goal.sign * (floor - room), goal.sign * (top + room))
 
 
 def mark_below(ax: Axes, xs: list, label: str | None = None) -> None:

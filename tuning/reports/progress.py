@@ -5,7 +5,8 @@ The line has one fixed format (LINE), so a log can be read by eye or by a script
     trial 3/10 (id 2) | val_accuracy 0.9812 | best 0.9850 | elapsed 0:12:34 | left ~0:29:10 |
     augment_factor=0.0123 dropout=0.2 ...
 
-(on one line). A failed trial reads `val_accuracy FAILED`; before any trial completed, the
+(on one line), the objective (val_accuracy here) named as the search ranks by it. A failed
+trial reads `val_accuracy FAILED`; before any trial completed, the
 best reads `-`. Pinned names are left out of the values: they are the same in every trial.
 """
 
@@ -29,7 +30,7 @@ from tuning.store.files import read_json
 from tuning.trialstate import TrialState
 
 LINE = (
-    "trial {done}/{total} (id {trial_id}) | val_accuracy {score} | best {best} | "
+    "trial {done}/{total} (id {trial_id}) | {objective} {score} | best {best} | "
     "elapsed {elapsed} | left ~{left} | {values}"
 )
 
@@ -152,6 +153,7 @@ def progress_line(tuner: RecordingTuner, config: TuneConfig, now: datetime | Non
         done=len(oracle.end_order),
         total=config.max_trials,
         trial_id=trial.trial_id,
+        objective=tuner.goal.name,
         score=f"{trial.score:.4f}" if completed else trial.status,
         best=f"{best[0].score:.4f}" if best else "-",
         elapsed=clock((now - started).total_seconds()) if started else "?",

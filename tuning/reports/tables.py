@@ -10,30 +10,36 @@ import pandas as pd
 
 from hypermodels import space
 from tuning.engine.failures import failure_reason
-from tuning.engine.search import HISTORY_METRICS, RecordingTuner
+from tuning.engine.search import HISTORY_METRICS, RecordingTuner, history_metrics
 from tuning.layout import HISTORY_CSV, TEST_RESULTS_CSV, TRIALS_CSV
+from tuning.objective import DEFAULT, Objective
 from tuning.store.files import write_csv_atomic
 from tuning.trialstate import TrialState
 
 HISTORY_COLUMNS = ["trial_id", "epoch", *HISTORY_METRICS]
 RECORD_COLUMNS = ["epochs", "best_epoch", "final_lr", "seconds"]
-# trials.csv's status of a trial the median rule ended; KerasTuner counts it COMPLETED, with
-# the best val_accuracy it reached, and it can rank among the best like any other.
+# A trial a stopping rule ended is COMPLETED in KerasTuner's oracle, with the best score it
+# reached; trials.csv calls it STOPPED_EARLY, and it can rank among the best like any other.
 
 
-def trials_columns(names: Sequence[str]) -> list[str]:
-    """trials.csv's columns for a search over `names`.
+def trials_columns(names: Sequence[str], score: str = DEFAULT) -> list[str]:
+    """trials.csv's columns for a search over `names`, ranked by the metric `score`.
 
     `precision` is the dtype policy the trial trained in (`--precision auto` resolves per
     machine). `reason` says why a FAILED trial failed (a diverged loss, an exception) or
     why a STOPPED_EARLY one was stopped; empty otherwise.
     """
-    return ["trial_id", "status", "val_accuracy", *names, *RECORD_COLUMNS, "precision", "reason"]
+    return ["trial_id", "status", score, *names, *RECORD_COLUMNS, "precision", "reason"]
 
 
-def evaluated_columns(names: Sequence[str]) -> list[str]:
-    """test_results.csv's columns for a search over `names`."""
-    return ["rank", "trial_id", "val_accuracy", "test_loss", "test_accuracy", *names]
+def evaluated_columns(names: Sequence[str], score: str = DEFAULT) -> list[str]:
+    """test_results.csv's columns for a search over `names`, ranked by the metric `score`."""
+    return ["rank", "trial_id", score, "test_loss", "test_accuracy", *names]
+
+
+def history_columns(goal: Objective) -> list[str]:
+    """history.csv's columns: the course's metrics, and the objective where it is another."""
+    return ["trial_id", "epoch", *history_metrics(goal)]
 
 
 # The card space's columns, which every search had before --space existed.
@@ -73,32 +79,32 @@ def trials_frame(tuner: RecordingTuner) -> pd.DataFrame:
             {
                 "trial_id": trial.trial_id,
                 "status": TrialState.STOPPED_EARLY if record.get("stopped_early") else trial.status,
-                "val_accuracy": trial.score,
+                tuner.goal.name: trial.score,
                 **hyperparameter_values(trial),
                 **{column: record.get(column) for column in RECORD_COLUMNS},
                 "precision": record.get("training", {}).get("precision"),
                 "reason": trial_reason(trial, record),
             }
         )
-    return pd.DataFrame(rows, columns=trials_columns(names))
+    return pd.DataFrame(rows, columns=trials_columns(names, tuner.goal.name))
 
 
 def test_results_frame(
-    evaluated: list[tuple[kt.engine.trial.Trial, dict]], names: Sequence[str]
+    evaluated: list[tuple[kt.engine.trial.Trial, dict]], names: Sequence[str], score: str = DEFAULT
 ) -> pd.DataFrame:
-    """One row per evaluated trial, ranked by val_accuracy, with the values of `names`."""
+    """One row per evaluated trial, best first, with its `score` and the values of `names`."""
     rows = [
         {
             "rank": rank,
             "trial_id": trial.trial_id,
-            "val_accuracy": trial.score,
+            score: trial.score,
             "test_loss": result["test_loss"],
             "test_accuracy": result["test_accuracy"],
             **hyperparameter_values(trial),
         }
         for rank, (trial, result) in enumerate(evaluated, start=1)
     ]
-    return pd.DataFrame(rows, columns=evaluated_columns(names))
+    return pd.DataFrame(rows, columns=evaluated_columns(names, score))
 
 
 def history_frame(tuner: RecordingTuner) -> pd.DataFrame:
@@ -108,7 +114,7 @@ def history_frame(tuner: RecordingTuner) -> pd.DataFrame:
         for trial_id in sorted(tuner.oracle.trials, key=int)
         for row in tuner.load_record(trial_id).get("history", [])
     ]
-    return pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+    return pd.DataFrame(rows, columns=history_columns(tuner.goal))
 
 
 def write_trials_csv(results_dir: Path, tuner: RecordingTuner) -> Path:
@@ -129,18 +135,22 @@ def write_reports(
     """Write trials.csv, history.csv and test_results.csv atomically; return their paths."""
     path = results_dir / TEST_RESULTS_CSV
     names = declared_names(tuner.oracle.hyperparameters)
-    write_csv_atomic(test_results_frame(evaluated, names), path)
+    write_csv_atomic(test_results_frame(evaluated, names, tuner.goal.name), path)
     return [write_trials_csv(results_dir, tuner), results_dir / HISTORY_CSV, path]
 
 
-def summary(evaluated: list[tuple[kt.engine.trial.Trial, dict]], paths: list[Path]) -> str:
-    """A short closing table: the best trial, its values and test accuracy, and the files."""
+def summary(
+    evaluated: list[tuple[kt.engine.trial.Trial, dict]], paths: list[Path], score: str = DEFAULT
+) -> str:
+    """A short closing table: the best trial, its values and test scores, and the files."""
     lines = []
     if evaluated:
         trial, result = evaluated[0]
+        accuracy = result["test_accuracy"]
         lines.append(
-            f"best trial {trial.trial_id}: val_accuracy {trial.score:.4f}, "
-            f"test_accuracy {result['test_accuracy']:.4f}, test_loss {result['test_loss']:.4f}"
+            f"best trial {trial.trial_id}: {score} {trial.score:.4f}, "
+            + ("" if accuracy is None else f"test_accuracy {accuracy:.4f}, ")
+            + f"test_loss {result['test_loss']:.4f}"
         )
         values = hyperparameter_values(trial)
         width = max(len(name) for name in values)

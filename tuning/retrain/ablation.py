@@ -15,8 +15,9 @@ import pandas as pd
 from hypermodels import space
 from tuning.errors import TuningError
 from tuning.layout import ABLATION_CSV, ABLATION_PNG
+from tuning.objective import DEFAULT
 from tuning.reports.page import write_page
-from tuning.retrain.best import RESULT_COLUMNS, Best, Planned, best_configuration, train_rows
+from tuning.retrain.best import Best, Planned, best_configuration, result_columns, train_rows
 from tuning.store.files import write_bytes_atomic
 
 # Each variant and the hyperparameters it sets to their "off" value (0, which every hypermodel
@@ -24,9 +25,9 @@ from tuning.store.files import write_bytes_atomic
 VARIANTS: dict[str, tuple[str, ...]] = space.ABLATION_VARIANTS
 
 
-def ablation_columns(names: list[str]) -> list[str]:
-    """ablation.csv's columns for a search over `names`."""
-    return ["variant", *RESULT_COLUMNS, "same_as", "trial_id", "seed", "max_epochs", *names]
+def ablation_columns(names: list[str], score: str = DEFAULT) -> list[str]:
+    """ablation.csv's columns for a search over `names`, ranked by `score`."""
+    return ["variant", *result_columns(score), "same_as", "trial_id", "seed", "max_epochs", *names]
 
 
 def ablation_rows(best: Best, epochs: int) -> list[Planned]:
@@ -93,7 +94,8 @@ def ablate(
                     f"the same model as {row.extra['same_as']}, not trained again"
                 )
         path = results_dir / ABLATION_CSV
-        frame = train_rows(best, rows, ablation_columns(best.names), path, epochs, verbose)
+        columns = ablation_columns(best.names, best.score)
+        frame = train_rows(best, rows, columns, path, epochs, verbose)
         chart = results_dir / ABLATION_PNG
         title = (
             f"Ablation of trial {best.trial.trial_id} ({best.config.dataset}, "
@@ -105,20 +107,24 @@ def ablate(
         f"trial {best.trial.trial_id} retrained with each technique off (seed {best.seed}, "
         f"max_epochs {epochs}):"
     )
-    table = ablation_table(frame)
+    table = ablation_table(frame, best.score)
     return "\n".join([header, table, f"wrote {path}", f"wrote {chart}", f"wrote {page}"])
 
 
-def ablation_table(frame: pd.DataFrame) -> str:
+def ablation_table(frame: pd.DataFrame, score: str = DEFAULT) -> str:
     """The variants' scores, with each test accuracy's change from `best` in points."""
-    table = frame[["variant", "val_accuracy", "test_accuracy", "test_loss", "epochs", "same_as"]]
+    table = frame[["variant", score, "test_accuracy", "test_loss", "epochs", "same_as"]]
     best = frame.loc[frame.variant == "best", "test_accuracy"].iloc[0]
     table = table.assign(vs_best=[f"{100 * (a - best):+.2f} pts" for a in frame.test_accuracy])
     return table.to_string(index=False, na_rep="", float_format="{:.4f}".format)
 
 
 def ablation_chart(frame: pd.DataFrame, title: str) -> bytes:
-    """A PNG bar chart of each variant's validation and test error, in percent."""
+    """A PNG bar chart of each variant's validation and test error, in percent.
+
+    The validation bars are those of val_accuracy, where the search ranked by it; a search
+    ranked by another objective shows the test error alone, since error is 1 - accuracy.
+    """
     from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global state
 
     figure = Figure(figsize=(9, 5), layout="constrained")
@@ -126,10 +132,9 @@ def ablation_chart(frame: pd.DataFrame, title: str) -> bytes:
     x = np.arange(len(frame))
     width = 0.4
     shared = frame.same_as.notna().to_numpy()
-    for offset, column, label, color in (
-        (-width / 2, "val_accuracy", "validation", "tab:blue"),
-        (width / 2, "test_accuracy", "test", "tab:orange"),
-    ):
+    bars_of = [(-width / 2, DEFAULT, "validation", "tab:blue")] if DEFAULT in frame else []
+    bars_of.append((width / 2 if bars_of else 0, "test_accuracy", "test", "tab:orange"))
+    for offset, column, label, color in bars_of:
         bars = axes.bar(x + offset, 100 * (1 - frame[column]), width, label=label, color=color)
         axes.bar_label(bars, fmt="%.2f", padding=2, fontsize=8)
         for bar, is_shared in zip(bars, shared, strict=True):

@@ -41,8 +41,10 @@ from tuning.store.lock import results_lock
 from tuning.store.prepared import search_data
 from tuning.store.resume import saved_config, saved_run
 
-# What every retraining adds to its row.
-RESULT_COLUMNS = ["val_accuracy", "test_loss", "test_accuracy", "epochs", "best_epoch", "seconds"]
+
+def result_columns(score: str) -> list[str]:
+    """What every retraining adds to its row: its best `score` (the objective), test scores."""
+    return [score, "test_loss", "test_accuracy", "epochs", "best_epoch", "seconds"]
 
 
 @dataclass
@@ -61,6 +63,11 @@ class Best:
     def seed(self) -> int:
         """The training seed the search gave this trial."""
         return self.config.seed + int(self.trial.trial_id)
+
+    @property
+    def score(self) -> str:
+        """The objective the search ranked by: the rows' score column."""
+        return self.experiment.objective
 
     @property
     def names(self) -> list[str]:
@@ -107,7 +114,7 @@ def retrain(
     """Train the values in `hp` as a search trial does, then score the best epoch on test.
 
     Returns:
-        The best val_accuracy, test loss and accuracy, epochs run, best epoch and seconds.
+        The best objective, test loss and accuracy, epochs run, best epoch and seconds.
     """
     # The order of a trial: RecordingTuner seeds, then KerasTuner clears the session and builds.
     keras.utils.set_random_seed(seed)
@@ -130,10 +137,11 @@ def retrain(
         data.y_train,
         validation_data=(data.x_val, data.y_val),
         epochs=epochs,
-        callbacks=training_callbacks(config),
+        callbacks=training_callbacks(config, experiment.goal),
         verbose=verbose,
     )
-    record = training_record(history, seconds=elapsed(start))
+    goal = experiment.goal
+    record = training_record(history, elapsed(start), goal)
     if record.get("reason"):
         print(f"note: {record['reason']}")
     # EarlyStopping(restore_best_weights) has put back the best epoch's weights: the weights a
@@ -141,7 +149,7 @@ def retrain(
     scores = test_scores(model, test)
     keras.backend.clear_session()
     return {
-        "val_accuracy": float(max(history.history["val_accuracy"])),
+        goal.name: float(goal.best(history.history[goal.name])),
         **scores,
         **{name: record[name] for name in ("epochs", "best_epoch", "seconds")},
     }
@@ -171,7 +179,7 @@ def train_rows(
         The finished CSV, read back with pandas' usual types.
     """
     old = read_text_csv(path)
-    done = finished_rows(old, rows, columns)
+    done = finished_rows(old, rows, columns, best.score)
     if len(done) < len(old):
         print(f"note: {path.name}: dropped {len(old) - len(done)} row(s) of other settings")
         write_rows(path, done, columns)
@@ -180,7 +188,7 @@ def train_rows(
             print(f"{row.label}: kept from {path.name}")
             continue
         if row.same_as is not None:
-            shared = {c: done[row.same_as][c] for c in RESULT_COLUMNS}
+            shared = {c: done[row.same_as][c] for c in result_columns(best.score)}
         else:
             print(f"{row.label}: training (seed {row.seed}, max_epochs {epochs})")
             shared = retrain(
@@ -194,17 +202,18 @@ def train_rows(
                 verbose,
             )
         done[i] = as_text({**row.key, **shared, **row.extra}, columns)
-        print(f"{row.label}: {summary_line(done[i])}")
+        print(f"{row.label}: {summary_line(done[i], best.score)}")
         write_rows(path, done, columns)
     return pd.read_csv(path, dtype={"trial_id": str})
 
 
-def summary_line(row: dict) -> str:
+def summary_line(row: dict, score: str) -> str:
     """A finished row's scores in one line."""
+    accuracy = row["test_accuracy"]
     return (
-        f"val_accuracy {float(row['val_accuracy']):.4f}, "
-        f"test_accuracy {float(row['test_accuracy']):.4f}, "
-        f"test_loss {float(row['test_loss']):.4f}, epochs {row['epochs']}"
+        f"{score} {float(row[score]):.4f}, "
+        + ("" if accuracy in ("", None) else f"test_accuracy {float(accuracy):.4f}, ")
+        + f"test_loss {float(row['test_loss']):.4f}, epochs {row['epochs']}"
     )
 
 
@@ -224,14 +233,15 @@ def read_text_csv(source: Path | io.StringIO) -> list[dict[str, str]]:
 
 
 def finished_rows(
-    old: list[dict[str, str]], rows: list[Planned], columns: list[str]
+    old: list[dict[str, str]], rows: list[Planned], columns: list[str], score: str
 ) -> dict[int, dict]:
     """The `old` rows whose key matches a planned row, by that row's index."""
     found = {}
     for i, row in enumerate(rows):
         key = {k: v for k, v in as_text(row.key, columns).items() if k in row.key}
         match = [r for r in old if all(r.get(k) == v for k, v in key.items())]
-        if match and all(match[0].get(c, "") != "" for c in RESULT_COLUMNS):
+        scores = (score, "test_loss", "epochs", "best_epoch", "seconds")
+        if match and all(match[0].get(c, "") != "" for c in scores):
             found[i] = match[0]
     return found
 

@@ -13,11 +13,11 @@ import pandas as pd
 
 from tuning.engine.evaluate import evaluate_trial
 from tuning.layout import CONFIRM_CSV, CONFIRM_SUMMARY_CSV
+from tuning.objective import DEFAULT
 from tuning.reports.page import write_page
-from tuning.retrain.best import RESULT_COLUMNS, Best, Planned, best_configuration, train_rows
+from tuning.retrain.best import Best, Planned, best_configuration, result_columns, train_rows
 from tuning.store.files import write_csv_atomic
 
-METRICS = ["val_accuracy", "test_accuracy", "test_loss"]
 # Seed k (1, 2, ...) is the best trial's own seed + k * SEED_STEP: never the trial's own, never
 # another trial's of a search below 1000 trials, and the same on every rerun.
 SEED_STEP = 1000
@@ -28,9 +28,14 @@ def confirm_seeds(trial_seed: int, count: int) -> list[int]:
     return [trial_seed + SEED_STEP * k for k in range(1, count + 1)]
 
 
-def confirm_columns(names: list[str]) -> list[str]:
-    """confirm.csv's columns for a search over `names`."""
-    return ["seed", *RESULT_COLUMNS, "trial_id", "max_epochs", *names]
+def confirm_columns(names: list[str], score: str = DEFAULT) -> list[str]:
+    """confirm.csv's columns for a search over `names`, ranked by `score`."""
+    return ["seed", *result_columns(score), "trial_id", "max_epochs", *names]
+
+
+def metrics(score: str) -> list[str]:
+    """The figures whose spread confirm reports: the objective and the test scores."""
+    return [score, "test_accuracy", "test_loss"]
 
 
 def confirm_rows(best: Best, seeds: int, epochs: int) -> list[Planned]:
@@ -64,7 +69,8 @@ def confirm(
         epochs = max_epochs or best.config.max_epochs
         rows = confirm_rows(best, seeds, epochs)
         path = results_dir / CONFIRM_CSV
-        frame = train_rows(best, rows, confirm_columns(best.names), path, epochs, verbose)
+        columns = confirm_columns(best.names, best.score)
+        frame = train_rows(best, rows, columns, path, epochs, verbose)
         summary = summary_frame(frame, search_scores(best))
         summary_path = results_dir / CONFIRM_SUMMARY_CSV
         write_csv_atomic(summary, summary_path)
@@ -73,7 +79,7 @@ def confirm(
             f"trial {best.trial.trial_id} retrained with {seeds} other seeds, max_epochs "
             f"{epochs} (the search's run: seed {best.seed}, max_epochs {best.config.max_epochs}):"
         )
-    columns = ["seed", "val_accuracy", "test_accuracy", "test_loss", "epochs"]
+    columns = ["seed", *metrics(best.score), "epochs"]
     table = frame[columns].to_string(index=False, float_format="{:.4f}".format)
     lines = [header, table, *(spread_line(row) for row in summary.itertuples())]
     return "\n".join([*lines, f"wrote {path}", f"wrote {summary_path}", f"wrote {page}"])
@@ -81,7 +87,7 @@ def confirm(
 
 def search_scores(best: Best) -> dict[str, float | None]:
     """The best trial's own scores in the search; its test scores from its checkpoint."""
-    scores = dict.fromkeys(METRICS, None) | {"val_accuracy": best.trial.score}
+    scores = dict.fromkeys(metrics(best.score), None) | {best.score: best.trial.score}
     if best.tuner.checkpoint_path(best.trial.trial_id).exists():
         result = evaluate_trial(best.tuner, best.trial, best.test)  # cached by report
         scores.update(test_accuracy=result["test_accuracy"], test_loss=result["test_loss"])
@@ -90,9 +96,10 @@ def search_scores(best: Best) -> dict[str, float | None]:
 
 def summary_frame(frame: pd.DataFrame, search: dict[str, float | None]) -> pd.DataFrame:
     """Per metric: runs, mean, sample standard deviation, min and max, and the search's value."""
-    stats = frame[METRICS].agg(["mean", "std", "min", "max"]).T
+    names = list(search)
+    stats = frame[names].agg(["mean", "std", "min", "max"]).T
     stats.insert(0, "runs", len(frame))
-    stats["search"] = [search[metric] for metric in METRICS]
+    stats["search"] = [search[metric] for metric in names]
     return stats.rename_axis("metric").reset_index()
 
 
