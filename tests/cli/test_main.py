@@ -78,6 +78,7 @@ def test_module_and_script_reach_the_same_main():
         (["--space", "full", "--set=optimizer=sgd", "--set=weight_decay=1e-3"], "adamw"),
         (["--space", "huge"], "invalid choice"),
         (["--objective", "val_auc"], "the built-in networks log val_accuracy, val_loss,"),
+        (["--max-trial", "3"], "unrecognized arguments: --max-trial 3"),  # no abbreviations
         (["--objective", "val_loss:lower"], "the direction after ':' is max or min"),
         (["--max-trials", "0"], "must be 1 or more"),
         (["--top-n", "-1"], "must be 1 or more"),

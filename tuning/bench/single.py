@@ -145,7 +145,7 @@ def run(
 
 def main() -> None:
     """Parse the arguments `tuning.bench.suite` passes, run, print one JSON line."""
-    parser = argparse.ArgumentParser(prog="python -m tuning.bench.single")
+    parser = argparse.ArgumentParser(prog="python -m tuning.bench.single", allow_abbrev=False)
     parser.add_argument("config", choices=sorted(CONFIGS))
     parser.add_argument("--dataset", required=True)
     parser.add_argument("--epochs", type=int, required=True)

@@ -21,6 +21,11 @@ from tuning.settings import option_name, positive_int, seed_int
 class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors become one `error: ...` line instead of usage text."""
 
+    def __init__(self, *args, **kwargs):
+        # No abbreviations: `--max-trial 3` (a typo) once read as --max-trials and rewrote a
+        # saved search's settings without a word (issue 27).
+        super().__init__(*args, allow_abbrev=False, **kwargs)
+
     def error(self, message: str):  # noqa: D102 - argparse's contract
         raise TuningError(message)
 
