@@ -28,6 +28,15 @@ from tuning.settings import (
 
 # The rules that may end a trial early (tuning.engine.stopping), for --early-trial-stop.
 STOP_RULES = ("asha", "median", "off")
+# Successive halving stops a trial at a rung only against this many other trials' results
+# there: against one, a single lucky or unlucky trial decides (issue 26: the published MNIST
+# search stopped trials 01 and 02 on one result each). Searches saved before keep 1.
+RUNG_MIN_RESULTS = 2
+# Trials in a search given no --max-trials: the course's 10; with a time budget, as many as
+# the budget buys, up to a cap no budget on one machine reaches, whose 3 digits are the
+# width of the trial ids (issue 26).
+DEFAULT_TRIALS = 10
+BUDGET_TRIALS = 999
 
 
 def network(text: str) -> str:
@@ -124,10 +133,11 @@ class TuneConfig:
         search=True,
         saved_before=objective.DEFAULT,
     )
-    max_trials: int = setting(
-        10,
+    max_trials: int | None = setting(
+        None,
         Option(
-            "trials in the search; more extends a finished search (default %(default)s)",
+            f"trials in the search; more extends a finished search (default {DEFAULT_TRIALS}; "
+            f"with --time-budget, as many as the budget buys, up to {BUDGET_TRIALS})",
             type=positive_int,
         ),
     )
@@ -135,7 +145,8 @@ class TuneConfig:
         None,
         Option(
             "random trials before the Gaussian process takes over "
-            "(default: a third of --max-trials, at least 2; a resume keeps the saved number)",
+            "(default: a third of --max-trials or of its default 10, at least 2; a resume "
+            "keeps the saved number)",
             type=positive_int,
         ),
         search=True,
@@ -243,6 +254,9 @@ class TuneConfig:
         search=True,
         saved_before=False,
     )
+    # asha: ended trials' results a rung needs before it stops one; searches saved with the
+    # rule that stopped on a single result resume with it (tuning.engine.stopping).
+    rung_min_results: int = setting(RUNG_MIN_RESULTS, search=True, saved_before=1)
     # As long as EarlyStopping's patience: the same trust in a plateau.
     grace_epochs: int = setting(
         10,
@@ -386,7 +400,7 @@ class TuneConfig:
             self,
             # KerasTuner's default is 3 random trials per hyperparameter (18 here), which
             # would leave a 10-trial search random throughout; keep most for the GP.
-            initial_points=self.initial_points or max(2, self.max_trials // 3),
+            initial_points=self.initial_points or max(2, (self.max_trials or DEFAULT_TRIALS) // 3),
             results_dir=Path(self.results_dir or Path("results") / dataset_name(self.dataset)),
             lr_factor=self.lr_factor or course_lr_factor(dataset_name(self.dataset)),
             keep_checkpoints=self.keep_checkpoints or self.top_n,
@@ -428,6 +442,18 @@ class TuneConfig:
                 objective.built_in(self.objective)
             except ValueError as e:
                 raise TuningError(f"--objective {e}") from None
+
+    @property
+    def trial_cap(self) -> int:
+        """The most trials the search runs: --max-trials, else as the time budget allows."""
+        if self.max_trials is not None:
+            return self.max_trials
+        return BUDGET_TRIALS if self.time_budget else DEFAULT_TRIALS
+
+    @property
+    def until_budget(self) -> bool:
+        """Whether only the time budget ends the search: a budget and no --max-trials."""
+        return self.max_trials is None and self.time_budget is not None
 
     @property
     def user_spec(self) -> str | None:
@@ -473,7 +499,7 @@ def search_settings(config_json: dict) -> dict:
     if settings["early_trial_stop"] != "median":
         settings["grace_epochs"] = None
     if settings["early_trial_stop"] != "asha":
-        settings["rung_epochs"] = settings["eta"] = None
+        settings["rung_epochs"] = settings["eta"] = settings["rung_min_results"] = None
     return settings
 
 

@@ -10,12 +10,13 @@ import pandas as pd
 import pytest
 
 from tuning.cli.main import main
+from tuning.config import TuneConfig
 from tuning.engine import budget
 from tuning.engine.budget import Budget
 from tuning.engine.stopping import TimeBudgetStop
 from tuning.settings import parse_duration, show_duration
 
-from helpers import tune_args
+from helpers import SMALL, tune_args
 
 
 @pytest.mark.parametrize(
@@ -88,3 +89,69 @@ def test_a_resume_with_a_larger_budget_goes_on(search_copy, data_dir, capsys):
     run = json.loads((search_copy / "run.json").read_text())
     # The spent run started no trial process, so it added (almost) nothing.
     assert run["search_seconds"] > run["search_seconds_before"] >= spent
+
+
+def test_a_budget_without_max_trials_runs_trials_until_it_is_spent(
+    tmp_path, data_dir, monkeypatch, capsys
+):
+    # Every reading of the clock moves it on 0.6 s: the 60 s budget ends after 100 readings,
+    # more trials than the 10 a search without a budget runs.
+    seconds = iter(range(10_000))
+    monkeypatch.setattr(budget, "clock", lambda: 0.6 * next(seconds))
+    args = tune_args(tmp_path, data_dir, *SMALL, "--max-epochs", "1", "--top-n", "1")
+    assert main([*args, "--time-budget", "60", "--no-warm-start", "--quiet"]) == 0
+    trials = pd.read_csv(tmp_path / "trials.csv", dtype={"trial_id": str})
+    assert len(trials) > 10
+    assert list(trials.trial_id[:2]) == ["000", "001"]  # as wide as the cap of 999
+    out = capsys.readouterr().out
+    assert "budget:   as many trials of up to 1 epoch as the time budget buys" in out
+    assert f"time budget of 1m was spent after {len(trials)} trials;" in out
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert run["config"]["max_trials"] is None and run["config"]["initial_points"] == 3
+
+
+def test_without_a_budget_a_search_runs_the_course_s_ten_trials():
+    config = TuneConfig(dataset="mnist")
+    assert (config.trial_cap, config.until_budget, config.resolve().initial_points) == (
+        10,
+        False,
+        3,
+    )
+    budgeted = TuneConfig(dataset="mnist", time_budget=600)
+    assert (budgeted.trial_cap, budgeted.until_budget) == (999, True)
+    capped = TuneConfig(dataset="mnist", time_budget=600, max_trials=30)
+    assert (capped.trial_cap, capped.until_budget, capped.resolve().initial_points) == (
+        30,
+        False,
+        10,
+    )
+
+
+def test_no_trial_takes_more_than_its_share_of_the_budget(monkeypatch):
+    ticks = iter(range(10_000))
+    monkeypatch.setattr(budget, "clock", lambda: float(next(ticks)))
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(loss="mse")
+    stop = TimeBudgetStop(Budget(seconds=1000, spent_before=0, started=0))  # shares of 200 s
+    model.fit(np.zeros((8, 2)), np.zeros(8), epochs=500, callbacks=[stop], verbose=0)
+    assert 1 < stop.stopped_epoch < 200
+    epoch = stop.stopped_epoch
+    assert stop.describe() == (
+        f"time budget: a trial's share, 1/5 of 16m 40s, used, stopped after epoch {epoch}"
+    )
+    assert TimeBudgetStop(Budget(1000, 0, 0), trials=2).share == 500  # --max-trials 2: half
+
+
+def test_a_short_budget_trains_several_trials_however_long_the_first_would_run(
+    tmp_path, data_dir, monkeypatch, capsys
+):
+    # A clock moving a second a reading: untouched, the warm start (EarlyStopping's patience
+    # of 10, up to 100 epochs) would take the whole 60 s budget.
+    seconds = iter(range(10_000))
+    monkeypatch.setattr(budget, "clock", lambda: float(next(seconds)))
+    args = tune_args(tmp_path, data_dir, *SMALL, "--max-epochs", "100", "--top-n", "1")
+    assert main([*args, "--time-budget", "60", "--early-trial-stop", "off", "--quiet"]) == 0
+    trials = pd.read_csv(tmp_path / "trials.csv")
+    assert len(trials) >= 3
+    assert trials.reason[0].startswith("time budget: a trial's share, 1/5 of 1m, used")
+    assert (trials.epochs < 100).all()

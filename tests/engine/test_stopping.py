@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import pytest
 
+from tuning.config import TuneConfig, search_settings
 from tuning.engine.stopping import (
     MIN_REFERENCE_TRIALS,
     AshaRule,
@@ -60,7 +61,7 @@ ASHA_REFERENCE = ((0.5, 0.8, 0.85, 0.9), (0.6, 0.7), (0.9,))
 
 
 def test_asha_keeps_the_top_1_over_eta_of_the_trials_that_reached_a_rung():
-    rule = AshaRule(ASHA_REFERENCE, rung_epochs=1, eta=2)
+    rule = AshaRule(ASHA_REFERENCE, rung_epochs=1, eta=2, min_results=1)
     # Rung 1: the median (1 - 1/2 quantile) of 0.5, 0.6 and 0.9 is 0.6.
     assert rule.cutoff_at(1) == (0.6, 3)
     assert rule.stop_epoch([0.55, 0.99]) == (1, 0.55, 0.6, 3)
@@ -72,6 +73,20 @@ def test_asha_keeps_the_top_1_over_eta_of_the_trials_that_reached_a_rung():
     assert "at the rung of epoch 1: best val_accuracy 0.5500 below the top 1/2 cutoff" in (
         rule.describe([0.55])
     )
+
+
+def test_asha_stops_no_trial_on_a_single_result_at_its_rung():
+    rule = AshaRule(ASHA_REFERENCE, rung_epochs=1, eta=2)  # two results needed by default
+    assert rule.cutoff_at(2) == (pytest.approx(0.75), 2)
+    assert rule.cutoff_at(4) is None  # one trial reached epoch 4: no cutoff on it alone
+    assert rule.stop_epoch([0.6, 0.75, 0.0, 0.1]) is None
+    # A search saved before the rule needed two results resumes with its old rule.
+    assert StopPolicy("asha", 1, 1, 2, rung_min_results=1).make(
+        [(c, False) for c in ASHA_REFERENCE]
+    ).stop_epoch([0.6, 0.75, 0.0, 0.1]) == (4, 0.75, 0.9, 1)  # best so far 0.75
+    old = {"dataset": "mnist", "early_trial_stop": "asha", "rung_epochs": 3, "eta": 3}
+    assert search_settings(old)["rung_min_results"] == 1
+    assert search_settings(TuneConfig(dataset="mnist").to_json())["rung_min_results"] == 2
 
 
 def test_asha_lets_the_first_trial_at_a_rung_go_on():

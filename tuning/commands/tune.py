@@ -221,18 +221,17 @@ def check_keep(config: TuneConfig) -> None:
 def stopped_early(tuner: RecordingTuner, config: TuneConfig, search_seconds: float) -> str:
     """A closing note when the search ended with fewer trials than asked for, else ''."""
     ended = len(tuner.oracle.trials)
-    if ended >= config.max_trials:
+    if ended >= config.trial_cap:
         return ""
+    of = "" if config.until_budget else f" of {config.max_trials}"
     if config.time_budget and search_seconds >= config.time_budget:
         return (
             f"\nnote: the time budget of {show_duration(config.time_budget)} was spent "
-            f"after {ended} of {config.max_trials} trials; resume with a larger --time-budget "
-            "to go on"
+            f"after {ended}{of} trials; resume with a larger --time-budget to go on"
         )
     # KerasTuner stops quietly when it cannot draw new values (everything pinned, say).
     return (
-        f"\nnote: the search stopped after {ended} of {config.max_trials} trials: "
-        "no untried values were left to draw"
+        f"\nnote: the search stopped after {ended}{of} trials: no untried values were left to draw"
     )
 
 

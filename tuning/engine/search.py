@@ -26,7 +26,14 @@ from tuning.engine.epochs import PROGRESS_FILE, EpochProgress, Outlook
 from tuning.engine.evaluate import EVALUATION_FILE, TestSet, may_rank, score_model
 from tuning.engine.failures import trial_ended
 from tuning.engine.oracle import DurableOracle
-from tuning.engine.stopping import NO_STOPPING, Rule, StopPolicy, TimeBudgetStop, TrialStopping
+from tuning.engine.stopping import (
+    NO_STOPPING,
+    TRIAL_SHARES,
+    Rule,
+    StopPolicy,
+    TimeBudgetStop,
+    TrialStopping,
+)
 from tuning.hardware import resolved, training_path
 from tuning.layout import TUNER_DIR
 from tuning.objective import VAL_ACCURACY, Objective
@@ -87,7 +94,8 @@ class RecordingTuner(kt_internals.Tuner):
         # A process's first trial pays for its start-up; a later one, only for its own.
         since = runinfo.process_started_at() if self.trials_ended == 0 else time.time()
         rule = self.stopping_rule()
-        budget_stop = TimeBudgetStop(self.budget) if self.budget is not None else None
+        budget = self.budget
+        budget_stop = budget and TimeBudgetStop(budget, self.oracle.max_trials or TRIAL_SHARES)
         first_batch, trained = FirstBatchClock(), TrainedModel()
         trial_dir = Path(self.get_trial_dir(trial.trial_id))
         progress = EpochProgress(trial_dir / PROGRESS_FILE, self.outlook(trial.trial_id))
@@ -159,7 +167,7 @@ class RecordingTuner(kt_internals.Tuner):
             return Outlook(trial_id, None, None, self.budget)
         ended = self.oracle.end_order
         seconds = [s for i in ended if (s := self.load_record(i).get("seconds")) is not None]
-        after = max(self.oracle.max_trials - len(ended) - 1, 0)
+        after = max(self.oracle.max_trials - len(ended) - 1, 0)  # the budget may end it sooner
         mean = sum(seconds) / len(seconds) if seconds else None
         return Outlook(trial_id, after, mean, self.budget)
 
@@ -319,7 +327,7 @@ def make_tuner(
     budget = search_budget(config.time_budget, config.results_dir)
     oracle = oracle_class(
         objective=kt.Objective(experiment.objective, experiment.direction),
-        max_trials=config.max_trials,
+        max_trials=config.trial_cap,
         num_initial_points=config.initial_points,
         seed=config.seed,
         hyperparameters=declared_space(config),
@@ -351,7 +359,11 @@ def make_tuner(
             training_seed=config.seed,
             max_failures=config.max_failures,
             stopping=StopPolicy(
-                config.early_trial_stop, config.grace_epochs, config.rung_epochs, config.eta
+                config.early_trial_stop,
+                config.grace_epochs,
+                config.rung_epochs,
+                config.eta,
+                config.rung_min_results,
             ),
             budget=budget,
             after_trial=after_trial,

@@ -110,7 +110,7 @@ def released() -> bool:
 def trials_left(config: TuneConfig, starting: int = 0) -> bool:
     """Whether the saved search may hand out another trial, read from its saved state.
 
-    False only when it cannot: every trial of `max_trials` started (counting `starting`,
+    False only when it cannot: every trial of `trial_cap` started (counting `starting`,
     those being started now) and none is running or waiting to run again, or the time
     budget is spent. A process started then would only learn that the search is over, at
     the price of a TensorFlow start-up.
@@ -121,7 +121,7 @@ def trials_left(config: TuneConfig, starting: int = 0) -> bool:
     budget = search_budget(config.time_budget, config.results_dir)
     if budget is not None and budget.over():
         return False
-    return len(state.get("start_order", [])) + starting < config.max_trials
+    return len(state.get("start_order", [])) + starting < config.trial_cap
 
 
 def child_environment(training: str) -> dict[str, str]:

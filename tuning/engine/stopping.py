@@ -16,6 +16,8 @@ from typing import Protocol
 import keras
 import numpy as np
 
+from tuning.config import RUNG_MIN_RESULTS
+from tuning.engine import budget as budgets
 from tuning.engine.budget import Budget
 from tuning.objective import VAL_ACCURACY, Objective
 from tuning.settings import show_duration
@@ -74,14 +76,16 @@ class AshaRule:
     Rungs fall at `rung_epochs`, `rung_epochs * eta`, `rung_epochs * eta**2`, ... epochs. At a
     rung, a trial whose best score so far lies below the (1 - 1/eta) quantile of the
     reference trials' best at that epoch is stopped; a trial that reached the rung first
-    always goes on. The reference is every ended trial that reached the rung, those stopped
-    there or later included (Li et al., 2020; the cutoff as in Ray Tune's ASHAScheduler).
+    goes on until `min_results` ended trials reached it. The reference is every ended trial
+    that reached the rung, those stopped there or later included (Li et al., 2020; the
+    cutoff as in Ray Tune's ASHAScheduler).
     """
 
     reference: tuple[tuple[float, ...], ...]  # oriented scores per epoch of each ended trial
     rung_epochs: int
     eta: int
     goal: Objective = VAL_ACCURACY  # what the scores are, for the reason a trial stopped
+    min_results: int = RUNG_MIN_RESULTS  # results at a rung before it stops anyone
 
     def rungs(self, epochs: int) -> list[int]:
         """The rung epochs up to `epochs`."""
@@ -94,7 +98,7 @@ class AshaRule:
     def cutoff_at(self, epoch: int) -> tuple[float, int] | None:
         """The (1 - 1/eta) quantile of the reference's best at `epoch`, and how many reached it."""
         reached = [max(curve[:epoch]) for curve in self.reference if len(curve) >= epoch]
-        if not reached:
+        if len(reached) < max(self.min_results, 1):
             return None
         return float(np.percentile(reached, 100 * (1 - 1 / self.eta))), len(reached)
 
@@ -139,6 +143,7 @@ class StopPolicy:
     grace_epochs: int = 10  # the median rule's
     rung_epochs: int = 3  # ASHA's first rung
     eta: int = 3  # ASHA keeps the top 1/eta at each rung
+    rung_min_results: int = RUNG_MIN_RESULTS  # ASHA's: others' results a rung needs to stop
 
     def make(
         self, ended: Sequence[tuple[tuple[float, ...], bool]], goal: Objective = VAL_ACCURACY
@@ -153,7 +158,7 @@ class StopPolicy:
             return MedianRule(finished, self.grace_epochs, goal)
         if self.rule == "asha":
             curves = tuple(curve for curve, _ in ended)
-            return AshaRule(curves, self.rung_epochs, self.eta, goal)
+            return AshaRule(curves, self.rung_epochs, self.eta, goal, self.rung_min_results)
         return None
 
 
@@ -184,26 +189,43 @@ class TrialStopping(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-class TimeBudgetStop(keras.callbacks.Callback):
-    """End `fit` at the end of the epoch in which the budget ran out."""
+# No trial trains longer than a fifth of a time budget, so that any budget buys several
+# trials: on MNIST the warm start alone took 10 minutes of 2 cores, a whole 10-minute budget,
+# and `make tune-fashion TIME=5m` trained one trial (issue 26). Where --max-trials is below
+# this, a trial may take its equal share: 2 trials, half each.
+TRIAL_SHARES = 5
 
-    def __init__(self, budget: Budget):
+
+class TimeBudgetStop(keras.callbacks.Callback):
+    """End `fit` at the end of the epoch in which the budget ran out, or the trial's share."""
+
+    def __init__(self, budget: Budget, trials: int = TRIAL_SHARES):
         super().__init__()
         self.budget = budget
+        self.shares = max(min(trials, TRIAL_SHARES), 1)  # a trial's share: 1 / shares
         self.stopped_epoch: int | None = None
+        self.spent = False  # the whole budget spent, not the trial's share
+        self.began = 0.0
 
     def __deepcopy__(self, memo: dict) -> TimeBudgetStop:
         # KerasTuner deep-copies a trial's callbacks before each execution; the tuner keeps
         # this one to read back whether it stopped the fit, so the copy is the callback itself.
         return self
 
+    @property
+    def share(self) -> float:
+        """The seconds one trial may train."""
+        return self.budget.seconds / self.shares
+
     def on_train_begin(self, logs: dict | None = None) -> None:
-        """Forget an earlier execution's stop."""
-        self.stopped_epoch = None
+        """Forget an earlier execution's stop; the trial's share counts from here."""
+        self.stopped_epoch, self.spent = None, False
+        self.began = budgets.clock()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        """Stop training once the budget is spent."""
-        if self.budget.over():
+        """Stop training once the budget is spent, or the trial has used its share."""
+        self.spent = self.budget.over()
+        if self.spent or budgets.clock() - self.began >= self.share:
             self.model.stop_training = True
             self.stopped_epoch = epoch + 1
 
@@ -211,7 +233,8 @@ class TimeBudgetStop(keras.callbacks.Callback):
         """Why the trial stopped (for trials.csv), or None if the budget let it run."""
         if self.stopped_epoch is None:
             return None
-        return (
-            f"time budget: {show_duration(self.budget.seconds)} spent, "
-            f"stopped after epoch {self.stopped_epoch}"
-        )
+        if self.spent:
+            why = f"{show_duration(self.budget.seconds)} spent"
+        else:
+            why = f"a trial's share, 1/{self.shares} of {show_duration(self.budget.seconds)}, used"
+        return f"time budget: {why}, stopped after epoch {self.stopped_epoch}"

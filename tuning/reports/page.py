@@ -226,7 +226,9 @@ def search_section(run: dict, trials: pd.DataFrame | None) -> str:
         by_status = ", ".join(
             f"{n} {status.lower().replace('_', ' ')}" for status, n in counts.items()
         )
-        facts["trials"] = f"{len(trials)} of {config.get('max_trials', '?')} ({by_status})"
+        cap = config.get("max_trials") or (None if config.get("time_budget") else 10)
+        of = f" of {cap}" if cap else ", as many as the time budget bought"
+        facts["trials"] = f"{len(trials)}{of} ({by_status})"
         facts["epochs trained"] = f"{int(trials.epochs.fillna(0).sum())}"
     if run.get("search_seconds") is not None:
         facts["search time"] = clock_text(run["search_seconds"], config.get("time_budget"))

@@ -47,8 +47,12 @@ def where(source: dict) -> str:
 def start_lines(config: TuneConfig, run: dict, resumed: bool, trials_done: int) -> list[str]:
     """The block a search opens with: its data, results dir, budget, space and machine."""
     source, training, machine = run["data_source"], run["training"], run["machine"]
-    state = f"resumed: {trials_done} of {config.max_trials} done" if resumed else "new search"
-    budget = f"{plural(config.max_trials, 'trial')} of up to {plural(config.max_epochs, 'epoch')}"
+    total = "" if config.until_budget else f" of {config.trial_cap}"
+    state = f"resumed: {trials_done}{total} done" if resumed else "new search"
+    trials = "trials" if config.until_budget else plural(config.trial_cap, "trial")
+    budget = f"{trials} of up to {plural(config.max_epochs, 'epoch')}"
+    if config.until_budget:
+        budget = f"as many {budget} as the time budget buys"
     if config.time_budget:
         spent = show_duration(run["search_seconds_before"])
         budget += f", time budget {show_duration(config.time_budget)} ({spent} spent)"
@@ -151,13 +155,13 @@ def progress_line(tuner: RecordingTuner, config: TuneConfig, now: datetime | Non
     completed = trial.status == TrialState.COMPLETED and trial.score is not None
     return LINE.format(
         done=len(oracle.end_order),
-        total=config.max_trials,
+        total="?" if config.until_budget else config.trial_cap,
         trial_id=trial.trial_id,
         objective=tuner.goal.name,
         score=f"{trial.score:.4f}" if completed else trial.status,
         best=f"{best[0].score:.4f}" if best else "-",
         elapsed=clock((now - started).total_seconds()) if started else "?",
-        left=clock(seconds_left(tuner, config.max_trials)),
+        left=clock(seconds_left(tuner, config.trial_cap)),
         values=searched_values(trial, oracle.hyperparameters),
     ).rstrip(" |")
 
