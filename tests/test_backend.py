@@ -38,13 +38,15 @@ TINY = ["--train-limit", "500", "--max-epochs", "1", "--top-n", "1", "--quiet"]
 JAX = {**os.environ, "KERAS_BACKEND": "jax"}
 
 
-def under_jax(args: list, tmp_path, without_tensorflow: bool = False) -> dict:
+def under_jax(
+    args: list, tmp_path, without_tensorflow: bool = False, env: dict | None = None
+) -> dict:
     """Run `python -m tuning ARGS` in-process in a fresh JAX process; its status and imports.
 
     `without_tensorflow`: TensorFlow cannot be imported there, nor in the trial processes it
     starts, as on a machine where it is not installed.
     """
-    env = dict(JAX)
+    env = {**JAX, **(env or {})}
     if without_tensorflow:
         shadow = tmp_path / "no-tensorflow"
         (shadow / "tensorflow").mkdir(parents=True, exist_ok=True)
@@ -98,6 +100,18 @@ def test_a_cnn_search_under_jax_imports_no_tensorflow(tmp_path, data_dir):
         assert row.precision == "float32"
     assert run["training"]["jit_compile"] is True and run["training"]["backend"] == "jax"
     assert run["packages"]["jax"]
+
+
+def test_a_process_that_trains_what_another_trained_compiles_nothing(tmp_path, data_dir):
+    # Two searches of the same seed train the same trial; the second finds every program
+    # the first compiled in JAX's persistent cache, and adds none.
+    cache = {"JAX_COMPILATION_CACHE_DIR": str(tmp_path / "cache")}
+    entries = []
+    for name in ("first", "second"):
+        args = [*tune(tmp_path / name, data_dir), "--hypermodel", "mlp", "--max-trials", "1"]
+        assert under_jax([*args, "--in-process"], tmp_path, env=cache)["status"] == 0
+        entries.append(sorted(p.name for p in (tmp_path / "cache").iterdir()))
+    assert entries[0] and entries[1] == entries[0]
 
 
 @pytest.fixture(scope="module")

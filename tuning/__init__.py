@@ -81,7 +81,30 @@ def _quiet_tensorflow_logs() -> None:
     os.environ.setdefault(LOG_LEVEL_ENV, "2" if gpu else "3")
 
 
+def _keep_compiled_programs() -> None:
+    """Keep XLA's compiled programs on disk, for every later process that compiles the same.
+
+    A trial process compiles its training step afresh: on an H100 under JAX about 15 s of
+    each 17 to 24 s trial (docs/speed.md). JAX's persistent compilation cache, and
+    TensorFlow's for `jit_compile`, let a process load a program another one compiled:
+    a resumed trial, a retrained configuration (`confirm`, `ablate`), a repeated `bench`.
+    JAX skips programs that compiled in under a second by default; a trial's small ones
+    are kept too (issue 28). In the user's cache folder; the user's own settings win.
+    """
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / CACHE_NAME
+    os.environ.setdefault(JAX_CACHE_ENV, str(cache / "jax"))
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
+    flags = os.environ.get(TF_XLA_FLAGS_ENV, "")
+    if "tf_xla_persistent_cache_directory" not in flags:
+        own = f"--tf_xla_persistent_cache_directory={cache / 'tensorflow-xla'}"
+        os.environ[TF_XLA_FLAGS_ENV] = f"{flags} {own}".strip()
+
+
 LOG_LEVEL_ENV = "TF_CPP_MIN_LOG_LEVEL"
+CACHE_NAME = "keras-regularization-tuning"
+JAX_CACHE_ENV = "JAX_COMPILATION_CACHE_DIR"
+TF_XLA_FLAGS_ENV = "TF_XLA_FLAGS"
 GPU_GROWTH_ENV = "TF_FORCE_GPU_ALLOW_GROWTH"
 JAX_PREALLOCATE_ENV = "XLA_PYTHON_CLIENT_PREALLOCATE"
 ONEDNN_ENV = "TF_ENABLE_ONEDNN_OPTS"
@@ -91,3 +114,4 @@ USER_INTEROP = os.environ.get(INTEROP_ENV)
 _quiet_tensorflow_logs()
 _enable_onednn()
 _let_gpu_memory_grow()
+_keep_compiled_programs()
