@@ -15,7 +15,10 @@ class TrialState(StrEnum):
     """Every state a trial can be in; equal to KerasTuner's strings where they share one."""
 
     IDLE = "IDLE"  # declared by the oracle, not yet handed out
-    RUNNING = "RUNNING"
+    RUNNING = "RUNNING"  # training now, in a search that runs
+    # trials.csv's word for a trial RUNNING in the saved state of a search that no longer
+    # runs (interrupted or killed): it runs again on resume (issue 27).
+    INTERRUPTED = "INTERRUPTED"
     COMPLETED = "COMPLETED"  # ran to its end (EarlyStopping or --max-epochs)
     STOPPED_EARLY = "STOPPED_EARLY"  # cut short by a stopping rule or the time budget
     FAILED = "FAILED"  # raised, diverged, or its process was killed

@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from tuning.cli.main import main
 from tuning.distributed import cluster
-from tuning.engine import devices
+from tuning.engine import auth, devices
 from tuning.engine.search import make_tuner
 from tuning.store.lock import LOCK_FILE
 from tuning.store.resume import saved_config
@@ -84,15 +84,34 @@ def test_workers_started_by_hand_run_the_chiefs_command_with_keras_tuner_variabl
     address = {cluster.ORACLE_IP: "127.0.0.1", cluster.ORACLE_PORT: str(free_port())}
     command = [sys.executable, "-m", "tuning", *tune_args(tmp_path, data_dir, *TINY)]
     command += ["--max-trials", "2"]
+    secret = "s3cret-shared-by-the-chief-and-workers"
 
-    def start(tuner_id: str, *extra: str, output=subprocess.PIPE) -> subprocess.Popen:
-        env = {**os.environ, **address, cluster.TUNER_ID: tuner_id}
+    def start(tuner_id: str, *extra: str, output=subprocess.PIPE, token=secret) -> subprocess.Popen:
+        env = {**os.environ, **address, cluster.TUNER_ID: tuner_id, auth.TOKEN_ENV: token}
         return subprocess.Popen(
             [*command, *extra], env=env, stdout=output, stderr=output, text=True
         )
 
-    chief, worker = start("chief", output=subprocess.DEVNULL), start("hostb-0")
-    stranger = start("hostc-0", "--max-epochs", "2")
+    # Without a token the chief refuses to serve, in one line, before writing anything.
+    tokenless = start("chief", token="")
+    _, err = tokenless.communicate(timeout=300)
+    assert tokenless.returncode == 2 and not (tmp_path / "run.json").exists()
+    assert err.splitlines() == [
+        "error: a chief whose workers are started by hand needs a secret they share: set "
+        "TUNING_CHIEF_TOKEN to 16 characters or more for the chief and every worker, e.g. "
+        "TUNING_CHIEF_TOKEN=$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
+    ]
+    chief = start("chief", output=subprocess.DEVNULL)
+    # One who reaches the port without the token learns nothing and reports nothing.
+    intruder = start("hostd-0", token="a-guess-of-the-token-0000")
+    _, err = intruder.communicate(timeout=300)
+    assert intruder.returncode == 2
+    port = address[cluster.ORACLE_PORT]
+    assert err.splitlines()[-1] == (
+        f"error: the chief at 127.0.0.1:{port} refused this worker: start it with the "
+        "chief's TUNING_CHIEF_TOKEN"
+    )
+    worker, stranger = start("hostb-0"), start("hostc-0", "--max-epochs", "2")
     _, err = stranger.communicate(timeout=300)
     assert stranger.returncode == 2
     assert err.splitlines()[-1].startswith("error: this worker's settings differ from the ")

@@ -112,6 +112,12 @@ def test_keras_progress_stays_without_quiet_and_a_resume_may_change_it(tmp_path,
     out = capsys.readouterr().out
     assert [m.group(1, 2) for m in progress(out)] == [("1", "2"), ("2", "2")]
     assert len(KERAS_EPOCH.findall(out)) == 2  # one epoch per trial
+    # Each trial starts with one line under its one name, its id; KerasTuner's banners, which
+    # count trials from #1 and call a stopped trial complete, are gone.
+    starts = re.findall(r"^trial (\d+) starts \| augment_factor=\S+ dropout=", out, re.MULTILINE)
+    assert starts == ["0", "1"]
+    for banner in ("Running Trial #", "Complete [", "So Far:", "Total elapsed time"):
+        assert banner not in out
     # Each epoch's time-left line follows Keras's own line for that epoch.
     lines = out.splitlines()
     for i, line in enumerate(lines):

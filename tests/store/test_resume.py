@@ -49,6 +49,10 @@ def test_sigkill_at_any_point_resumes_without_loss(tmp_path, data_dir, capsys, p
         i: t for i, t in trial_files(tmp_path).items() if t["state"]["status"] == "COMPLETED"
     }
     assert len(finished) < 3 or point == "report"
+    if point == "batch":  # report, on the killed search, tells the truth of its state
+        assert main(["report", str(tmp_path)]) == 0
+        assert "\n1,INTERRUPTED," in (tmp_path / "trials.csv").read_text()
+        assert "status: interrupted (killed" in (tmp_path / "report.html").read_text()
 
     assert main(args) == 0
     out = capsys.readouterr().out
@@ -97,5 +101,9 @@ def test_sigterm_ends_with_a_resume_hint(tmp_path, data_dir, processes):
     )
     assert story and int(story.group(1)) >= done >= 1, last
     assert json.loads((tmp_path / "run.json").read_text())["status"] == "interrupted"
+    # trials.csv and the page say so too: the trial is no longer running.
+    trials = (tmp_path / "trials.csv").read_text().splitlines()
+    assert [row.split(",")[:2] for row in trials[1:]] == [["0", "INTERRUPTED"]]
+    assert "status: interrupted" in (tmp_path / "report.html").read_text()
     assert (tmp_path / LOCK_FILE).read_text() == ""  # released, not left for takeover
     assert not trial_processes(tmp_path)  # no child left training

@@ -12,7 +12,7 @@ from tuning import hardware
 from tuning.config import TuneConfig
 from tuning.data import Split, hold_out, load_dataset, split
 from tuning.distributed import chief, cluster
-from tuning.engine import budget, usercode
+from tuning.engine import auth, budget, usercode
 from tuning.engine.epochs import PROGRESS_FILE
 from tuning.engine.evaluate import TestSet, evaluate_best, prune_checkpoints, test_set
 from tuning.engine.failures import check_failures, failure_reason
@@ -25,6 +25,7 @@ from tuning.engine.search import (
 )
 from tuning.errors import SearchStopped, TuningError
 from tuning.experiment import Experiment
+from tuning.layout import ORACLE_FILE, TUNER_DIR
 from tuning.reports.best_model import write_best_model
 from tuning.reports.diagnosis import diagnosis
 from tuning.reports.page import write_page
@@ -61,6 +62,8 @@ def tune(config: TuneConfig, verbose: int = 2, dataset: Dataset | None = None) -
         from tuning.distributed.worker import work_for_tune  # which imports this module
 
         return work_for_tune(config, verbose)
+    if cluster.role() == "chief":  # refused before anything is written, not once serving
+        auth.chief_token(own_workers_only=False)
     started, clock = runinfo.now(), time.monotonic()
     dataset = dataset or load_dataset(config.dataset, config.data_dir, config.image_size)
     held = hold_out(dataset, config.val_size, config.seed)
@@ -119,6 +122,7 @@ def tune(config: TuneConfig, verbose: int = 2, dataset: Dataset | None = None) -
                 run.update(search_seconds=budget.spent_now(run))
             run.update(status="interrupted", finished_at=runinfo.now())
             write_json_atomic(results_dir / runinfo.RUN_FILE, run)
+            record_interruption(config, experiment)
             raise type(e)(interrupt_story(results_dir)) from None
         run.update(status="stopped" if stopped else "finished", finished_at=runinfo.now())
         run.update(seconds=round(time.monotonic() - clock, 1))
@@ -132,6 +136,15 @@ def tune(config: TuneConfig, verbose: int = 2, dataset: Dataset | None = None) -
         print(text)
         raise SearchStopped(f"{stopped}; the reports in {results_dir} cover the other trials")
     return text + stopped_early(tuner, config, run["search_seconds"])
+
+
+def record_interruption(config: TuneConfig, experiment: Experiment) -> None:
+    """Rewrite trials.csv and the page as an interrupted search's: no trial RUNNING there."""
+    if not (config.results_dir / TUNER_DIR / ORACLE_FILE).exists():
+        return  # interrupted before its first trial: nothing to report
+    tuner = make_tuner(dataclasses.replace(config, overwrite=False), experiment)
+    write_trials_csv(config.results_dir, tuner)
+    write_page(config.results_dir)
 
 
 def interrupt_story(results_dir: Path) -> str:
@@ -190,7 +203,7 @@ def after_each_trial(tuner: RecordingTuner, config: TuneConfig) -> None:
 
     Then print the trial's progress line; in the trial's own process too, so both modes print it.
     """
-    write_trials_csv(config.results_dir, tuner)
+    write_trials_csv(config.results_dir, tuner, live=True)
     prune_checkpoints(tuner, config.keep_checkpoints)
     record_search_seconds(config.results_dir)
     print_progress(tuner, config)

@@ -21,7 +21,7 @@ from keras_tuner.engine.trial import Trial
 
 from tuning.config import TuneConfig
 from tuning.distributed import cluster
-from tuning.engine import devices, kt_internals
+from tuning.engine import auth, devices, kt_internals
 from tuning.engine.failures import trial_ended
 from tuning.engine.oracle import DurableOracle
 from tuning.engine.search import RecordingTuner, make_tuner
@@ -131,8 +131,11 @@ def start_server(
     Raises:
         TuningError: the address cannot be listened on.
     """
+    token = auth.chief_token(own_workers_only=cluster.role() is None)
     # One thread, as in KerasTuner: the oracle's calls are serialized anyway.
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=1), interceptors=[auth.TokenCheck(token)]
+    )
     servicer = kt_internals.OracleServicer(oracle)
     kt_internals.service_grpc().add_OracleServicer_to_server(servicer, server)
     try:

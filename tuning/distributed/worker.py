@@ -18,6 +18,7 @@ import grpc
 from tuning.config import TuneConfig, differing_keys
 from tuning.data import split
 from tuning.distributed import cluster
+from tuning.engine import auth
 from tuning.engine.failures import trial_ended
 from tuning.engine.isolation import die_with_parent, killed_reason, run_trials_in_children
 from tuning.engine.search import TUNER_DIR, make_tuner, run_search
@@ -99,7 +100,9 @@ def chief_config(results_dir: Path) -> TuneConfig:
             f"a worker needs {cluster.TUNER_ID} (a name without 'chief'), "
             f"{cluster.ORACLE_IP} and {cluster.ORACLE_PORT}: where the chief serves"
         )
-    wait_for_chief(f"{os.environ[cluster.ORACLE_IP]}:{os.environ[cluster.ORACLE_PORT]}")
+    address = f"{os.environ[cluster.ORACLE_IP]}:{os.environ[cluster.ORACLE_PORT]}"
+    wait_for_chief(address)
+    auth.check_token(address)
     # The chief writes run.json before it serves, so it is there once the chief answers.
     return saved_config(results_dir, read_json(results_dir / runinfo.RUN_FILE))
 

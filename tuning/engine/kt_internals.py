@@ -9,6 +9,7 @@ lacks one: a release that renames one breaks that test, not a search.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import keras_tuner as kt
@@ -20,6 +21,9 @@ from keras_tuner.src import protos
 from keras_tuner.src.distribute import utils as _distribute
 from keras_tuner.src.distribute.oracle_chief import OracleServicer, exit_chief
 
+# Nor the class that prints each trial's start and end banners.
+from keras_tuner.src.engine.oracle import Display
+
 CHECKED_VERSION = "1.4.8"
 
 # (where, member): what the installed KerasTuner must have, where is a class or module name
@@ -30,9 +34,12 @@ PRIVATE_MEMBERS = (
     ("keras_tuner.src.distribute.utils", "is_chief_oracle"),
     ("keras_tuner.src.distribute.oracle_chief", "OracleServicer"),
     ("keras_tuner.src.distribute.oracle_chief", "exit_chief"),
+    ("keras_tuner.src.engine.oracle", "Display"),
     ("keras_tuner.src.protos", "get_service_grpc"),
+    ("keras_tuner.src.protos", "get_service"),
     ("OracleServicer", "stop_triggered"),
     ("BayesianOptimizationOracle", "_retry_queue"),
+    ("BayesianOptimizationOracle", "_display"),
     ("BayesianOptimizationOracle", "_record_values"),
     ("BayesianOptimizationOracle", "_get_oracle_fname"),
     ("BayesianOptimizationOracle", "_get_trial_dir"),
@@ -69,9 +76,19 @@ def is_chief_oracle() -> bool:
     return _distribute.is_chief_oracle()
 
 
+def chief_address() -> str:
+    """HOST:PORT of the chief, as KerasTuner's environment variables name it."""
+    return f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}"
+
+
 def service_grpc():  # noqa: ANN201 - a generated gRPC module
     """KerasTuner's generated gRPC service module, to serve an oracle on our own server."""
     return protos.get_service_grpc()
+
+
+def service():  # noqa: ANN201 - a generated protobuf module
+    """KerasTuner's generated messages of that service: its requests and responses."""
+    return protos.get_service()
 
 
 def workers_told_to_stop(servicer: OracleServicer, oracle: kt.Oracle) -> bool:
@@ -98,6 +115,15 @@ class BayesianOracle(kt.oracles.BayesianOptimizationOracle):
     @retry_queue.setter
     def retry_queue(self, trial_ids: list[str]) -> None:
         self._retry_queue = trial_ids
+
+    @property
+    def display(self) -> Display:
+        """What prints each trial's start and end: KerasTuner's tables and banners, by default."""
+        return self._display
+
+    @display.setter
+    def display(self, display: Display) -> None:
+        self._display = display
 
     @property
     def random_state(self) -> np.random.RandomState:

@@ -18,7 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from hypermodels import space
 from tuning.engine.budget import Budget
-from tuning.engine.kt_internals import BayesianOracle
+from tuning.engine.kt_internals import BayesianOracle, Display
 from tuning.store.files import write_json_atomic
 from tuning.trialstate import ENDED, TrialState
 
@@ -33,6 +33,31 @@ def configuration_key(values: Mapping[str, space.Value]) -> tuple:
         (name, f"{value:.{SIGNIFICANT_DIGITS}g}" if isinstance(value, float) else value)
         for name, value in sorted(values.items())
     )
+
+
+class TrialLines(Display):
+    """One line as a trial starts, in place of KerasTuner's banners.
+
+    KerasTuner names a trial `Trial #1` where the CSVs say `00`, prints `Trial 1 Complete`
+    for one a rule stopped early, and its own best and elapsed time beside the progress line
+    (`tuning.reports.progress`) that says them already (issue 27). Here a trial has one
+    name, its id, and its end is the progress line's alone.
+    """
+
+    def on_trial_begin(self, trial: kt.engine.trial.Trial) -> None:
+        """Print `trial 02 starts | dropout=0.2 ...`, unless quiet."""
+        if self.verbose < 1:
+            return
+        values = " ".join(f"{name}={shown(v)}" for name, v in trial.hyperparameters.values.items())
+        print(f"trial {trial.trial_id} starts | {values}".rstrip(" |"), flush=True)
+
+    def on_trial_end(self, trial: kt.engine.trial.Trial) -> None:
+        """Nothing: the progress line says how the trial ended."""
+
+
+def shown(value: space.Value) -> str:
+    """A value as the progress line shows it: numbers in short form."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 class DurableOracle(BayesianOracle):
@@ -50,6 +75,7 @@ class DurableOracle(BayesianOracle):
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
+        self.display = TrialLines(self)
         self.warm_start = warm_start
         self.budget = budget
         # Gaussian-process proposals that repeated a tried configuration and were replaced.

@@ -19,7 +19,7 @@ from hypermodels import get_hypermodel, space
 from tuning import experiment as experiments
 from tuning.config import TuneConfig
 from tuning.data import Split
-from tuning.engine import devices, kt_internals, tensorboard
+from tuning.engine import auth, devices, kt_internals, tensorboard
 from tuning.engine.budget import Budget, search_budget
 from tuning.engine.callbacks import FirstBatchClock, TrainedModel, training_callbacks
 from tuning.engine.epochs import PROGRESS_FILE, EpochProgress, Outlook
@@ -79,6 +79,8 @@ class RecordingTuner(kt_internals.Tuner):
         self.budget = budget
         self.after_trial = after_trial
         super().__init__(*args, **kwargs)
+        if self.is_worker():  # KerasTuner's client calls the chief with no token: ours does
+            self.oracle.stub = auth.stub(kt_internals.chief_address())
 
     def run_trial(self, trial: kt.engine.trial.Trial, *args, **kwargs) -> list:
         """Train the trial's model(s) and save epochs, best epoch, final lr and seconds.

@@ -136,9 +136,14 @@ def names(run: dict, trials: pd.DataFrame | None = None) -> list[str]:
 def subtitle(run: dict) -> str:
     """The network, space, status and when the run started."""
     config = run.get("config", {})
+    # The page is written only where no search runs (at a run's end, by report, ablate or
+    # confirm, all holding the results lock): a run.json still "running" was killed.
+    status = run.get("status", "unknown")
+    if status == "running":
+        status = "interrupted (killed; the same command resumes it)"
     parts = [
         network_words(config),
-        f"status: {run.get('status', 'unknown')}",
+        f"status: {status}",
         f"started {run.get('first_started_at', '?')}",
     ]
     if run.get("started_at") and run.get("started_at") != run.get("first_started_at"):

@@ -69,8 +69,24 @@ def trial_reason(trial: kt.engine.trial.Trial, record: dict) -> str | None:
     return record.get("stopped_early")
 
 
-def trials_frame(tuner: RecordingTuner) -> pd.DataFrame:
-    """One row per trial, in trial order, with its status, score, values and training record."""
+def trial_status(trial: kt.engine.trial.Trial, record: dict, live: bool) -> str:
+    """trials.csv's status of `trial`: KerasTuner's, but for two it cannot tell apart.
+
+    STOPPED_EARLY for a trial a rule cut short; INTERRUPTED for one the saved state calls
+    RUNNING where no search runs (`live` False).
+    """
+    if record.get("stopped_early"):
+        return TrialState.STOPPED_EARLY
+    if trial.status == TrialState.RUNNING and not live:
+        return TrialState.INTERRUPTED
+    return trial.status
+
+
+def trials_frame(tuner: RecordingTuner, live: bool = False) -> pd.DataFrame:
+    """One row per trial, in trial order, with its status, score, values and training record.
+
+    `live`: written while the search runs, whose RUNNING trials are training now.
+    """
     names = declared_names(tuner.oracle.hyperparameters)
     rows = []
     for trial in sorted(tuner.oracle.trials.values(), key=lambda t: int(t.trial_id)):
@@ -78,7 +94,7 @@ def trials_frame(tuner: RecordingTuner) -> pd.DataFrame:
         rows.append(
             {
                 "trial_id": trial.trial_id,
-                "status": TrialState.STOPPED_EARLY if record.get("stopped_early") else trial.status,
+                "status": trial_status(trial, record, live),
                 tuner.goal.name: trial.score,
                 **hyperparameter_values(trial),
                 **{column: record.get(column) for column in RECORD_COLUMNS},
@@ -117,7 +133,7 @@ def history_frame(tuner: RecordingTuner) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=history_columns(tuner.goal))
 
 
-def write_trials_csv(results_dir: Path, tuner: RecordingTuner) -> Path:
+def write_trials_csv(results_dir: Path, tuner: RecordingTuner, live: bool = False) -> Path:
     """Write trials.csv and history.csv atomically; the search calls this after every trial.
 
     Returns:
@@ -125,7 +141,7 @@ def write_trials_csv(results_dir: Path, tuner: RecordingTuner) -> Path:
     """
     write_csv_atomic(history_frame(tuner), results_dir / HISTORY_CSV)
     path = results_dir / TRIALS_CSV
-    write_csv_atomic(trials_frame(tuner), path)
+    write_csv_atomic(trials_frame(tuner, live), path)
     return path
 
 

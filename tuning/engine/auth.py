@@ -1,0 +1,128 @@
+"""Who may talk to a distributed search's chief: workers that send its token.
+
+KerasTuner's chief serves plain gRPC to anyone who reaches its port, who could then read
+the search and report made-up scores (issue 27). Here every call carries a token, and the
+chief answers only calls with its own. `tune --workers N`, whose chief serves on loopback
+and starts every worker itself, makes a new random token per run and hands it to them. A
+chief whose workers are started by hand (KerasTuner's variables) takes the token from
+TUNING_CHIEF_TOKEN, which each worker must be started with too, and refuses to serve
+without one. The token authenticates; it does not encrypt: run the search on a network you
+trust, or through an SSH tunnel.
+"""
+
+from __future__ import annotations
+
+import collections
+import hmac
+import os
+import secrets
+
+import grpc
+
+from tuning.engine import kt_internals
+from tuning.errors import TuningError
+
+TOKEN_ENV = "TUNING_CHIEF_TOKEN"
+METADATA_KEY = "tuning-chief-token"  # gRPC metadata keys are lower case
+MIN_TOKEN_LENGTH = 16
+
+
+def chief_token(own_workers_only: bool) -> str:
+    """The chief's token: TUNING_CHIEF_TOKEN, or a new one where it starts every worker.
+
+    Raises:
+        TuningError: workers started by hand, and no token of 16 characters or more.
+    """
+    token = os.environ.get(TOKEN_ENV, "")
+    if not token and own_workers_only:
+        token = os.environ[TOKEN_ENV] = secrets.token_hex(16)  # its workers inherit it
+    if len(token) < MIN_TOKEN_LENGTH:
+        raise TuningError(
+            f"a chief whose workers are started by hand needs a secret they share: set "
+            f"{TOKEN_ENV} to 16 characters or more for the chief and every worker, e.g. "
+            f"{TOKEN_ENV}=$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
+        )
+    return token
+
+
+def worker_token() -> str:
+    """The token a worker sends: TUNING_CHIEF_TOKEN, as the chief or its starter set it."""
+    return os.environ.get(TOKEN_ENV, "")
+
+
+class TokenCheck(grpc.ServerInterceptor):
+    """Answers a call only if it carries the chief's token; UNAUTHENTICATED otherwise."""
+
+    def __init__(self, token: str):
+        self.token = token.encode()
+
+    def intercept_service(self, continuation, handler_call_details):  # noqa: ANN001, ANN201
+        """Pass a call with the token on; refuse any other."""
+        sent = dict(handler_call_details.invocation_metadata or ()).get(METADATA_KEY, "")
+        if hmac.compare_digest(sent.encode(), self.token):
+            return continuation(handler_call_details)
+        return grpc.unary_unary_rpc_method_handler(refuse)
+
+
+def refuse(request: object, context: grpc.ServicerContext) -> None:
+    """The answer to a call without the chief's token."""
+    context.abort(grpc.StatusCode.UNAUTHENTICATED, f"wrong or missing {TOKEN_ENV}")
+
+
+class TokenSender(grpc.UnaryUnaryClientInterceptor):
+    """Adds the worker's token to every call it makes to the chief."""
+
+    def __init__(self, token: str):
+        self.token = token
+
+    def intercept_unary_unary(self, continuation, client_call_details, request):  # noqa: ANN001, ANN201
+        """Send the call with the token in its metadata."""
+        details = client_call_details
+        metadata = [*(details.metadata or ()), (METADATA_KEY, self.token)]
+        return continuation(
+            CallDetails(
+                details.method,
+                details.timeout,
+                metadata,
+                details.credentials,
+                details.wait_for_ready,
+                details.compression,
+            ),
+            request,
+        )
+
+
+class CallDetails(
+    collections.namedtuple(
+        "CallDetails",
+        ("method", "timeout", "metadata", "credentials", "wait_for_ready", "compression"),
+    ),
+    grpc.ClientCallDetails,
+):
+    """A call's details with the token added, as gRPC's client interceptors pass them on."""
+
+
+def channel(address: str) -> grpc.Channel:
+    """A channel to the chief at `address` (HOST:PORT) whose calls carry the worker's token."""
+    return grpc.intercept_channel(grpc.insecure_channel(address), TokenSender(worker_token()))
+
+
+def stub(address: str):  # noqa: ANN201 - a generated gRPC stub
+    """KerasTuner's oracle stub, calling the chief at `address` with the worker's token."""
+    return kt_internals.service_grpc().OracleStub(channel(address))
+
+
+def check_token(address: str) -> None:
+    """Ask the chief at `address` for the search space once, to learn whether it lets us in.
+
+    Raises:
+        TuningError: the chief refused this worker's token.
+    """
+    try:
+        stub(address).GetSpace(kt_internals.service().GetSpaceRequest(), timeout=60)
+    except grpc.RpcError as e:
+        if e.code() != grpc.StatusCode.UNAUTHENTICATED:
+            raise
+        raise TuningError(
+            f"the chief at {address} refused this worker: start it with the chief's {TOKEN_ENV}"
+        ) from None
