@@ -385,6 +385,17 @@ class TuneConfig:
             metavar="N",
         ),
     )
+    trials_per_device: int | None = setting(
+        None,
+        Option(
+            "trials that train at once on each GPU (with --workers, on each worker's device), "
+            "each in a worker of its own that the chief starts; a parallel search is not "
+            "repeatable trial for trial (default: as many as the GPU's memory holds, at most "
+            "4 and a CPU core each; 1 on CPUs)",
+            type=positive_int,
+            metavar="N",
+        ),
+    )
     distribution: str | None = setting(
         None,
         Option(

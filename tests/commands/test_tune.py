@@ -172,6 +172,7 @@ def test_a_lower_is_better_objective_ranks_stops_and_reports_the_lowest_first(
         assert "best val_loss" in reason and "above the top 1/2 cutoff" in reason
     page = (tmp_path / "report.html").read_text()
     assert f"Trial {tested.trial_id.iloc[0]}: val_loss {tested.val_loss.iloc[0]:.4f}" in page
+    assert "<dt>ranked by</dt><dd>val_loss, lower is better</dd>" in page
 
 
 def test_pinned_values_hold_in_every_trial_on_fashion_mnist(tmp_path, data_dir):

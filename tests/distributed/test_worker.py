@@ -37,8 +37,8 @@ def test_tune_as_a_worker_refuses_the_chiefs_options(tmp_path, data_dir, capsys,
     assert main([*tune_args(tmp_path, data_dir), "--workers", "2"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert err == [
-        "error: KERASTUNER_TUNER_ID=hostb-0 makes this process a worker: --overwrite and "
-        "--workers are for the chief"
+        "error: KERASTUNER_TUNER_ID=hostb-0 makes this process a worker: --overwrite, "
+        "--workers and --trials-per-device are for the chief"
     ]
     assert not list(tmp_path.iterdir())
 

@@ -82,7 +82,8 @@ def run_chief(
     tuner.save()  # before serving: a worker reads run.json and the tuner state once answered
     address = cluster.chief_address()
     server, servicer, port = start_server(oracle, address)
-    workers = cluster.LocalWorkers(config, port)
+    per = cluster.per_device(config, partial(parameters, tuner))
+    workers = cluster.LocalWorkers(config, port, per)
     print(f"chief: serving the search on {address.rpartition(':')[0]}:{port}", flush=True)
 
     def search_over() -> bool:
@@ -100,6 +101,16 @@ def run_chief(
     if oracle.stopped is not None and not isinstance(oracle.stopped, SearchStopped):
         raise oracle.stopped
     return tuner, oracle.stopped
+
+
+def parameters(tuner: RecordingTuner) -> int:
+    """The parameters of the network at the search space's defaults: its size on a device."""
+    import keras
+
+    try:
+        return tuner.hypermodel.build(tuner.oracle.get_space()).count_params()
+    finally:
+        keras.backend.clear_session()
 
 
 def after_worker_trial(

@@ -45,7 +45,34 @@ def role() -> str | None:
 
 def is_chief(config: TuneConfig) -> bool:
     """Whether `tune` serves the search to workers instead of running its trials itself."""
-    return config.workers is not None or role() == "chief"
+    return config.workers is not None or role() == "chief" or per_device(config) > 1
+
+
+def per_device(config: TuneConfig, parameters: Callable[[], int] = lambda: 0) -> int:
+    """Trials at once on each device: --trials-per-device, else what the GPUs' memory holds.
+
+    `parameters` counts the network's parameters, asked only where the memory decides.
+    """
+    if config.trials_per_device is not None:
+        return config.trials_per_device
+    gpus = devices.gpu_ids()
+    if not gpus:
+        return 1
+    memory = devices.gpu_memory_bytes()
+    return devices.trials_per_device(memory, parameters(), os.cpu_count() or 1, len(gpus))
+
+
+def local_workers(config: TuneConfig, per: int) -> int:
+    """The workers a chief starts here: `per` for each of --workers' devices, else each GPU.
+
+    None asked for (no --workers, one trial per device): 0, for a chief whose workers are
+    all started by hand.
+    """
+    if config.workers is not None:
+        return config.workers * per
+    if per == 1:
+        return 0
+    return per * max(len(devices.gpu_ids()), 1)
 
 
 def chief_address() -> str:
@@ -73,9 +100,10 @@ class LocalWorkers:
     is killed by the kernel if the chief dies (`worker --parent`).
     """
 
-    def __init__(self, config: TuneConfig, port: int):
+    def __init__(self, config: TuneConfig, port: int, per: int = 1):
         self.config = config
         self.port = port
+        self.per = per  # trials at once on each device
         self.processes: dict[str, subprocess.Popen] = {}
 
     def log_path(self, tuner_id: str):
@@ -84,7 +112,7 @@ class LocalWorkers:
 
     def start(self) -> None:
         """Start `config.workers` workers that ask the chief on this machine for trials."""
-        count = self.config.workers or 0
+        count = local_workers(self.config, self.per)
         if not count:
             return
         host = os.environ.get(ORACLE_IP, LOOPBACK) if role() == "chief" else LOOPBACK
@@ -94,7 +122,7 @@ class LocalWorkers:
         for index in range(count):
             tuner_id = f"worker{index}"
             env = {**os.environ, TUNER_ID: tuner_id, ORACLE_IP: host, ORACLE_PORT: str(self.port)}
-            env.update(devices.worker_gpus(index, gpus, self.config.distribution))
+            env.update(devices.worker_gpus(index, gpus, self.config.distribution, self.per))
             log = self.log_path(tuner_id)
             log.parent.mkdir(parents=True, exist_ok=True)
             with log.open("a", encoding="utf-8") as out:

@@ -62,10 +62,10 @@ def work_for_tune(config: TuneConfig, verbose: int = 2) -> str:
         TuningError: a setting that decides the trials differs from the chief's search, or
             a chief-only option was given.
     """
-    if config.overwrite or config.workers is not None:
+    if config.overwrite or config.workers is not None or config.trials_per_device:
         raise TuningError(
             f"{cluster.TUNER_ID}={os.environ[cluster.TUNER_ID]} makes this process a "
-            "worker: --overwrite and --workers are for the chief"
+            "worker: --overwrite, --workers and --trials-per-device are for the chief"
         )
     chief = chief_config(config.resolve().results_dir)
     check_same_search(chief, config)

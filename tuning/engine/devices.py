@@ -36,15 +36,58 @@ def gpu_ids() -> list[str]:
     return names[:count]
 
 
-def worker_gpus(index: int, gpus: list[str], distribution: str | None) -> dict[str, str]:
+def worker_gpus(
+    index: int, gpus: list[str], distribution: str | None, per_device: int = 1
+) -> dict[str, str]:
     """The environment that pins local worker `index` to one GPU, round robin over `gpus`.
 
-    With `mirrored` every worker keeps all GPUs (its trials are meant to use them all), as it
-    does on a machine without GPUs.
+    With `per_device` trials on each GPU, workers 0 to per_device - 1 share the first GPU,
+    the next ones the second, and so on. With `mirrored` every worker keeps all GPUs (its
+    trials are meant to use them all), as it does on a machine without GPUs.
     """
     if not gpus or distribution == MIRRORED:
         return {}
-    return {"CUDA_VISIBLE_DEVICES": gpus[index % len(gpus)]}
+    return {"CUDA_VISIBLE_DEVICES": gpus[(index // per_device) % len(gpus)]}
+
+
+# What one trial process holds on a GPU besides its model: the CUDA context, XLA's programs
+# and workspace, the input batches. Four workers of the cnn on one H200 peaked at 4,622 MiB
+# in all (docs/speed.md): about 1.1 GiB each, rounded up.
+TRIAL_OVERHEAD_BYTES = 1.25 * 2**30
+# Per parameter: float32 weights, their gradients and Adam's two moments.
+BYTES_PER_PARAMETER = 16
+MAX_TRIALS_PER_DEVICE = 4  # beyond the measured 4, unmeasured
+GPU_MEMORY_SHARE = 0.8  # of a GPU's memory the trials may plan on
+
+
+def trials_per_device(gpu_bytes: int | None, parameters: int, cpus: int, gpus: int) -> int:
+    """How many trials to train at once on each GPU: as many as its memory holds, at most 4.
+
+    Each trial is a process that needs a CPU core to feed it, so no more than the cores per
+    GPU either; 1 without a GPU, where trials would only contend for the same cores.
+    """
+    if not gpus or not gpu_bytes:
+        return 1
+    trial = TRIAL_OVERHEAD_BYTES + BYTES_PER_PARAMETER * parameters
+    fits = int(GPU_MEMORY_SHARE * gpu_bytes // trial)
+    return max(1, min(fits, MAX_TRIALS_PER_DEVICE, cpus // gpus))
+
+
+def gpu_memory_bytes() -> int | None:
+    """The smallest GPU's memory, as nvidia-smi reports it; None where there is none."""
+    import subprocess
+
+    try:
+        done = subprocess.run(
+            ["nvidia-smi", "--query-gpu=memory.total", "--format=csv,noheader,nounits"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    sizes = [int(line) for line in done.stdout.split() if line.strip().isdigit()]
+    return min(sizes) * 2**20 if done.returncode == 0 and sizes else None
 
 
 def hide_gpus() -> None:

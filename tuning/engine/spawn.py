@@ -57,7 +57,8 @@ def start_ahead_of_tune(config: TuneConfig) -> None:
     saved state is about to go, so a trial is left whatever it says.
     """
     global _ahead
-    distributed = config.workers is not None or any(k.startswith("KERASTUNER_") for k in os.environ)
+    distributed = config.workers is not None or (config.trials_per_device or 1) > 1
+    distributed = distributed or any(k.startswith("KERASTUNER_") for k in os.environ)
     if _ahead is not None or config.in_process or distributed:
         return
     try:

@@ -226,6 +226,8 @@ def search_section(run: dict, trials: pd.DataFrame | None) -> str:
     if experiment:
         location = run.get("data_source", {}).get("location", "?")
         facts["data"] = f"{experiment['name']} from {location}{data_shape(experiment)}"
+    goal = objective_of(run)
+    facts["ranked by"] = f"{goal.name}, {'higher' if goal.sign > 0 else 'lower'} is better"
     if trials is not None:
         counts = trials.status.value_counts()
         by_status = ", ".join(
