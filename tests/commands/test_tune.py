@@ -49,7 +49,7 @@ def test_run_json_records_config_source_and_versions(tiny_search, data_dir):
     assert list(pd.read_csv(tiny_search / "trials.csv").precision) == ["float32", "float32"]
     # Each trial's process start-up, TensorFlow's import included, before its first batch.
     assert list(run["startup_seconds"]) == ["0", "1"]
-    assert all(0 < seconds < 300 for seconds in run["startup_seconds"].values())
+    assert all(seconds > 0 for seconds in run["startup_seconds"].values())
     source = run["data_source"]
     for name in FILES.values():
         expected = hashlib.sha256((data_dir / "mnist" / name).read_bytes()).hexdigest()

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from tuning.cli.main import main
+from tuning.engine import budget
 from tuning.engine.budget import Budget
-from tuning.engine.budget import clock as budget_clock
 from tuning.engine.epochs import Outlook, clock, epoch_line
 from tuning.engine.search import make_tuner
 from tuning.reports.progress import seconds_left
@@ -50,14 +50,15 @@ def test_clock_reads_hours_minutes_seconds():
     assert clock(100 * 3600) == "100:00:00"
 
 
-def test_search_left_counts_later_trials_and_keeps_within_the_budget():
+def test_search_left_counts_later_trials_and_keeps_within_the_budget(monkeypatch):
     first = Outlook("0", trials_after=2, mean_trial_seconds=None)
     # Before any trial ended, each later trial is taken at its epoch limit.
     assert first.search_left(trial_left=30, epoch_seconds=10, epochs=5) == 30 + 2 * 50
     later = Outlook("3", trials_after=2, mean_trial_seconds=20)
     assert later.search_left(trial_left=30, epoch_seconds=10, epochs=5) == 30 + 2 * 20
-    budget = Budget(seconds=100, spent_before=60, started=budget_clock())
-    assert Outlook("3", 2, 20, budget).search_left(30, 10, 5) == pytest.approx(40, abs=1)
+    monkeypatch.setattr(budget, "clock", lambda: 500.0)
+    spent = Budget(seconds=100, spent_before=60, started=500.0)  # 40 s left
+    assert Outlook("3", 2, 20, spent).search_left(30, 10, 5) == 40
     assert Outlook("3", None, None).search_left(30, 10, 5) is None  # a worker cannot tell
     line = epoch_line(later, epoch=2, epochs=5, epoch_seconds=10)
     assert line == (
@@ -66,12 +67,13 @@ def test_search_left_counts_later_trials_and_keeps_within_the_budget():
     assert EPOCH.match(line) and EPOCH.match(epoch_line(Outlook("0", None, None), 1, 1, 2))
 
 
-def test_trial_line_time_left_keeps_within_the_budget(tiny_search):
+def test_trial_line_time_left_keeps_within_the_budget(tiny_search, monkeypatch):
     tuner = make_tuner(saved_config(tiny_search, saved_run(tiny_search)))
     unbounded = seconds_left(tuner, max_trials=100)  # 98 more trials at the mean seen
     assert unbounded > 30
-    tuner.budget = Budget(seconds=600, spent_before=590, started=budget_clock())
-    assert 9 <= seconds_left(tuner, max_trials=100) <= 10
+    monkeypatch.setattr(budget, "clock", lambda: 1000.0)  # a clock load cannot move
+    tuner.budget = Budget(seconds=600, spent_before=590, started=1000.0)
+    assert seconds_left(tuner, max_trials=100) == 10
 
 
 @pytest.mark.processes
@@ -90,7 +92,6 @@ def test_quiet_reaches_each_trial_process_and_the_lines_stay(tmp_path, data_dir)
     elapsed = [seconds(m.group(6)) for m in lines]
     assert elapsed == sorted(elapsed) and elapsed[-1] > 0
     assert seconds(lines[-1].group(7)) == 0  # nothing left after the last trial
-    assert seconds(lines[0].group(7)) > 0
     assert lines[0].group(8).startswith("augment_factor=")
     assert "batch_size" not in lines[0].group(8)  # pinned: the same in every trial
     assert not KERAS_EPOCH.search(run.stdout) and "Search: Running Trial" not in run.stdout
@@ -98,8 +99,10 @@ def test_quiet_reaches_each_trial_process_and_the_lines_stay(tmp_path, data_dir)
     epochs = [EPOCH.match(line) for line in run.stdout.splitlines() if line.startswith("epoch ")]
     assert all(epochs) and len(epochs) == 6, run.stdout
     assert [m.group(1, 2, 3) for m in epochs[:2]] == [("1", "2", "0"), ("2", "2", "0")]
-    assert seconds(epochs[0].group(5)) > 0 and seconds(epochs[1].group(5)) == 0
-    assert seconds(epochs[0].group(6)) > seconds(epochs[2].group(6)) > 0
+    # Nothing left once a trial's last epoch, and the search's, ended. The estimates between
+    # depend on how fast each epoch ran, which load changes: test_search_left_counts_later_
+    # trials_and_keeps_within_the_budget checks how they are made (issue 27).
+    assert seconds(epochs[1].group(5)) == 0
     assert seconds(epochs[-1].group(6)) == 0  # the last epoch of the last trial
     # No stray lines: KerasTuner's reload notice, TensorFlow's C++ log (cuInit without a GPU).
     assert "Reloading Tuner" not in run.stdout
