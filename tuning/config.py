@@ -257,6 +257,10 @@ class TuneConfig:
     # asha: ended trials' results a rung needs before it stops one; searches saved with the
     # rule that stopped on a single result resume with it (tuning.engine.stopping).
     rung_min_results: int = setting(RUNG_MIN_RESULTS, search=True, saved_before=1)
+    # The Gaussian process models a trial stopped early at the fidelity it reached, (values,
+    # epochs), and proposes at full fidelity; searches saved before read every score as a
+    # finished trial's (tuning.engine.oracle).
+    fidelity_gp: bool = setting(True, search=True, saved_before=False)
     # As long as EarlyStopping's patience: the same trust in a plateau.
     grace_epochs: int = setting(
         10,
@@ -493,6 +497,14 @@ SAVED_BEFORE = {
     if f.metadata["saved_before"] is not NOT_SAVED
 }
 OPTIONS = {f.name: f.metadata["option"] for f in FIELDS if f.metadata["option"] is not None}
+# The code's own rules, versioned: no option sets them, and a resumed search (or a worker)
+# keeps the ones it started with, SAVED_BEFORE's where its run.json predates them (issue 26).
+RULE_VERSIONS = ("rung_min_results", "fidelity_gp")
+
+
+def saved_rules(config_json: dict) -> dict:
+    """The rule versions a saved configuration ran with."""
+    return {key: config_json.get(key, SAVED_BEFORE[key]) for key in RULE_VERSIONS}
 
 
 def stop_rule(saved: str | bool) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 TUNER_DIR = "tuner"  # KerasTuner's state: the oracle and one folder per trial
 ORACLE_FILE = "oracle.json"  # KerasTuner's name for the oracle's state, in TUNER_DIR
+RECORD_FILE = "record.json"  # how a trial trained, beside KerasTuner's trial.json
 DATA_DIR = "data"  # the search's data, checked and split once (tuning.store.prepared)
 TRIALS_CSV = "trials.csv"
 TEST_RESULTS_CSV = "test_results.csv"

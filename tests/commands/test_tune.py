@@ -99,6 +99,20 @@ def test_resume_with_more_trials_keeps_finished_trials(search_copy, data_dir):
     assert after.status.iloc[2] == "COMPLETED"
 
 
+def test_a_search_saved_before_the_rules_changed_resumes_under_its_own(search_copy, data_dir):
+    # A run.json from before successive halving needed two results at a rung, and before
+    # the Gaussian process modelled each trial's fidelity.
+    path = search_copy / "run.json"
+    run = json.loads(path.read_text())
+    for key in ("rung_min_results", "fidelity_gp"):
+        del run["config"][key]
+    path.write_text(json.dumps(run))
+    assert main(tune_args(search_copy, data_dir, "--max-trials", "3", "--max-epochs", "2")) == 0
+    config = json.loads(path.read_text())["config"]
+    assert (config["rung_min_results"], config["fidelity_gp"]) == (1, False)
+    assert len(read_csv(search_copy / "trials.csv")) == 3
+
+
 def test_finished_search_run_again_trains_nothing(search_copy, data_dir):
     checkpoints = {p: p.stat().st_mtime_ns for p in search_copy.rglob("*.weights.h5")}
     args = tune_args(search_copy, data_dir, "--max-trials", "2", "--max-epochs", "2")

@@ -34,6 +34,11 @@ def test_alike_means_equal_active_values_with_floats_to_six_digits():
 @pytest.fixture
 def oracle(tmp_path):
     """A fresh oracle over the five l1 values, two of them tried and completed."""
+    return tried_oracle(tmp_path)
+
+
+def tried_oracle(tmp_path):
+    """An oracle over the five l1 values in `tmp_path`, two of them tried and completed."""
     config = TuneConfig(
         "mnist",
         hypermodel="mlp",
@@ -108,3 +113,26 @@ def test_a_small_discrete_search_never_repeats_a_trial(tmp_path, data_dir):
     run = json.loads((tmp_path / "run.json").read_text())
     oracle = json.loads((tmp_path / "tuner" / "oracle.json").read_text())
     assert run["replaced_proposals"] == oracle["replaced_proposals"] >= 0
+
+
+def test_the_gp_learns_each_trial_at_the_fidelity_it_reached(oracle):
+    first, second = sorted(oracle.trials)
+    # The second was stopped by a rule after 3 of its 100 epochs; the first ran to its end.
+    record = {"epochs": 3, "stopped_early": "stopped at the rung of epoch 3"}
+    (oracle.trial_dir(second) / "record.json").write_text(json.dumps(record))
+    x, y = oracle.fidelity_data()
+    assert list(x[:, -1]) == [1.0, 0.03]
+    assert list(y) == [-0.5, -0.6]  # negated: the GP minimizes
+    assert x.shape[1] == len(oracle.searched_space()) + 1
+
+
+def test_the_same_seed_and_history_propose_the_same_trial_at_every_fidelity(tmp_path):
+    proposals = []
+    for run in ("a", "b"):
+        oracle = tried_oracle(tmp_path / run)
+        second = sorted(oracle.trials)[1]
+        record = {"epochs": 3, "stopped_early": "stopped at the rung of epoch 3"}
+        (oracle.trial_dir(second) / "record.json").write_text(json.dumps(record))
+        proposals.append(oracle.create_trial("tuner0").hyperparameters.values)
+    assert proposals[0] == proposals[1]
+    assert proposals[0]["l1"] not in tried(tried_oracle(tmp_path / "c"))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import grpc
 
-from tuning.config import TuneConfig, differing_keys
+from tuning.config import TuneConfig, differing_keys, saved_rules
 from tuning.data import split
 from tuning.distributed import cluster
 from tuning.engine import auth
@@ -80,6 +80,7 @@ def check_same_search(chief: TuneConfig, config: TuneConfig) -> None:
     """
     if config.initial_points is None:  # as a resume does: the saved number stands
         config = dataclasses.replace(config, initial_points=chief.initial_points)
+    config = dataclasses.replace(config, **saved_rules(chief.to_json()))
     mine = runinfo.normalized(config.resolve().to_json())
     keys = differing_keys(runinfo.normalized(chief.to_json()), mine)
     if keys:

@@ -49,6 +49,7 @@ PRIVATE_MEMBERS = (
     ("BayesianOptimizationOracle", "_random_values"),
     ("BayesianOptimizationOracle", "_vectorize_trials"),
     ("BayesianOptimizationOracle", "_get_hp_bounds"),
+    ("BayesianOptimizationOracle", "_nonfixed_space"),
     ("BayesianOptimizationOracle", "_vector_to_values"),
     ("BayesianOptimizationOracle", "_random_state"),
     ("Tuner", "_is_worker"),
@@ -153,6 +154,10 @@ class BayesianOracle(kt.oracles.BayesianOptimizationOracle):
     def vectorize_trials(self) -> tuple[np.ndarray, np.ndarray]:
         """The ended trials as the GP's inputs and scores, as KerasTuner fits them."""
         return self._vectorize_trials()
+
+    def searched_space(self) -> list:
+        """The declared names the GP models: all but the pinned (`Fixed`) ones, in order."""
+        return self._nonfixed_space()
 
     def hp_bounds(self) -> np.ndarray:
         """The bounds of the GP's search box, one row per hyperparameter."""

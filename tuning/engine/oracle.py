@@ -19,7 +19,8 @@ from sklearn.exceptions import ConvergenceWarning
 from hypermodels import space
 from tuning.engine.budget import Budget
 from tuning.engine.kt_internals import BayesianOracle, Display
-from tuning.store.files import write_json_atomic
+from tuning.layout import RECORD_FILE
+from tuning.store.files import read_json, write_json_atomic
 from tuning.trialstate import ENDED, TrialState
 
 SIGNIFICANT_DIGITS = 6
@@ -72,12 +73,16 @@ class DurableOracle(BayesianOracle):
         *args,
         warm_start: dict[str, space.Value] | None = None,
         budget: Budget | None = None,
+        fidelity: bool = False,
+        max_epochs: int = 1,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
         self.display = TrialLines(self)
         self.warm_start = warm_start
         self.budget = budget
+        self.fidelity = fidelity  # the GP models (values, fidelity), not values alone
+        self.max_epochs = max_epochs
         # Gaussian-process proposals that repeated a tried configuration and were replaced.
         self.replaced_proposals = 0
 
@@ -122,15 +127,17 @@ class DurableOracle(BayesianOracle):
         The same fit, seeds and optimizer as KerasTuner's `populate_space`, so a search that
         meets no repeat draws exactly the trials KerasTuner would.
         """
-        x, y = self.vectorize_trials()
+        x, y = self.fidelity_data() if self.fidelity else self.vectorize_trials()
         with warnings.catch_warnings():
             # A length scale at its bound (few trials, a flat dimension) is the fit's business,
             # not the user's: scikit-learn's warning would print a line of its source mid-search.
             warnings.simplefilter("ignore", ConvergenceWarning)
             self.gpr.fit(np.nan_to_num(x, posinf=0, neginf=0), np.nan_to_num(y, posinf=0, neginf=0))
 
+        full = [1.0] if self.fidelity else []  # proposals are for trials that run to their end
+
         def lower_confidence_bound(point: np.ndarray) -> float:
-            mu, sigma = self.gpr.predict(point.reshape(1, -1), return_std=True)
+            mu, sigma = self.gpr.predict(np.append(point, full).reshape(1, -1), return_std=True)
             return mu - self.beta * sigma
 
         bounds = self.hp_bounds()
@@ -144,6 +151,50 @@ class DurableOracle(BayesianOracle):
         # A stable sort: among equal values the first restart wins, as in KerasTuner.
         for result in sorted(results, key=lambda r: float(np.ravel(r.fun)[0])):
             yield self.vector_to_values(result.x)
+
+    def fidelity_data(self) -> tuple[np.ndarray, np.ndarray]:
+        """The GP's training data over (values, fidelity): KerasTuner's, with one more column.
+
+        KerasTuner fits a trial that successive halving stopped at epoch 3 as if its epoch-3
+        score were final, and so reads slow starters (low learning rates, strong
+        regularization, small batches) as bad ones: the short-horizon bias of Wu et al.,
+        ICLR 2018 (issue 26). Here each trial counts at the fidelity it reached, its epochs
+        over --max-epochs; a trial that ran to its own end (EarlyStopping, the epoch limit)
+        at 1, as BOHB and Syne Tune's MOBSTER model epochs. Scores are negated where higher
+        is better, and a running trial is given a pessimistic guess at full fidelity, as
+        KerasTuner's `_vectorize_trials` does; failed and invalid trials are left out.
+        """
+        ongoing = set(self.ongoing_trials.values())
+        rows, scores = [], []
+        for trial in self.trials.values():
+            if trial in ongoing:
+                row = [*self.trial_vector(trial), 1.0]
+                mean, std = self.gpr.predict(np.array([row]), return_std=True)
+                score = float(np.ravel(mean)[0] + np.ravel(std)[0])
+            elif trial.status == TrialState.COMPLETED and trial.score is not None:
+                row = [*self.trial_vector(trial), self.trial_fidelity(trial.trial_id)]
+                score = -trial.score if self.objective.direction == "max" else trial.score
+            else:
+                continue
+            rows.append(row)
+            scores.append(score)
+        return np.array(rows), np.array(scores)
+
+    def trial_vector(self, trial: kt.engine.trial.Trial) -> list[float]:
+        """A trial's searched values in the GP's unit box; a name it lacks at its default."""
+        values, vector = trial.hyperparameters, []
+        for declared in self.searched_space():
+            active = values.is_active(declared) and declared.name in values.values
+            value = values.values[declared.name] if active else declared.default
+            vector.append(declared.value_to_prob(value))
+        return vector
+
+    def trial_fidelity(self, trial_id: str) -> float:
+        """How much of its training a completed trial had: 1 unless a rule or budget stopped it."""
+        record = read_json(self.trial_dir(trial_id) / RECORD_FILE) or {}
+        if not record.get("stopped_early"):
+            return 1.0
+        return min(record.get("epochs", self.max_epochs) / self.max_epochs, 1.0)
 
     def is_tried(self, values: Mapping[str, space.Value]) -> bool:
         """Whether a trial already ran `values`, by `configuration_key`.

@@ -35,7 +35,7 @@ from tuning.engine.stopping import (
     TrialStopping,
 )
 from tuning.hardware import resolved, training_path
-from tuning.layout import TUNER_DIR
+from tuning.layout import RECORD_FILE, TUNER_DIR
 from tuning.objective import VAL_ACCURACY, Objective
 from tuning.store import runinfo
 from tuning.store.files import read_json, write_json_atomic
@@ -44,7 +44,6 @@ from tuning.trialstate import TrialState
 kt_internals.quiet_trial_tracebacks()  # run_trial prints a traceback where something raised
 
 TUNER_FILE = "tuner0.json"
-RECORD_FILE = "record.json"
 
 
 class TrialBudgetSpent(Exception):
@@ -335,6 +334,8 @@ def make_tuner(
         hyperparameters=declared_space(config),
         warm_start=experiment.warm_start,
         budget=budget,
+        fidelity=config.fidelity_gp,
+        max_epochs=config.max_epochs,
         tune_new_entries=True,
         # RecordingTuner counts failures itself, after the failed trial is saved; KerasTuner's
         # own check raises before saving it, so a resume would run that trial again.

@@ -11,7 +11,14 @@ import dataclasses
 import tempfile
 from pathlib import Path
 
-from tuning.config import SAVED_BEFORE, TuneConfig, differing_keys, search_settings, stop_rule
+from tuning.config import (
+    SAVED_BEFORE,
+    TuneConfig,
+    differing_keys,
+    saved_rules,
+    search_settings,
+    stop_rule,
+)
 from tuning.errors import TuningError
 from tuning.layout import ORACLE_FILE, TUNER_DIR
 from tuning.store import runinfo
@@ -47,7 +54,7 @@ def resolve_for_resume(
     if config.initial_points is None:
         # The oracle keeps its saved number anyway; adopt it rather than refuse the resume.
         config = dataclasses.replace(config, initial_points=saved["config"]["initial_points"])
-    config = config.resolve()
+    config = dataclasses.replace(config, **saved_rules(saved["config"])).resolve()
     check_resumable(saved, config)
     check_same_data(saved, config, digest)
     check_same_code(saved, config, code or {})
