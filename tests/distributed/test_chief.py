@@ -19,6 +19,7 @@ from tuning.cli.main import main
 from tuning.distributed import cluster
 from tuning.engine import auth, devices
 from tuning.engine.search import make_tuner
+from tuning.store.files import read_json
 from tuning.store.lock import LOCK_FILE
 from tuning.store.resume import saved_config
 
@@ -123,28 +124,44 @@ def test_workers_started_by_hand_run_the_chiefs_command_with_keras_tuner_variabl
     assert_consistent(tmp_path, 2)
 
 
-def test_a_dead_worker_stops_the_others_with_one_error_and_the_search_resumes(tmp_path, data_dir):
-    args = tune_args(tmp_path, data_dir, *SMALL, "--max-trials", "2", "--max-epochs", "3")
+def running_trials(results: Path) -> dict[str, str]:
+    """The chief's saved view of which worker runs which trial."""
+    state = read_json(results / "tuner" / "oracle.json") or {}
+    return state.get("ongoing_trials", {})
+
+
+def worker_pid(results: Path, tuner_id: str) -> int:
+    """The pid of the local worker named `tuner_id`, read from its environment."""
+    for pid in worker_processes(results):
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        if f"{cluster.TUNER_ID}={tuner_id}".encode() in environ:
+            return int(pid)
+    raise AssertionError(f"no worker {tuner_id}")
+
+
+def test_a_dead_worker_costs_only_its_trial_and_another_takes_its_place(tmp_path, data_dir):
+    # Up to 30 epochs: the first trials run until EarlyStopping, long enough to be killed in.
+    args = tune_args(tmp_path, data_dir, *SMALL, "--max-trials", "3", "--max-epochs", "30")
     args += ["--workers", "2"]
     chief = subprocess.Popen(
         [sys.executable, "-m", "tuning", *args],
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    wait_for(lambda: any(trials_run_by(tmp_path).values()))  # training has begun
-    pid = worker_processes(tmp_path)[0]
-    os.kill(int(pid), signal.SIGKILL)
-    _, stderr = chief.communicate(timeout=120)
-    assert chief.returncode == 2
-    last = stderr.splitlines()[-1]
-    assert re.match(r"error: worker[01] ended with signal SIGKILL \(.*workers/worker[01].log", last)
-    assert last.endswith(
-        "the other workers were stopped; finished trials are saved, run the same command to resume"
-    )
-    wait_for(lambda: not worker_processes(tmp_path) and not trial_processes(tmp_path), 30)
-    assert main(args) == 0  # the same command resumes: the cut-off trials run again
-    assert_consistent(tmp_path, 2)
+    wait_for(lambda: running_trials(tmp_path))  # a worker has its trial
+    tuner_id = sorted(running_trials(tmp_path))[0]
+    os.kill(worker_pid(tmp_path, tuner_id), signal.SIGKILL)
+    out, err = chief.communicate(timeout=300)
+    assert chief.returncode == 0, err[-2000:]
+    replaced = re.findall(r"^chief: (\S+) ended with signal SIGKILL .* takes its place$", out, re.M)
+    assert replaced == [tuner_id], out
+    trials = read_csv(tmp_path / "trials.csv")
+    assert len(trials) == 3 and list(trials.status).count("FAILED") == 1
+    (reason,) = trials.reason[trials.status == "FAILED"]
+    assert reason == f"its worker {tuner_id} ended with signal SIGKILL"
+    assert set(trials.status) == {"FAILED", "COMPLETED"}
+    assert not worker_processes(tmp_path) and not trial_processes(tmp_path)
 
 
 def test_a_trial_whose_process_is_killed_in_a_worker_fails_and_the_search_goes_on(

@@ -52,6 +52,21 @@ class ChiefOracle(DurableOracle):
         return Trial(self.get_space(), status=TrialState.STOPPED)
 
     @synchronized
+    def fail_worker_trial(
+        self, tuner_id: str, reason: str, save_record: Callable[[str, dict], None]
+    ) -> str | None:
+        """End the trial a dead worker was running as FAILED; its id, or None if it had none.
+
+        Its record says why, so trials.csv does; then `on_trial_end` runs, as for any trial.
+        """
+        trial = self.ongoing_trials.get(tuner_id)
+        if trial is None:
+            return None
+        save_record(trial.trial_id, {"reason": reason})
+        self.fail_trial(trial.trial_id, reason)
+        return trial.trial_id
+
+    @synchronized
     def end_trial(self, trial: Trial) -> None:
         """End a trial a worker reports, then run `on_trial_end` on the saved trial."""
         super().end_trial(trial)
@@ -89,10 +104,15 @@ def run_chief(
     def search_over() -> bool:
         return kt_internals.workers_told_to_stop(servicer, oracle)
 
+    def bury(tuner_id: str, how: str) -> bool:
+        """Fail the dead worker's trial; whether it had one, and so may be started again."""
+        reason = f"its worker {tuner_id} ended with {how}"
+        return oracle.fail_worker_trial(tuner_id, reason, tuner.save_record) is not None
+
     try:
         workers.start()
         while not search_over():
-            workers.check(search_over, loopback=cluster.is_loopback(address))
+            workers.check(search_over, cluster.is_loopback(address), bury)
             time.sleep(POLL_SECONDS)
         workers.wait()
     finally:

@@ -105,6 +105,7 @@ class LocalWorkers:
         self.port = port
         self.per = per  # trials at once on each device
         self.processes: dict[str, subprocess.Popen] = {}
+        self.gpus: list[str] = []
 
     def log_path(self, tuner_id: str):
         """Where a worker's output goes, appended to across resumes."""
@@ -115,36 +116,58 @@ class LocalWorkers:
         count = local_workers(self.config, self.per)
         if not count:
             return
+        self.gpus = devices.gpu_ids()
+        for index in range(count):
+            self.start_one(index)
+        print(f"chief: started {count} workers, logs in {self.log_path('').parent}", flush=True)
+
+    def start_one(self, index: int) -> None:
+        """Start worker `index` (`worker{index}`), pinned to its device, logging to its file."""
+        tuner_id = f"worker{index}"
         host = os.environ.get(ORACLE_IP, LOOPBACK) if role() == "chief" else LOOPBACK
         host = LOOPBACK if host in ANY_ADDRESS else host
-        gpus = devices.gpu_ids()
+        env = {**os.environ, TUNER_ID: tuner_id, ORACLE_IP: host, ORACLE_PORT: str(self.port)}
+        env.update(devices.worker_gpus(index, self.gpus, self.config.distribution, self.per))
         command = [sys.executable, "-m", "tuning", "worker", str(self.config.results_dir)]
-        for index in range(count):
-            tuner_id = f"worker{index}"
-            env = {**os.environ, TUNER_ID: tuner_id, ORACLE_IP: host, ORACLE_PORT: str(self.port)}
-            env.update(devices.worker_gpus(index, gpus, self.config.distribution, self.per))
-            log = self.log_path(tuner_id)
-            log.parent.mkdir(parents=True, exist_ok=True)
-            with log.open("a", encoding="utf-8") as out:
-                self.processes[tuner_id] = subprocess.Popen(
-                    [*command, "--parent", str(os.getpid())],
-                    env=env,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # Ctrl-C reaches the chief, which stops them
-                )
-        print(f"chief: started {count} workers, logs in {log.parent}", flush=True)
+        log = self.log_path(tuner_id)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("a", encoding="utf-8") as out:
+            self.processes[tuner_id] = subprocess.Popen(
+                [*command, "--parent", str(os.getpid())],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C reaches the chief, which stops them
+            )
 
-    def check(self, search_over: Callable[[], bool], loopback: bool) -> None:
-        """Raise if a worker failed, or if all ended on loopback while trials are still due.
+    def check(
+        self,
+        search_over: Callable[[], bool],
+        loopback: bool,
+        bury: Callable[[str, str], bool] = lambda tuner_id, how: False,
+    ) -> None:
+        """Replace a worker that died in a trial; raise if one died otherwise, or all ended.
+
+        A dead worker costs its trial only: `bury` fails the trial it was running (issue 27),
+        and a new worker of the same name takes its place. One that died without a trial
+        (at its start, say) would only die again: the search stops, as it does when every
+        worker ended on loopback while trials are still due.
 
         Raises:
             TuningError: naming the worker, how it ended and the last line of its log.
         """
-        for tuner_id, process in self.processes.items():
+        for tuner_id, process in list(self.processes.items()):
             status = process.poll()
             if status not in (None, 0):
                 how = f"{describe_status(status)} ({self.last_line(tuner_id)})"
+                if not search_over() and bury(tuner_id, describe_status(status)):
+                    print(
+                        f"chief: {tuner_id} ended with {how}; its trial failed, and a new "
+                        f"{tuner_id} takes its place",
+                        flush=True,
+                    )
+                    self.start_one(int(tuner_id.removeprefix("worker")))
+                    continue
                 raise TuningError(
                     f"{tuner_id} ended with {how}; "
                     "the other workers were stopped; finished trials are saved, run the same "
