@@ -400,6 +400,15 @@ class TuneConfig:
             metavar="N",
         ),
     )
+    worker_lease: float = setting(
+        300.0,
+        Option(
+            "distributed search: a worker not heard from for this long (it calls the chief "
+            "every tenth of it) is taken for dead, and its trial fails: 5m, 90s (default 5m)",
+            type=duration,
+            metavar="DURATION",
+        ),
+    )
     distribution: str | None = setting(
         None,
         Option(

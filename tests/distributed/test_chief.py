@@ -227,3 +227,27 @@ def test_a_spent_time_budget_makes_the_chief_hand_out_no_trial(search_copy, data
     assert len(read_csv(search_copy / "trials.csv")) == 2
     assert trials_run_by(search_copy) == {"worker0": []}  # it asked, and was told to stop
     assert "was spent after 2 of 3 trials" in capsys.readouterr().out
+
+
+def test_a_remote_worker_not_heard_from_costs_its_trial_and_is_not_waited_for(tmp_path, data_dir):
+    # As on other machines, with a lease of 5 s: a worker that dies (its machine lost, say)
+    # stops calling; its trial fails once the lease runs out, and the chief, which would
+    # otherwise wait for it for good, ends the search (a one-trial one here).
+    address = {cluster.ORACLE_IP: "127.0.0.1", cluster.ORACLE_PORT: str(free_port())}
+    # Up to 100 epochs of 2,000 images: the trial runs until EarlyStopping, seconds.
+    args = tune_args(tmp_path, data_dir, "--max-trials", "1", "--max-epochs", "100")
+    command = [sys.executable, "-m", "tuning", *args, "--worker-lease", "5s"]
+
+    def start(tuner_id: str) -> subprocess.Popen:
+        env = {**os.environ, **address, cluster.TUNER_ID: tuner_id, auth.TOKEN_ENV: "x" * 16}
+        return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
+
+    chief, lost = start("chief"), start("hostb-0")
+    wait_for(lambda: "hostb-0" in running_trials(tmp_path))
+    lost.kill()
+    lost.communicate(timeout=60)
+    out, _ = chief.communicate(timeout=300)
+    assert chief.returncode == 0
+    trials = read_csv(tmp_path / "trials.csv")
+    assert list(trials.status) == ["FAILED"]
+    assert trials.reason[0] == "its worker hostb-0 was not heard from for 5s"

@@ -26,7 +26,8 @@ from tuning.engine.failures import trial_ended
 from tuning.engine.oracle import DurableOracle
 from tuning.engine.search import RecordingTuner, make_tuner
 from tuning.errors import SearchStopped, TuningError
-from tuning.trialstate import TrialState
+from tuning.settings import show_duration
+from tuning.trialstate import ENDED, TrialState
 
 POLL_SECONDS = 0.5  # how often the chief looks at the search and at its local workers
 GRACE_SECONDS = 5  # for the last answers in flight when the chief stops serving
@@ -67,8 +68,50 @@ class ChiefOracle(DurableOracle):
         return trial.trial_id
 
     @synchronized
+    def expire(
+        self,
+        seen: dict[str, float],
+        lease: float,
+        local: set[str],
+        save_record: Callable[[str, dict], None],
+    ) -> None:
+        """Fail the trials of remote workers not heard from for `lease` seconds.
+
+        `seen`: when each worker last called (monotonic seconds). Such a worker is taken for
+        dead: its trial fails and the search stops waiting for it; if it comes back, it
+        asks for a new trial like any other. Local workers are watched as processes.
+        """
+        now = time.monotonic()
+        for tuner_id in list(self.ongoing_trials):
+            last = seen.setdefault(tuner_id, now)  # not heard from yet: the lease starts now
+            if tuner_id in local or now - last < lease:
+                continue
+            silent = f"its worker {tuner_id} was not heard from for {show_duration(lease)}"
+            self.fail_worker_trial(tuner_id, silent, save_record)
+            self.tuner_ids.discard(tuner_id)
+
+    @synchronized
+    def spent(self) -> bool:
+        """Whether nobody works and no trial is left to hand out, as after a lost last worker.
+
+        KerasTuner ends a search once it answered a worker STOPPED; a search whose last
+        worker was lost has nobody left to answer.
+        """
+        if not kt_internals.nobody_working(self) or self.retry_queue:
+            return False
+        budget_over = self.budget is not None and self.budget.over()
+        return budget_over or (bool(self.max_trials) and len(self.trials) >= self.max_trials)
+
+    @synchronized
     def end_trial(self, trial: Trial) -> None:
-        """End a trial a worker reports, then run `on_trial_end` on the saved trial."""
+        """End a trial a worker reports, then run `on_trial_end` on the saved trial.
+
+        A worker whose lease expired may still report its trial, failed meanwhile: the
+        report is dropped, so a trial ends once.
+        """
+        running = {t.trial_id for t in self.ongoing_trials.values()}
+        if trial.trial_id not in running and self.trials[trial.trial_id].status in ENDED:
+            return
         super().end_trial(trial)
         if self.on_trial_end is not None:
             try:
@@ -96,13 +139,13 @@ def run_chief(
     oracle.on_trial_end = partial(after_worker_trial, tuner, config, after_trial)
     tuner.save()  # before serving: a worker reads run.json and the tuner state once answered
     address = cluster.chief_address()
-    server, servicer, port = start_server(oracle, address)
+    server, servicer, port, check = start_server(oracle, address)
     per = cluster.per_device(config, partial(parameters, tuner))
     workers = cluster.LocalWorkers(config, port, per)
     print(f"chief: serving the search on {address.rpartition(':')[0]}:{port}", flush=True)
 
     def search_over() -> bool:
-        return kt_internals.workers_told_to_stop(servicer, oracle)
+        return kt_internals.workers_told_to_stop(servicer, oracle) or oracle.spent()
 
     def bury(tuner_id: str, how: str) -> bool:
         """Fail the dead worker's trial; whether it had one, and so may be started again."""
@@ -113,6 +156,8 @@ def run_chief(
         workers.start()
         while not search_over():
             workers.check(search_over, cluster.is_loopback(address), bury)
+            local = set(workers.processes)
+            oracle.expire(check.seen, config.worker_lease, local, tuner.save_record)
             time.sleep(POLL_SECONDS)
         workers.wait()
     finally:
@@ -149,24 +194,23 @@ def after_worker_trial(
 
 def start_server(
     oracle: ChiefOracle, address: str
-) -> tuple[grpc.Server, kt_internals.OracleServicer, int]:
+) -> tuple[grpc.Server, kt_internals.OracleServicer, int, auth.TokenCheck]:
     """Serve `oracle` on `address` (HOST:PORT; port 0 picks a free one) in gRPC's threads.
 
     KerasTuner's own `start_server` blocks for good and reads the address from the
     environment; this one returns, so the chief can watch its workers meanwhile.
 
     Returns:
-        The running server, its servicer (which notes when a worker was told to stop) and
-        the port it listens on.
+        The running server, its servicer (which notes when a worker was told to stop), the
+        port it listens on, and the token check (which notes when each worker called).
 
     Raises:
         TuningError: the address cannot be listened on.
     """
     token = auth.chief_token(own_workers_only=cluster.role() is None)
     # One thread, as in KerasTuner: the oracle's calls are serialized anyway.
-    server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=1), interceptors=[auth.TokenCheck(token)]
-    )
+    check = auth.TokenCheck(token)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1), interceptors=[check])
     servicer = kt_internals.OracleServicer(oracle)
     kt_internals.service_grpc().add_OracleServicer_to_server(servicer, server)
     try:
@@ -176,4 +220,4 @@ def start_server(
     if not port:
         raise TuningError(f"the chief cannot listen on {address}: in use or not this machine's")
     server.start()
-    return server, servicer, port
+    return server, servicer, port, check

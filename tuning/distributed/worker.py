@@ -32,6 +32,7 @@ from tuning.store.resume import saved_config
 from tuning.trialstate import TrialState
 
 CHIEF_WAIT_SECONDS = 600  # for the chief to answer, so workers can be started first
+HEARTBEATS_PER_LEASE = 10  # a worker calls the chief this often within its lease
 
 
 def work(results_dir: Path, parent: int | None = None, verbose: int = 2) -> str:
@@ -129,6 +130,8 @@ def run_worker(config: TuneConfig, verbose: int) -> str:
     """Train trials, each in a fresh process unless `config.in_process`, until told to stop."""
     tuner_id = os.environ[cluster.TUNER_ID]
     print(f"{tuner_id}: working on the search in {config.results_dir}", flush=True)
+    address = f"{os.environ[cluster.ORACLE_IP]}:{os.environ[cluster.ORACLE_PORT]}"
+    auth.keep_in_touch(address, config.worker_lease / HEARTBEATS_PER_LEASE)
     if config.in_process:
         run = read_json(config.results_dir / runinfo.RUN_FILE)
         dataset = search_data(config, saved(run))

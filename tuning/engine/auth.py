@@ -16,6 +16,8 @@ import collections
 import hmac
 import os
 import secrets
+import threading
+import time
 
 import grpc
 
@@ -24,6 +26,7 @@ from tuning.errors import TuningError
 
 TOKEN_ENV = "TUNING_CHIEF_TOKEN"
 METADATA_KEY = "tuning-chief-token"  # gRPC metadata keys are lower case
+WORKER_KEY = "tuning-worker"  # who calls: the worker's KerasTuner tuner id
 MIN_TOKEN_LENGTH = 16
 
 
@@ -51,15 +54,22 @@ def worker_token() -> str:
 
 
 class TokenCheck(grpc.ServerInterceptor):
-    """Answers a call only if it carries the chief's token; UNAUTHENTICATED otherwise."""
+    """Answers a call only if it carries the chief's token; UNAUTHENTICATED otherwise.
+
+    It notes when each worker last called (`seen`, monotonic seconds by tuner id): the
+    chief's lease on a remote worker's trial (`tuning.distributed.chief`).
+    """
 
     def __init__(self, token: str):
         self.token = token.encode()
+        self.seen: dict[str, float] = {}
 
     def intercept_service(self, continuation, handler_call_details):  # noqa: ANN001, ANN201
         """Pass a call with the token on; refuse any other."""
-        sent = dict(handler_call_details.invocation_metadata or ()).get(METADATA_KEY, "")
-        if hmac.compare_digest(sent.encode(), self.token):
+        metadata = dict(handler_call_details.invocation_metadata or ())
+        if hmac.compare_digest(metadata.get(METADATA_KEY, "").encode(), self.token):
+            if metadata.get(WORKER_KEY):
+                self.seen[metadata[WORKER_KEY]] = time.monotonic()
             return continuation(handler_call_details)
         return grpc.unary_unary_rpc_method_handler(refuse)
 
@@ -78,7 +88,8 @@ class TokenSender(grpc.UnaryUnaryClientInterceptor):
     def intercept_unary_unary(self, continuation, client_call_details, request):  # noqa: ANN001, ANN201
         """Send the call with the token in its metadata."""
         details = client_call_details
-        metadata = [*(details.metadata or ()), (METADATA_KEY, self.token)]
+        worker = os.environ.get("KERASTUNER_TUNER_ID", "")
+        metadata = [*(details.metadata or ()), (METADATA_KEY, self.token), (WORKER_KEY, worker)]
         return continuation(
             CallDetails(
                 details.method,
@@ -110,6 +121,26 @@ def channel(address: str) -> grpc.Channel:
 def stub(address: str):  # noqa: ANN201 - a generated gRPC stub
     """KerasTuner's oracle stub, calling the chief at `address` with the worker's token."""
     return kt_internals.service_grpc().OracleStub(channel(address))
+
+
+def keep_in_touch(address: str, every: float) -> threading.Event:
+    """Call the chief every `every` seconds from a daemon thread, while this worker lives.
+
+    Its trial's epochs may be far apart (18 minutes on 2 CPU cores): these calls tell the
+    chief the worker is alive meanwhile. Set the returned event to stop them.
+    """
+    done = threading.Event()
+    oracle = stub(address)
+
+    def beat() -> None:
+        while not done.wait(every):
+            try:
+                oracle.GetSpace(kt_internals.service().GetSpaceRequest(), timeout=every)
+            except grpc.RpcError:
+                pass  # the chief is gone or busy: the trial's own calls will say which
+
+    threading.Thread(target=beat, name="heartbeat", daemon=True).start()
+    return done
 
 
 def check_token(address: str) -> None:

@@ -101,6 +101,11 @@ def workers_told_to_stop(servicer: OracleServicer, oracle: kt.Oracle) -> bool:
     return servicer.stop_triggered and exit_chief(oracle)
 
 
+def nobody_working(oracle: kt.Oracle) -> bool:
+    """KerasTuner's half of that test: no trial runs, and no worker waits for one."""
+    return exit_chief(oracle)
+
+
 class BayesianOracle(kt.oracles.BayesianOptimizationOracle):
     """KerasTuner's Bayesian oracle, its private members reached by public names.
 
