@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import keras
 import numpy as np
@@ -155,3 +156,20 @@ def test_a_short_budget_trains_several_trials_however_long_the_first_would_run(
     assert len(trials) >= 3
     assert trials.reason[0].startswith("time budget: a trial's share, 1/5 of 1m, used")
     assert (trials.epochs < 100).all()
+
+
+def test_the_search_seconds_are_kept_up_to_date_while_trials_run(tmp_path, monkeypatch):
+    # A kill mid-trial, even a SIGKILL, then loses at most one interval of the count.
+    monkeypatch.setattr(budget, "clock", lambda: 1000.0)
+    run = {"search_seconds_before": 50.0, "search_started": 900.0, "search_seconds": 50.0}
+    (tmp_path / "run.json").write_text(json.dumps(run))
+
+    def counted() -> float:
+        return json.loads((tmp_path / "run.json").read_text())["search_seconds"]
+
+    with budget.counting(tmp_path, every=0.01):
+        for _ in range(6000):  # up to a minute, however loaded the machine
+            if counted() != 50.0:
+                break
+            time.sleep(0.01)
+    assert counted() == 150.0  # 50 before this run, 100 in it

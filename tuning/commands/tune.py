@@ -111,9 +111,10 @@ def tune(config: TuneConfig, verbose: int = 2, dataset: Dataset | None = None) -
         searching = True
         try:
             test = test_set(held)
-            tuner, stopped = search_trials(
-                config, experiment, data, test, 0 if config.quiet else verbose
-            )
+            with budget.counting(results_dir):
+                tuner, stopped = search_trials(
+                    config, experiment, data, test, 0 if config.quiet else verbose
+                )
             run.update(search_seconds=budget.spent_now(run))
             searching = False  # evaluation and reports count against no budget
             text = finish_reports(tuner, results_dir, config.top_n, held)
@@ -205,17 +206,8 @@ def after_each_trial(tuner: RecordingTuner, config: TuneConfig) -> None:
     """
     write_trials_csv(config.results_dir, tuner, live=True)
     prune_checkpoints(tuner, config.keep_checkpoints)
-    record_search_seconds(config.results_dir)
+    budget.record_spent(config.results_dir)
     print_progress(tuner, config)
-
-
-def record_search_seconds(results_dir: Path) -> None:
-    """Bring run.json's search seconds up to now, so a killed run still counts its trials."""
-    run = read_json(results_dir / runinfo.RUN_FILE)
-    if run and "search_started" in run:
-        write_json_atomic(
-            results_dir / runinfo.RUN_FILE, {**run, "search_seconds": budget.spent_now(run)}
-        )
 
 
 def check_keep(config: TuneConfig) -> None:

@@ -10,14 +10,21 @@ callback that stops a running trial is `tuning.engine.stopping.TimeBudgetStop`.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from tuning.store import runinfo
-from tuning.store.files import read_json
+from tuning.store.files import read_json, write_json_atomic
 
 clock = time.time  # wall-clock seconds; shared by every process of a search on one machine
+# How often run.json's count of the search's seconds is brought up to date while trials run:
+# a kill, even a SIGKILL or a reboot, then loses at most this much of it (issue 27).
+COUNT_SECONDS = 30.0
+_writing = threading.Lock()  # one read-and-rewrite of run.json at a time in this process
 
 
 @dataclass(frozen=True)
@@ -58,3 +65,35 @@ def search_budget(time_budget: float | None, results_dir: Path) -> Budget | None
     if not run or "search_started" not in run:
         return None
     return Budget(time_budget, run["search_seconds_before"], run["search_started"])
+
+
+def record_spent(results_dir: Path) -> None:
+    """Bring run.json's search seconds up to now, so a killed run still counts its trials."""
+    with _writing:
+        run = read_json(results_dir / runinfo.RUN_FILE)
+        if run and "search_started" in run:
+            write_json_atomic(
+                results_dir / runinfo.RUN_FILE, {**run, "search_seconds": spent_now(run)}
+            )
+
+
+@contextlib.contextmanager
+def counting(results_dir: Path, every: float = COUNT_SECONDS) -> Iterator[None]:
+    """Keep run.json's search seconds up to date every `every` seconds for the block's length.
+
+    Before, it was written as each trial ended: a SIGKILL or a reboot in a 20-minute trial
+    left its minutes out of the budget, which a resume then gave again.
+    """
+    done = threading.Event()
+
+    def count() -> None:
+        while not done.wait(every):
+            record_spent(results_dir)
+
+    thread = threading.Thread(target=count, name="search-seconds", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
