@@ -16,6 +16,7 @@ import pytest
 import tensorflow as tf
 
 from tuning.cli.main import main
+from tuning.config import TuneConfig
 from tuning.distributed import cluster
 from tuning.engine import auth, devices
 from tuning.engine.search import make_tuner
@@ -51,11 +52,11 @@ def wait_for(condition, seconds: float = 180) -> None:
     assert condition()
 
 
-@pytest.mark.parametrize("workers", [["--workers", "2"], ["--trials-per-device", "2"]])
-def test_a_chief_and_two_workers_run_every_trial_exactly_once(tmp_path, data_dir, workers):
+def test_a_chief_and_two_workers_run_every_trial_exactly_once(tmp_path, data_dir):
     # Each worker runs its trials in processes of their own, as by default. Two trials per
-    # device on a CPU: two workers there too.
-    args = tune_args(tmp_path, data_dir, *TINY, "--max-trials", "4", *workers, processes=True)
+    # device on a CPU: two workers, as `--workers 2` starts (test_local_workers_count_...).
+    extra = ["--max-trials", "4", "--trials-per-device", "2"]
+    args = tune_args(tmp_path, data_dir, *TINY, *extra, processes=True)
     assert main(args) == 0
     assert_consistent(tmp_path, 4)  # 4 COMPLETED trials, CSVs and test results as saved
     runs = trials_run_by(tmp_path)
@@ -67,9 +68,17 @@ def test_a_chief_and_two_workers_run_every_trial_exactly_once(tmp_path, data_dir
     oracle = json.loads((tmp_path / "tuner" / "oracle.json").read_text())
     assert sorted(oracle["end_order"]) == ["0", "1", "2", "3"]
     run = json.loads((tmp_path / "run.json").read_text())
-    assert run["status"] == "finished"
+    assert (run["status"], run["config"]["trials_per_device"]) == ("finished", 2)
     assert (tmp_path / LOCK_FILE).read_text() == ""  # the chief released the lock
     assert not worker_processes(tmp_path)
+
+
+def test_local_workers_count_per_device_and_per_worker():
+    assert cluster.local_workers(TuneConfig("mnist", workers=2), per=1) == 2
+    assert cluster.local_workers(TuneConfig("mnist", workers=3), per=2) == 6  # 2 on each
+    assert cluster.local_workers(TuneConfig("mnist"), per=1) == 0  # no chief's own workers
+    gpus = len(devices.gpu_ids())
+    assert cluster.local_workers(TuneConfig("mnist"), per=2) == 2 * max(gpus, 1)
 
 
 def free_port() -> int:
