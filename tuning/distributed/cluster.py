@@ -78,7 +78,7 @@ def local_workers(config: TuneConfig, per: int) -> int:
 def chief_address() -> str:
     """Where the chief listens: the environment's address, else a free loopback port."""
     if role() == "chief":
-        return f"{os.environ[ORACLE_IP]}:{os.environ[ORACLE_PORT]}"
+        return kt_internals.chief_address()
     return f"{LOOPBACK}:0"
 
 

@@ -18,7 +18,7 @@ import grpc
 from tuning.config import TuneConfig, differing_keys, saved_rules
 from tuning.data import split
 from tuning.distributed import cluster
-from tuning.engine import auth
+from tuning.engine import auth, kt_internals
 from tuning.engine.failures import trial_ended
 from tuning.engine.isolation import die_with_parent, killed_reason, run_trials_in_children
 from tuning.engine.search import TUNER_DIR, make_tuner, run_search
@@ -102,7 +102,7 @@ def chief_config(results_dir: Path) -> TuneConfig:
             f"a worker needs {cluster.TUNER_ID} (a name without 'chief'), "
             f"{cluster.ORACLE_IP} and {cluster.ORACLE_PORT}: where the chief serves"
         )
-    address = f"{os.environ[cluster.ORACLE_IP]}:{os.environ[cluster.ORACLE_PORT]}"
+    address = kt_internals.chief_address()
     wait_for_chief(address)
     auth.check_token(address)
     # The chief writes run.json before it serves, so it is there once the chief answers.
@@ -130,7 +130,7 @@ def run_worker(config: TuneConfig, verbose: int) -> str:
     """Train trials, each in a fresh process unless `config.in_process`, until told to stop."""
     tuner_id = os.environ[cluster.TUNER_ID]
     print(f"{tuner_id}: working on the search in {config.results_dir}", flush=True)
-    address = f"{os.environ[cluster.ORACLE_IP]}:{os.environ[cluster.ORACLE_PORT]}"
+    address = kt_internals.chief_address()
     auth.keep_in_touch(address, config.worker_lease / HEARTBEATS_PER_LEASE)
     if config.in_process:
         run = read_json(config.results_dir / runinfo.RUN_FILE)
