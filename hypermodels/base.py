@@ -16,8 +16,10 @@ from hypermodels.training import (
     PLAIN,
     TrainingPath,
     augment_batches,
+    epoch_batches,
     eval_dataset,
     set_precision,
+    steps,
     train_dataset,
 )
 
@@ -127,10 +129,13 @@ class ImageClassifier(kt.HyperModel):
 
     def datasets(self, hp: kt.HyperParameters, x, y, kwargs: dict) -> tuple:
         """The fast path's training input for the searched batch size and augmentation."""
-        return pipeline_inputs(x, y, space.batch_size(hp), space.augment_factor(hp), kwargs)
+        batch_size, factor = space.batch_size(hp), space.augment_factor(hp)
+        return pipeline_inputs(x, y, batch_size, factor, kwargs, self.path.epoch_seeds)
 
 
-def pipeline_inputs(x, y, batch_size: int, factor: float, kwargs: dict) -> tuple:
+def pipeline_inputs(
+    x, y, batch_size: int, factor: float, kwargs: dict, epoch_seeds: bool = True
+) -> tuple:
     """The fast path's training input, shuffled and augmented outside the model.
 
     One fused random affine transform per batch, instead of three augmentation layers in
@@ -138,17 +143,25 @@ def pipeline_inputs(x, y, batch_size: int, factor: float, kwargs: dict) -> tuple
     TensorFlow a tf.data pipeline prepares it (measured with less CPU time per image than
     the same batches through Keras's PyDataset, docs/speed.md); on other backends
     `ShuffledBatches` does. `kwargs` (fit's) gets the validation data batched to match.
+
+    Each epoch's batches follow from (seed, epoch): a fit from `initial_epoch` k on (a
+    resumed trial) sees what an uninterrupted one saw from epoch k on; without
+    `epoch_seeds` (searches saved before), tf.data's order follows the epochs it served.
     """
     # Drawn from the trial's seeded generator: a resumed trial sees the same batches.
     seed = int(np.random.randint(2**31 - 1))
     kwargs["shuffle"] = False  # the batches come shuffled; Keras would only warn
+    first = kwargs.get("initial_epoch", 0)
     if keras.backend.backend() != "tensorflow":
         transform = compiled(fused_affine)
         augment = partial(random_affine, factor=factor, transform=transform)
         kwargs["validation_batch_size"] = batch_size
-        return (ShuffledBatches(x, y, batch_size, seed, augment if factor else None),)
-    train = train_dataset(x, y, batch_size, seed)
-    if factor:
-        train = augment_batches(train, partial(random_affine, factor=factor), seed)
+        return (ShuffledBatches(x, y, batch_size, seed, augment if factor else None, first),)
     kwargs["validation_data"] = eval_dataset(*kwargs["validation_data"], batch_size)
-    return (train,)
+    augment = partial(random_affine, factor=factor) if factor else None
+    if epoch_seeds:
+        epochs = range(first, kwargs.get("epochs", 1))
+        kwargs["steps_per_epoch"] = steps(len(x), batch_size)
+        return (epoch_batches(x, y, batch_size, seed, epochs, augment),)
+    train = train_dataset(x, y, batch_size, seed)
+    return (train if augment is None else augment_batches(train, augment, seed),)

@@ -38,13 +38,14 @@ class ShuffledBatches(keras.utils.PyDataset):
         batch_size: int,
         seed: int,
         augment: Callable | None = None,
+        first_epoch: int = 0,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.x, self.y, self.batch_size, self.seed = x, y, batch_size, seed
         self.augment = augment
-        self.epoch = 0
-        self.order = self.epoch_order(0)
+        self.epoch = first_epoch  # a resumed trial's fit starts at its `initial_epoch`
+        self.order = self.epoch_order(first_epoch)
 
     def __len__(self) -> int:
         return math.ceil(len(self.x) / self.batch_size)

@@ -41,7 +41,8 @@ class ForeignHyperModel(kt.HyperModel):
         batch_size = hp.values.get(space.BATCH_SIZE, KERAS_BATCH_SIZE)
         factor = hp.values.get(space.AUGMENT_FACTOR, 0.0)
         if self.path.input_pipeline or factor:  # augmentation happens in the input pipeline
-            return model.fit(*pipeline_inputs(x, y, batch_size, factor, kwargs), **kwargs)
+            inputs = pipeline_inputs(x, y, batch_size, factor, kwargs, self.path.epoch_seeds)
+            return model.fit(*inputs, **kwargs)
         return model.fit(x, y, batch_size=batch_size, **kwargs)
 
 

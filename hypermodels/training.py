@@ -23,6 +23,10 @@ class TrainingPath:
     # arrays into fit and three augmentation layers in the model: tf.data on TensorFlow,
     # hypermodels.batches on other backends.
     input_pipeline: bool = False
+    # Each epoch's order and augmentation draws follow from (seed, epoch) alone, so a trial
+    # resumed after epoch k sees the batches an uninterrupted one would (issue 27). Searches
+    # saved before drew them from how many epochs the pipeline had served (`False`).
+    epoch_seeds: bool = True
 
     def __post_init__(self):
         if self.precision not in PRECISIONS:
@@ -36,11 +40,56 @@ class TrainingPath:
 PLAIN = TrainingPath()
 
 
-def train_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int):
-    """Shuffled batches of (x, y), reshuffled every epoch, prepared ahead of the model (TF).
+def epoch_batches(
+    x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, epochs: range, augment=None
+):
+    """The batches of `epochs`, one after the other, each epoch's a function of (seed, epoch).
 
-    The arrays become tensors once; each batch is one gather of shuffled indices, so no
-    per-image Python or per-element shuffle buffer work remains in the training loop.
+    Epoch e serves the images in the order `stateless_shuffle` draws from (seed, e), and its
+    batch i is augmented with `augment(images, seed=s)`, s folded from (seed, e) and i. So
+    nothing depends on how many epochs the pipeline served before: a fit that starts at
+    epoch k (a resumed trial) sees from there on what an uninterrupted fit saw. The arrays
+    become tensors once, each batch is one gather, and the next batch is prepared ahead,
+    across epoch ends too; fit reads it with `steps_per_epoch` = `steps(len(x), batch_size)`.
+    """
+    import tensorflow as tf
+
+    images, labels = tf.constant(x), tf.constant(y)
+    base = tf.constant(seed, tf.int64)
+
+    def one_epoch(epoch):
+        pair = tf.stack([base, epoch])
+        order = tf.random.experimental.stateless_shuffle(tf.range(len(x), dtype=tf.int64), pair)
+        seeds = tf.data.Dataset.range(steps(len(x), batch_size)).map(
+            lambda i: tf.random.experimental.stateless_fold_in(pair, i)
+        )
+        batches = tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+        return tf.data.Dataset.zip(batches, seeds)
+
+    def batch(indices, batch_seed):
+        picked = tf.gather(images, indices)
+        return (picked if augment is None else augment(picked, seed=batch_seed)), tf.gather(
+            labels, indices
+        )
+
+    return (
+        tf.data.Dataset.range(epochs.start, epochs.stop)
+        .flat_map(one_epoch)
+        .map(batch, num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+def steps(images: int, batch_size: int) -> int:
+    """Batches in an epoch of `images`, the last one partial."""
+    return -(-images // batch_size)
+
+
+def train_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int):
+    """Shuffled batches of (x, y), reshuffled every epoch: searches saved before epoch seeds.
+
+    Each epoch's order comes from how many epochs were served before, so a resumed trial
+    cannot pick up its order mid-way; `epoch_batches` replaced it.
     """
     import tensorflow as tf
 
@@ -59,10 +108,10 @@ def train_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int):
 
 
 def augment_batches(batches, augment, seed: int):
-    """Apply `augment(images, seed=...)` to every batch, with a fresh stateless seed each.
+    """Apply `augment(images, seed=...)` to every batch of `train_dataset`, a seed each.
 
-    The seeds come from their own seeded stream, new every epoch, so each batch's draws are
-    fixed whichever tf.data thread runs it, and differ from epoch to epoch.
+    The seeds come from their own seeded stream, new every epoch (searches saved before epoch
+    seeds).
     """
     import tensorflow as tf
 

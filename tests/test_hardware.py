@@ -76,6 +76,7 @@ def test_resolved_path_says_whether_xla_is_on():
         "precision": "mixed_float16",
         "jit_compile": bool(hardware.gpus()),
         "input_pipeline": True,
+        "epoch_seeds": True,
         "backend": "tensorflow",
     }
 

@@ -21,6 +21,7 @@ from tuning.settings import (
     duration,
     image_size,
     int_at_least,
+    interval,
     positive_int,
     seed_int,
     setting,
@@ -261,6 +262,9 @@ class TuneConfig:
     # epochs), and proposes at full fidelity; searches saved before read every score as a
     # finished trial's (tuning.engine.oracle).
     fidelity_gp: bool = setting(True, search=True, saved_before=False)
+    # Each epoch's batches follow from (seed, epoch), so a trial resumes mid-way as if never
+    # stopped; searches saved before keep their pipeline's order (hypermodels.training).
+    epoch_seeds: bool = setting(True, search=True, saved_before=False)
     # As long as EarlyStopping's patience: the same trust in a plateau.
     grace_epochs: int = setting(
         10,
@@ -400,6 +404,16 @@ class TuneConfig:
             metavar="N",
         ),
     )
+    save_every: float = setting(
+        30.0,
+        Option(
+            "a running trial saves its state (weights, optimizer, callbacks) after an epoch "
+            "at most this often, so that a kill loses at most one epoch or this long; 0: "
+            "after every epoch (default 30s)",
+            type=interval,
+            metavar="DURATION",
+        ),
+    )
     worker_lease: float = setting(
         300.0,
         Option(
@@ -508,7 +522,7 @@ SAVED_BEFORE = {
 OPTIONS = {f.name: f.metadata["option"] for f in FIELDS if f.metadata["option"] is not None}
 # The code's own rules, versioned: no option sets them, and a resumed search (or a worker)
 # keeps the ones it started with, SAVED_BEFORE's where its run.json predates them (issue 26).
-RULE_VERSIONS = ("rung_min_results", "fidelity_gp")
+RULE_VERSIONS = ("rung_min_results", "fidelity_gp", "epoch_seeds")
 
 
 def saved_rules(config_json: dict) -> dict:

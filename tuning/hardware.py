@@ -123,7 +123,9 @@ def auto_precision() -> str:
     return "mixed_bfloat16" if cpu_native_bf16() else "float32"
 
 
-def training_path(training: str = "fast", precision: str = "auto") -> TrainingPath:
+def training_path(
+    training: str = "fast", precision: str = "auto", epoch_seeds: bool = True
+) -> TrainingPath:
     """The path `tune` trains with: `fast` (the default) or the guides' `plain` one.
 
     Args:
@@ -131,11 +133,12 @@ def training_path(training: str = "fast", precision: str = "auto") -> TrainingPa
             (on for GPUs, off for CPUs, where it measured 1.8x slower) and the precision
             below; `plain`: float32 numpy arrays into fit, three augmentation layers.
         precision: `auto` picks `auto_precision()`; any other value forces that policy.
+        epoch_seeds: each epoch's batches from (seed, epoch); False for searches saved before.
     """
     if training == "plain":
         return PLAIN if precision in ("auto", "float32") else TrainingPath(precision=precision)
     chosen = auto_precision() if precision == "auto" else precision
-    return TrainingPath(precision=chosen, input_pipeline=True)
+    return TrainingPath(precision=chosen, input_pipeline=True, epoch_seeds=epoch_seeds)
 
 
 def resolved(path: TrainingPath) -> dict:

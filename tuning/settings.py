@@ -98,11 +98,11 @@ def image_size(text: str) -> list[int]:
     return sizes * 2 if len(sizes) == 1 else sizes
 
 
-def parse_duration(text: str) -> float:
+def parse_duration(text: str, zero: bool = False) -> float:
     """Seconds in `text`: `45m`, `2h`, `1h30m`, `90s` or a plain number of seconds.
 
     Raises:
-        ValueError: `text` is none of these, or not above 0.
+        ValueError: `text` is none of these, or not above 0 (below 0 where `zero` is allowed).
     """
     text = text.strip().lower()
     try:
@@ -112,8 +112,8 @@ def parse_duration(text: str) -> float:
         if not parts or "".join(n + u for n, u in parts) != text:
             raise ValueError(f"{text!r} is not a duration such as 45m, 2h, 1h30m or 3600") from None
         seconds = sum(float(n) * UNIT_SECONDS[u] for n, u in parts)
-    if not seconds > 0:
-        raise ValueError(f"a time budget must be above 0, got {text!r}")
+    if not (seconds >= 0 if zero else seconds > 0):
+        raise ValueError(f"a duration must be {'0 or more' if zero else 'above 0'}, got {text!r}")
     return seconds
 
 
@@ -121,6 +121,14 @@ def duration(text: str) -> float:
     """A value type: a time budget in seconds, from `45m`, `2h`, `1h30m` or seconds."""
     try:
         return parse_duration(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def interval(text: str) -> float:
+    """A value type: a duration in seconds as `duration` reads it, where 0 means always."""
+    try:
+        return parse_duration(text, zero=True)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
 

@@ -86,7 +86,7 @@ def test_module_and_script_reach_the_same_main():
         (["--seed", "-3"], "between 0 and"),
         (["--train-limit", "58001"], "--train-limit must be between 1 and 58000"),
         (["--time-budget", "1h30"], "'1h30' is not a duration such as 45m, 2h, 1h30m or 3600"),
-        (["--time-budget", "0"], "a time budget must be above 0"),
+        (["--time-budget", "0"], "a duration must be above 0"),
     ],
 )
 def test_bad_input_is_one_error_line_and_leaves_results_alone(

@@ -82,6 +82,7 @@ def test_plain_training_path_is_recorded(tmp_path, data_dir):
         "precision": "float32",
         "jit_compile": bool(hardware.gpus()),
         "input_pipeline": False,
+        "epoch_seeds": True,
         "backend": "tensorflow",
     }
 

@@ -5,7 +5,13 @@ import pytest
 from hypermodels import get_hypermodel
 from hypermodels.batches import ShuffledBatches
 from hypermodels.space import COURSE_VALUES, search_space
-from hypermodels.training import PLAIN, TrainingPath, augment_batches, train_dataset
+from hypermodels.training import (
+    PLAIN,
+    TrainingPath,
+    augment_batches,
+    epoch_batches,
+    train_dataset,
+)
 from tuning.data import hold_out, load_dataset, split
 
 
@@ -28,6 +34,32 @@ def test_train_dataset_serves_every_image_once_per_epoch_reshuffled():
     # Images and labels stay paired, and the same seed gives the same order.
     assert all(np.array_equal(a, b) for a, b in dataset)
     assert epoch_ids(train_dataset(x, y, batch_size=32, seed=7)) == first
+
+
+def test_epoch_batches_are_a_function_of_seed_and_epoch_alone():
+    x = np.arange(100, dtype="float32")[:, None]
+
+    def mark(images, seed):  # shows which seed a batch got
+        import tensorflow as tf
+
+        return images * 0 + tf.cast(seed[0] % 1000 + 1000 * seed[1], "float32")
+
+    def epochs(first, last, augment=None):
+        batches = list(
+            epoch_batches(x, x.copy(), 32, seed=7, epochs=range(first, last), augment=augment)
+        )
+        return [batches[i : i + 4] for i in range(0, len(batches), 4)]  # 4 batches an epoch
+
+    def ids(epoch):
+        return [int(i) for _, y in epoch for i in np.asarray(y)[:, 0]]
+
+    whole = epochs(0, 3)
+    assert all(sorted(ids(e)) == list(range(100)) for e in whole)  # each image once an epoch
+    assert len({tuple(ids(e)) for e in whole}) == 3  # reshuffled every epoch
+    assert ids(epochs(2, 3)[0]) == ids(whole[2])  # epoch 2 is epoch 2, wherever fit starts
+    marks = [[float(np.asarray(b[0])[0, 0]) for b in e] for e in epochs(0, 3, mark)]
+    assert len({m for e in marks for m in e}) == 12  # a seed per batch and epoch
+    assert [float(np.asarray(b[0])[0, 0]) for b in epochs(1, 2, mark)[0]] == marks[1]
 
 
 def test_augmented_batches_are_reproducible_and_new_each_epoch():
@@ -72,6 +104,8 @@ def test_shuffled_batches_serve_every_image_once_per_epoch_reshuffled_and_reprod
     assert first != second and first != list(range(100))
     assert len(set(marks)) == 4 and set(marks) != set(new_marks)  # a seed per batch and epoch
     assert served(batches()) == (first, marks)  # the same seed, the same epoch
+    later = ShuffledBatches(x, x.copy(), batch_size=32, seed=7, augment=mark, first_epoch=1)
+    assert served(later) == (second, new_marks)  # a fit from epoch 1 on starts there
 
 
 def build(path: TrainingPath) -> keras.Model:

@@ -12,7 +12,7 @@ from tuning import hardware
 from tuning.config import TuneConfig
 from tuning.data import Split, hold_out, load_dataset, split
 from tuning.distributed import chief, cluster
-from tuning.engine import auth, budget, usercode
+from tuning.engine import auth, budget, midtrial, usercode
 from tuning.engine.epochs import PROGRESS_FILE
 from tuning.engine.evaluate import TestSet, evaluate_best, prune_checkpoints, test_set
 from tuning.engine.failures import check_failures, failure_reason
@@ -155,15 +155,19 @@ def interrupt_story(results_dir: Path) -> str:
         if state.get("status") in ENDED:
             finished += 1
         elif state.get("status") == TrialState.RUNNING:
-            epochs = (read_json(path.with_name(PROGRESS_FILE)) or {}).get("epochs", 0)
-            cut.append(
-                f"trial {state['trial_id']} stopped after epoch {epochs} and restarts from "
-                "epoch 1 on resume"
-                if epochs
-                else f"trial {state['trial_id']} stopped before its first epoch ended"
-            )
+            cut.append(cut_trial(state["trial_id"], path.parent))
     kept = f"{finished} finished trial{'' if finished == 1 else 's'} saved"
     return f"interrupted: {'; '.join([*cut, kept])}; run the same command to resume"
+
+
+def cut_trial(trial_id: str, trial_dir: Path) -> str:
+    """Where an interrupted trial stopped, and from where it goes on when resumed."""
+    epochs = (read_json(trial_dir / PROGRESS_FILE) or {}).get("epochs", 0)
+    if not epochs:
+        return f"trial {trial_id} stopped before its first epoch ended"
+    saved = midtrial.saved_epochs(trial_dir)
+    goes_on = f"resumes after epoch {saved}, its last saved" if saved else "restarts from epoch 1"
+    return f"trial {trial_id} stopped after epoch {epochs} and {goes_on} on resume"
 
 
 def search_trials(

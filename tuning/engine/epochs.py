@@ -78,21 +78,25 @@ class EpochProgress(keras.callbacks.Callback):
         self.path = path
         self.outlook = outlook
         self.started = time.monotonic()
+        self.first: int | None = None  # a resumed trial's fit starts at its `initial_epoch`
         self.line: str | None = None  # the last epoch's, until Keras has shown that epoch
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         """Start at 0: a trial run again must not show its last run's epochs."""
         write_json_atomic(self.path, {"epochs": 0})
         self.started = time.monotonic()
+        self.first = None
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         """Record one more finished epoch and work out how long the rest should take."""
         write_json_atomic(self.path, {"epochs": epoch + 1})
-        pace = (time.monotonic() - self.started) / (epoch + 1)
+        pace = (time.monotonic() - self.started) / (epoch + 1 - (self.first or 0))
         self.line = epoch_line(self.outlook, epoch + 1, self.params["epochs"], pace)
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         """Print the last epoch's line: after Keras's own line for it, which comes last."""
+        if self.first is None:
+            self.first = epoch
         self.show()
 
     def on_train_end(self, logs: dict | None = None) -> None:

@@ -24,6 +24,9 @@ from keras_tuner.src.distribute.oracle_chief import OracleServicer, exit_chief
 # Nor the class that prints each trial's start and end banners.
 from keras_tuner.src.engine.oracle import Display
 
+# Nor the callback that saves a trial's best epoch, whose best score a resumed trial keeps.
+from keras_tuner.src.engine.tuner_utils import SaveBestEpoch  # noqa: F401 - for midtrial
+
 CHECKED_VERSION = "1.4.8"
 
 # (where, member): what the installed KerasTuner must have, where is a class or module name
@@ -35,6 +38,7 @@ PRIVATE_MEMBERS = (
     ("keras_tuner.src.distribute.oracle_chief", "OracleServicer"),
     ("keras_tuner.src.distribute.oracle_chief", "exit_chief"),
     ("keras_tuner.src.engine.oracle", "Display"),
+    ("keras_tuner.src.engine.tuner_utils", "SaveBestEpoch"),
     ("keras_tuner.src.protos", "get_service_grpc"),
     ("keras_tuner.src.protos", "get_service"),
     ("OracleServicer", "stop_triggered"),
@@ -55,6 +59,7 @@ PRIVATE_MEMBERS = (
     ("Tuner", "_is_worker"),
     ("Tuner", "_get_tuner_fname"),
     ("Tuner", "_get_checkpoint_fname"),
+    ("Tuner", "_build_and_fit_model"),
 )
 
 
@@ -190,9 +195,16 @@ class BayesianOracle(kt.oracles.BayesianOptimizationOracle):
 class Tuner(kt.Tuner):
     """KerasTuner's tuner, its private members reached by public names.
 
-    KerasTuner calls `_get_tuner_fname` itself; it is routed to `tuner_file`, which a
-    subclass overrides.
+    KerasTuner calls `_get_tuner_fname` and `_build_and_fit_model` itself; they are routed
+    to `tuner_file` and `build_and_fit`, which a subclass overrides.
     """
+
+    def build_and_fit(self, trial: kt.engine.trial.Trial, *args, **kwargs):  # noqa: ANN201
+        """Build and train one execution of `trial`: KerasTuner's way (AutoKeras's hook)."""
+        return super()._build_and_fit_model(trial, *args, **kwargs)
+
+    def _build_and_fit_model(self, trial: kt.engine.trial.Trial, *args, **kwargs):  # noqa: ANN202
+        return self.build_and_fit(trial, *args, **kwargs)
 
     def is_worker(self) -> bool:
         """Whether this tuner is a worker of a distributed search (its oracle is the chief's)."""

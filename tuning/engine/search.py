@@ -10,6 +10,7 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import keras
@@ -19,7 +20,7 @@ from hypermodels import get_hypermodel, space
 from tuning import experiment as experiments
 from tuning.config import TuneConfig
 from tuning.data import Split
-from tuning.engine import auth, devices, kt_internals, tensorboard
+from tuning.engine import auth, devices, kt_internals, midtrial, tensorboard
 from tuning.engine.budget import Budget, search_budget
 from tuning.engine.callbacks import FirstBatchClock, TrainedModel, training_callbacks
 from tuning.engine.epochs import PROGRESS_FILE, EpochProgress, Outlook
@@ -65,9 +66,12 @@ class RecordingTuner(kt_internals.Tuner):
         test: TestSet | None = None,
         top_n: int = 0,
         goal: Objective = VAL_ACCURACY,
+        save_every: float = 30.0,
         **kwargs,
     ):
         self.goal = goal
+        self.save_every = save_every
+        self.resume: midtrial.TrialResume | None = None  # the running trial's
         self.trials_budget = trials_budget
         self.test = test
         self.top_n = top_n
@@ -109,16 +113,21 @@ class RecordingTuner(kt_internals.Tuner):
         )
         kwargs["callbacks"] = [*kwargs.get("callbacks", []), *(c for c in added if c)]
         training = resolved(self.hypermodel.path)  # what this process trains with
-        start = time.monotonic()
+        values = trial.hyperparameters.values
+        self.resume = resume = midtrial.TrialResume(
+            trial_dir, trial.trial_id, values, self.save_every
+        )
         try:
             histories = super().run_trial(trial, *args, **kwargs)
         except Exception as e:  # out of memory, a layer refusing a value: fail this trial only
             traceback.print_exc()  # the whole story for the log; trials.csv gets one line
             reason = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e) else ''}"
-            failed = {"seconds": elapsed(start), "reason": reason, "training": training}
-            self.save_record(trial.trial_id, failed)
+            failed = {"seconds": round(resume.seconds(), 2), "reason": reason}
+            self.save_record(trial.trial_id, {**failed, "training": training})
             raise kt.errors.FailedTrialError(reason) from e
-        record = training_record(histories[-1], elapsed(start), self.goal)
+        record = training_record(histories[-1], resume.seconds(), self.goal)
+        if resume.resumed_epochs:
+            record["resumed_after_epoch"] = resume.resumed_epochs
         curve = histories[-1].history.get(self.goal.name, [])
         if not curve and not record.get("reason"):
             record["reason"] = missing_objective(self.goal, histories[-1])
@@ -138,6 +147,10 @@ class RecordingTuner(kt_internals.Tuner):
             self.score_on_test(trial.trial_id, trained.trained, self.goal.best(curve))
         trained.trained = None  # no model outlives its trial
         return histories
+
+    def build_and_fit(self, trial: kt.engine.trial.Trial, *args, **kwargs):  # noqa: ANN201
+        """One execution of the trial, picked up where a saved state left it (midtrial)."""
+        return self.resume.fit(partial(super().build_and_fit, trial, *args), kwargs)
 
     def score_on_test(self, trial_id: str, model: keras.Model, score: float) -> None:
         """Score a trial that may rank among the `top_n` best on test, with the model it has.
@@ -222,6 +235,7 @@ class RecordingTuner(kt_internals.Tuner):
         over gRPC, and the chief writes the reports and counts the failures of all workers.
         """
         super().on_trial_end(trial)
+        midtrial.discard(Path(self.get_trial_dir(trial.trial_id)))  # the oracle has its end
         # Without it (it also collects garbage), every trial's graphs and weights stay
         # reachable: memory grows with each trial (KerasTuner issues #395, #873).
         keras.backend.clear_session()
@@ -348,7 +362,7 @@ def make_tuner(
             hypermodel=get_hypermodel(
                 config.hypermodel,
                 space=config.space,
-                path=training_path(config.training, config.precision),
+                path=training_path(config.training, config.precision, config.epoch_seeds),
                 input_shape=experiment.input_shape,
                 num_classes=experiment.num_classes,
                 model=config.model,
@@ -374,6 +388,7 @@ def make_tuner(
             test=test,
             top_n=config.top_n,
             goal=experiment.goal,
+            save_every=config.save_every,
         )
 
 

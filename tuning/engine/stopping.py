@@ -188,6 +188,14 @@ class TrialStopping(keras.callbacks.Callback):
         if stop is not None and stop[0] == len(self.curve):
             self.model.stop_training = True
 
+    def carried_state(self) -> dict:
+        """The curve so far, for a trial resumed mid-way (tuning.engine.midtrial)."""
+        return {"curve": self.curve}
+
+    def carry_on(self, state: dict) -> None:
+        """Go on from a saved curve."""
+        self.curve = list(state["curve"])
+
 
 # No trial trains longer than a fifth of a time budget, so that any budget buys several
 # trials: on MNIST the warm start alone took 10 minutes of 2 cores, a whole 10-minute budget,
@@ -228,6 +236,14 @@ class TimeBudgetStop(keras.callbacks.Callback):
         if self.spent or budgets.clock() - self.began >= self.share:
             self.model.stop_training = True
             self.stopped_epoch = epoch + 1
+
+    def carried_state(self) -> dict:
+        """The share used so far, for a trial resumed mid-way (tuning.engine.midtrial)."""
+        return {"trained": budgets.clock() - self.began}
+
+    def carry_on(self, state: dict) -> None:
+        """Count the trial's share from where the saved run had used it."""
+        self.began = budgets.clock() - state["trained"]
 
     def describe(self) -> str | None:
         """Why the trial stopped (for trials.csv), or None if the budget let it run."""

@@ -1,0 +1,88 @@
+"""A trial killed mid-way resumes after its last saved epoch, as if it had never stopped."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from pandas import read_csv
+
+from tuning.cli.main import main
+from tuning.engine import midtrial
+
+from helpers import REPO, SMALL, tune_args
+
+KILLER = REPO / "tests" / "support" / "killer.py"
+BATCHES = 4  # an epoch of SMALL's 500 images in batches of 128
+
+
+def killed_at_batch(batch: int, args: list) -> None:
+    """Run the search and SIGKILL it after its `batch`th training batch."""
+    killed = subprocess.run(
+        [sys.executable, str(KILLER), "batch", str(batch), *args], capture_output=True, text=True
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+
+
+def history(results) -> np.ndarray:
+    """history.csv's numbers, epoch by epoch."""
+    return read_csv(results / "history.csv").drop(columns="trial_id").to_numpy(float)
+
+
+@pytest.mark.processes
+def test_a_killed_trial_goes_on_after_its_last_saved_epoch_with_the_same_result(
+    tmp_path, data_dir, capsys
+):
+    def args(folder):
+        extra = ("--max-trials", "1", "--max-epochs", "6", "--save-every", "0")
+        return [*tune_args(tmp_path / folder, data_dir, *extra), *SMALL]
+
+    assert main(args("whole")) == 0
+    killed_at_batch(3 * BATCHES + 2, args("cut"))  # in epoch 4: epochs 1 to 3 saved
+    state = json.loads((tmp_path / "cut/tuner/trial_0/resume/state.json").read_text())
+    assert state["epoch"] == [0, 1, 2]
+    assert [p.name for p in (tmp_path / "cut/tuner/trial_0/resume").glob("*.h5")] == [
+        "epoch-3.weights.h5"  # one state: the older weights went as the newer came
+    ]
+    capsys.readouterr()
+
+    assert main(args("cut")) == 0
+    assert "trial 0 resumes after epoch 3, from its saved state" in capsys.readouterr().out
+    # No gap, no epoch twice, and the same numbers: the batches, dropout's draws, Adam's
+    # moments, the learning rate and the callbacks' counters all went on where they were.
+    whole, cut = history(tmp_path / "whole"), history(tmp_path / "cut")
+    assert list(cut[:, 0]) == [1, 2, 3, 4, 5, 6]
+    np.testing.assert_allclose(cut, whole, rtol=1e-5, atol=1e-6)
+    record = json.loads((tmp_path / "cut/tuner/trial_0/record.json").read_text())
+    assert record["resumed_after_epoch"] == 3
+    assert not (tmp_path / "cut/tuner/trial_0/resume").exists()  # gone once the trial ended
+
+
+@pytest.mark.processes
+def test_a_finished_execution_is_not_trained_again(tmp_path, data_dir, capsys):
+    extra = ("--max-trials", "1", "--max-epochs", "3", "--executions-per-trial", "2")
+    args = [*tune_args(tmp_path, data_dir, *extra, "--save-every", "0"), *SMALL]
+    killed_at_batch(4 * BATCHES + 2, args)  # execution 2, epoch 2
+    capsys.readouterr()
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "trial 0 resumes after epoch 1, from its saved state" in out
+    assert "Epoch 1/3" not in out  # neither execution trains its first epoch again
+    assert out.count("Epoch 3/3") == 1
+
+
+def test_a_state_is_read_only_for_its_own_trial_values_and_format(tmp_path):
+    resume = midtrial.TrialResume(tmp_path, "3", {"dropout": 0.5}, every=0)
+    resume.write({"execution": 1, "epoch": [], "history": {}, "weights": None})
+    assert midtrial.load_state(tmp_path / midtrial.STATE_DIR, "3", {"dropout": 0.5})
+    assert midtrial.load_state(tmp_path / midtrial.STATE_DIR, "3", {"dropout": 0.4}) is None
+    assert midtrial.load_state(tmp_path / midtrial.STATE_DIR, "4", {"dropout": 0.5}) is None
+    state = tmp_path / midtrial.STATE_DIR / midtrial.STATE_FILE
+    state.write_text(state.read_text().replace('"format": 1', '"format": 0'))
+    assert midtrial.load_state(tmp_path / midtrial.STATE_DIR, "3", {"dropout": 0.5}) is None
+    midtrial.discard(tmp_path)
+    assert not (tmp_path / midtrial.STATE_DIR).exists()
