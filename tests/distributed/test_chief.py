@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -18,6 +19,7 @@ import tensorflow as tf
 from tuning.cli.main import main
 from tuning.config import TuneConfig
 from tuning.distributed import cluster
+from tuning.distributed.chief import MAX_LOST_WORKERS, ChiefOracle
 from tuning.engine import auth, devices
 from tuning.engine.search import make_tuner
 from tuning.store.files import read_json
@@ -148,28 +150,41 @@ def worker_pid(results: Path, tuner_id: str) -> int:
     raise AssertionError(f"no worker {tuner_id}")
 
 
-def test_a_dead_worker_costs_only_its_trial_and_another_takes_its_place(tmp_path, data_dir):
+def saved_epochs(results: Path, trial_id: str) -> int:
+    """Epochs a running trial has saved of its state (tuning.engine.midtrial)."""
+    state = read_json(results / "tuner" / f"trial_{trial_id}" / "resume" / "state.json") or {}
+    return len(state.get("epoch", []))
+
+
+def test_a_dead_worker_costs_only_the_epochs_since_its_trial_last_saved(tmp_path, data_dir):
     # Up to 30 epochs: the first trials run until EarlyStopping, long enough to be killed in.
     args = tune_args(tmp_path, data_dir, *SMALL, "--max-trials", "3", "--max-epochs", "30")
-    args += ["--workers", "2"]
+    args += ["--workers", "2", "--save-every", "0"]
     chief = subprocess.Popen(
         [sys.executable, "-m", "tuning", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    wait_for(lambda: running_trials(tmp_path))  # a worker has its trial
-    tuner_id = sorted(running_trials(tmp_path))[0]
+
+    def saved() -> dict[str, str]:  # worker: trial, of the trials with 2 epochs saved
+        return {w: t for w, t in running_trials(tmp_path).items() if saved_epochs(tmp_path, t) >= 2}
+
+    wait_for(saved)
+    tuner_id, trial_id = next(iter(saved().items()))
     os.kill(worker_pid(tmp_path, tuner_id), signal.SIGKILL)
     out, err = chief.communicate(timeout=300)
     assert chief.returncode == 0, err[-2000:]
-    replaced = re.findall(r"^chief: (\S+) ended with signal SIGKILL .* takes its place$", out, re.M)
+    replaced = re.findall(r"^chief: (\S+) ended with signal SIGKILL .* takes its place", out, re.M)
     assert replaced == [tuner_id], out
+    assert (
+        f"chief: trial {trial_id} goes back to the queue (its worker {tuner_id} ended "
+        "with signal SIGKILL); the next worker resumes it from its last saved epoch"
+    ) in out
     trials = read_csv(tmp_path / "trials.csv")
-    assert len(trials) == 3 and list(trials.status).count("FAILED") == 1
-    (reason,) = trials.reason[trials.status == "FAILED"]
-    assert reason == f"its worker {tuner_id} ended with signal SIGKILL"
-    assert set(trials.status) == {"FAILED", "COMPLETED"}
+    assert len(trials) == 3 and set(trials.status) == {"COMPLETED"}  # each ended once
+    record = read_json(tmp_path / "tuner" / f"trial_{trial_id}" / "record.json")
+    assert record["resumed_after_epoch"] >= 2  # not from epoch 1
     assert not worker_processes(tmp_path) and not trial_processes(tmp_path)
 
 
@@ -238,10 +253,11 @@ def test_a_spent_time_budget_makes_the_chief_hand_out_no_trial(search_copy, data
     assert "was spent after 2 of 3 trials" in capsys.readouterr().out
 
 
-def test_a_remote_worker_not_heard_from_costs_its_trial_and_is_not_waited_for(tmp_path, data_dir):
+def test_a_remote_worker_that_never_comes_back_is_not_waited_for(tmp_path, data_dir):
     # As on other machines, with a lease of 5 s: a worker that dies (its machine lost, say)
-    # stops calling; its trial fails once the lease runs out, and the chief, which would
-    # otherwise wait for it for good, ends the search (a one-trial one here).
+    # stops calling; its trial goes back to the queue once the lease runs out, and fails
+    # when no worker takes it within another lease: the chief, which would otherwise wait
+    # for good, ends the search (a one-trial one here).
     address = {cluster.ORACLE_IP: "127.0.0.1", cluster.ORACLE_PORT: str(free_port())}
     # Up to 100 epochs of 2,000 images: the trial runs until EarlyStopping, seconds.
     args = tune_args(tmp_path, data_dir, "--max-trials", "1", "--max-epochs", "100")
@@ -259,4 +275,42 @@ def test_a_remote_worker_not_heard_from_costs_its_trial_and_is_not_waited_for(tm
     assert chief.returncode == 0
     trials = read_csv(tmp_path / "trials.csv")
     assert list(trials.status) == ["FAILED"]
-    assert trials.reason[0] == "its worker hostb-0 was not heard from for 5s"
+    assert "goes back to the queue (its worker hostb-0 was not heard from for 5s)" in out
+    assert trials.reason[0] == "no worker took it back within 5s"
+
+
+def test_a_late_report_from_a_worker_that_lost_its_trial_is_dropped(tmp_path, capsys):
+    config = TuneConfig("mnist", results_dir=tmp_path, max_trials=2).resolve()
+    oracle = make_tuner(config, oracle_class=ChiefOracle).oracle
+    records = {}
+    trial = oracle.create_trial("hostb-0")
+    assert oracle.requeue_worker_trial("hostb-0", "why", records.__setitem__) == trial.trial_id
+    assert oracle.create_trial("hostc-0").trial_id == trial.trial_id  # resumed by the next
+
+    reported = copy.deepcopy(trial)  # as a worker sends it over gRPC
+    reported.status = "FAILED"  # a report with no metrics to score
+
+    def report(worker: str) -> None:
+        auth.as_caller(worker, lambda request, context: oracle.end_trial(reported))(None, None)
+
+    report("hostb-0")
+    assert "chief: dropped a late report of trial 0 from hostb-0: hostc-0 runs it now" in (
+        capsys.readouterr().out
+    )
+    assert oracle.trials[trial.trial_id].status == "RUNNING"
+    report("hostc-0")
+    assert oracle.trials[trial.trial_id].status == "FAILED"
+    report("hostb-0")  # once more, after the trial ended: dropped too
+    assert "from hostb-0: it has ended" in capsys.readouterr().out
+    assert records == {}  # requeued, not failed
+
+
+def test_a_trial_that_lost_too_many_workers_fails(tmp_path):
+    config = TuneConfig("mnist", results_dir=tmp_path, max_trials=2).resolve()
+    oracle = make_tuner(config, oracle_class=ChiefOracle).oracle
+    records = {}
+    for attempt in range(MAX_LOST_WORKERS):
+        trial = oracle.create_trial(f"w{attempt}")
+        oracle.requeue_worker_trial(f"w{attempt}", "its worker died", records.__setitem__)
+    assert oracle.trials[trial.trial_id].status == "FAILED"
+    assert records[trial.trial_id]["reason"] == "its worker died, the 3rd worker lost in this trial"

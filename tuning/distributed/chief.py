@@ -31,6 +31,7 @@ from tuning.trialstate import ENDED, TrialState
 
 POLL_SECONDS = 0.5  # how often the chief looks at the search and at its local workers
 GRACE_SECONDS = 5  # for the last answers in flight when the chief stops serving
+MAX_LOST_WORKERS = 3  # a trial that lost this many workers fails: it may be what kills them
 
 
 class ChiefOracle(DurableOracle):
@@ -43,6 +44,12 @@ class ChiefOracle(DurableOracle):
 
     on_trial_end: Callable[[Trial], None] | None = None
     stopped: TuningError | None = None
+    lost_workers: dict[str, int]  # by trial id: workers lost while running it
+    requeued_at = 0.0  # when a lease last lapsed (monotonic seconds)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lost_workers = {}
 
     @synchronized
     def create_trial(self, tuner_id: str) -> Trial:
@@ -53,18 +60,33 @@ class ChiefOracle(DurableOracle):
         return Trial(self.get_space(), status=TrialState.STOPPED)
 
     @synchronized
-    def fail_worker_trial(
-        self, tuner_id: str, reason: str, save_record: Callable[[str, dict], None]
+    def requeue_worker_trial(
+        self, tuner_id: str, why: str, save_record: Callable[[str, dict], None]
     ) -> str | None:
-        """End the trial a dead worker was running as FAILED; its id, or None if it had none.
+        """Hand the trial of a lost worker to the next that asks; its id, or None if none.
 
-        Its record says why, so trials.csv does; then `on_trial_end` runs, as for any trial.
+        The next worker goes on from the trial's last saved epoch (tuning.engine.midtrial).
+        A trial that lost `MAX_LOST_WORKERS` workers fails instead: it may be what kills them
+        (out of memory, say). Its record then says why, so trials.csv does.
         """
         trial = self.ongoing_trials.get(tuner_id)
         if trial is None:
             return None
-        save_record(trial.trial_id, {"reason": reason})
-        self.fail_trial(trial.trial_id, reason)
+        self.lost_workers[trial.trial_id] = lost = self.lost_workers.get(trial.trial_id, 0) + 1
+        if lost >= MAX_LOST_WORKERS:
+            reason = f"{why}, the {ordinal(lost)} worker lost in this trial"
+            save_record(trial.trial_id, {"reason": reason})
+            self.fail_trial(trial.trial_id, reason)
+            print(f"chief: trial {trial.trial_id} failed: {reason}", flush=True)
+            return trial.trial_id
+        del self.ongoing_trials[tuner_id]
+        self.retry_queue.append(trial.trial_id)
+        self.save()
+        print(
+            f"chief: trial {trial.trial_id} goes back to the queue ({why}); the next worker "
+            "resumes it from its last saved epoch",
+            flush=True,
+        )
         return trial.trial_id
 
     @synchronized
@@ -75,11 +97,12 @@ class ChiefOracle(DurableOracle):
         local: set[str],
         save_record: Callable[[str, dict], None],
     ) -> None:
-        """Fail the trials of remote workers not heard from for `lease` seconds.
+        """Requeue the trials of remote workers not heard from for `lease` seconds.
 
         `seen`: when each worker last called (monotonic seconds). Such a worker is taken for
-        dead: its trial fails and the search stops waiting for it; if it comes back, it
-        asks for a new trial like any other. Local workers are watched as processes.
+        dead; if it comes back, it asks for a new trial like any other. Local workers are
+        watched as processes. Requeued trials that no worker took within a lease fail, so
+        that a search whose remote workers never come back still ends.
         """
         now = time.monotonic()
         for tuner_id in list(self.ongoing_trials):
@@ -87,8 +110,17 @@ class ChiefOracle(DurableOracle):
             if tuner_id in local or now - last < lease:
                 continue
             silent = f"its worker {tuner_id} was not heard from for {show_duration(lease)}"
-            self.fail_worker_trial(tuner_id, silent, save_record)
+            self.requeue_worker_trial(tuner_id, silent, save_record)
             self.tuner_ids.discard(tuner_id)
+            self.requeued_at = now
+        if not self.retry_queue or local or now - self.requeued_at < lease:
+            return
+        if any(now - last < lease for last in seen.values()):
+            return  # a worker is about: it will ask
+        for trial_id in list(self.retry_queue):
+            reason = f"no worker took it back within {show_duration(lease)}"
+            save_record(trial_id, {"reason": reason})
+            self.fail_trial(trial_id, reason)
 
     @synchronized
     def spent(self) -> bool:
@@ -106,11 +138,10 @@ class ChiefOracle(DurableOracle):
     def end_trial(self, trial: Trial) -> None:
         """End a trial a worker reports, then run `on_trial_end` on the saved trial.
 
-        A worker whose lease expired may still report its trial, failed meanwhile: the
-        report is dropped, so a trial ends once.
+        A worker whose lease lapsed may still report its trial, which another worker runs
+        now or which has ended: the report is dropped, so a trial ends once.
         """
-        running = {t.trial_id for t in self.ongoing_trials.values()}
-        if trial.trial_id not in running and self.trials[trial.trial_id].status in ENDED:
+        if self.late(trial.trial_id, "report"):
             return
         super().end_trial(trial)
         if self.on_trial_end is not None:
@@ -118,6 +149,39 @@ class ChiefOracle(DurableOracle):
                 self.on_trial_end(self.trials[trial.trial_id])
             except TuningError as e:
                 self.stopped = self.stopped or e
+
+    @synchronized
+    def update_trial(self, trial_id: str, *args, **kwargs) -> Trial:  # noqa: D102
+        if self.late(trial_id, "result"):
+            return self.trials[trial_id]
+        return super().update_trial(trial_id, *args, **kwargs)
+
+    def late(self, trial_id: str, what: str) -> bool:
+        """Whether a call about `trial_id` comes from a worker that no longer holds it.
+
+        A worker that reports a trial nobody holds, still queued, gets it back: it kept
+        training while its chief was restarted, which queued every running trial.
+        """
+        running = self.ongoing_trials.items()
+        holder = next((tuner for tuner, trial in running if trial.trial_id == trial_id), None)
+        worker = auth.caller()
+        if worker is not None and holder is None and trial_id in self.retry_queue:
+            self.retry_queue.remove(trial_id)
+            self.ongoing_trials[worker] = self.trials[trial_id]
+            return False
+        if holder is None and self.trials[trial_id].status in ENDED:
+            now = "it has ended"
+        elif worker is not None and holder is not None and holder != worker:
+            now = f"{holder} runs it now"
+        else:
+            return False
+        print(f"chief: dropped a late {what} of trial {trial_id} from {worker}: {now}", flush=True)
+        return True
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th..."""
+    return f"{n}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(n if n < 20 else n % 10, 'th') }"
 
 
 def run_chief(
@@ -148,9 +212,9 @@ def run_chief(
         return kt_internals.workers_told_to_stop(servicer, oracle) or oracle.spent()
 
     def bury(tuner_id: str, how: str) -> bool:
-        """Fail the dead worker's trial; whether it had one, and so may be started again."""
+        """Requeue the dead worker's trial; whether it had one, and so may be started again."""
         reason = f"its worker {tuner_id} ended with {how}"
-        return oracle.fail_worker_trial(tuner_id, reason, tuner.save_record) is not None
+        return oracle.requeue_worker_trial(tuner_id, reason, tuner.save_record) is not None
 
     try:
         workers.start()

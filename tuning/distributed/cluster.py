@@ -27,6 +27,9 @@ ANY_ADDRESS = ("0.0.0.0", "::", "[::]")
 WORKER_LOGS = "workers"  # <results_dir>/workers/<tuner id>.log
 END_SECONDS = 60  # for workers to exit once told the search is over
 STOP_SECONDS = 10  # for a SIGTERMed worker to end its trial process and exit
+# Workers a search starts again after one died in a trial; more deaths stop it: something
+# kills them all (the machine short of memory, say), and starting more would not help.
+MAX_RESTARTS = 5
 
 
 def role() -> str | None:
@@ -106,6 +109,7 @@ class LocalWorkers:
         self.per = per  # trials at once on each device
         self.processes: dict[str, subprocess.Popen] = {}
         self.gpus: list[str] = []
+        self.restarts = 0  # workers started again after one died in a trial
 
     def log_path(self, tuner_id: str):
         """Where a worker's output goes, appended to across resumes."""
@@ -148,10 +152,12 @@ class LocalWorkers:
     ) -> None:
         """Replace a worker that died in a trial; raise if one died otherwise, or all ended.
 
-        A dead worker costs its trial only: `bury` fails the trial it was running (issue 27),
-        and a new worker of the same name takes its place. One that died without a trial
-        (at its start, say) would only die again: the search stops, as it does when every
-        worker ended on loopback while trials are still due.
+        A dead worker costs only the epochs since its trial's last save: `bury` hands the
+        trial to the next worker (issue 27), and a new worker of the same name takes its
+        place, up to `MAX_RESTARTS` times a search; so does one killed by a signal before it
+        had a trial. One that exited with an error without a trial (at its start, say) would
+        only fail again: the search stops, as it does when every worker ended on loopback
+        while trials are still due.
 
         Raises:
             TuningError: naming the worker, how it ended and the last line of its log.
@@ -160,16 +166,21 @@ class LocalWorkers:
             status = process.poll()
             if status not in (None, 0):
                 how = f"{describe_status(status)} ({self.last_line(tuner_id)})"
-                if not search_over() and bury(tuner_id, describe_status(status)):
+                again = self.restarts < MAX_RESTARTS and not search_over()
+                # `bury` first: the dead worker's trial goes back to the queue either way.
+                had_trial = again and bury(tuner_id, describe_status(status))
+                if again and (had_trial or status < 0):  # killed, not failing as it starts
+                    self.restarts += 1
                     print(
-                        f"chief: {tuner_id} ended with {how}; its trial failed, and a new "
-                        f"{tuner_id} takes its place",
+                        f"chief: {tuner_id} ended with {how}; a new {tuner_id} takes its place "
+                        f"(restart {self.restarts} of at most {MAX_RESTARTS})",
                         flush=True,
                     )
                     self.start_one(int(tuner_id.removeprefix("worker")))
                     continue
+                too_many = f", after {self.restarts} restarts" if self.restarts else ""
                 raise TuningError(
-                    f"{tuner_id} ended with {how}; "
+                    f"{tuner_id} ended with {how}{too_many}; "
                     "the other workers were stopped; finished trials are saved, run the same "
                     "command to resume"
                 )

@@ -28,6 +28,7 @@ TOKEN_ENV = "TUNING_CHIEF_TOKEN"
 METADATA_KEY = "tuning-chief-token"  # gRPC metadata keys are lower case
 WORKER_KEY = "tuning-worker"  # who calls: the worker's KerasTuner tuner id
 MIN_TOKEN_LENGTH = 16
+RECONNECT_SECONDS = 600  # how long a worker's call waits for its chief to come back
 
 
 def chief_token(own_workers_only: bool) -> str:
@@ -65,13 +66,44 @@ class TokenCheck(grpc.ServerInterceptor):
         self.seen: dict[str, float] = {}
 
     def intercept_service(self, continuation, handler_call_details):  # noqa: ANN001, ANN201
-        """Pass a call with the token on; refuse any other."""
+        """Pass a call with the token on, its caller known to the oracle; refuse any other."""
         metadata = dict(handler_call_details.invocation_metadata or ())
-        if hmac.compare_digest(metadata.get(METADATA_KEY, "").encode(), self.token):
-            if metadata.get(WORKER_KEY):
-                self.seen[metadata[WORKER_KEY]] = time.monotonic()
-            return continuation(handler_call_details)
-        return grpc.unary_unary_rpc_method_handler(refuse)
+        if not hmac.compare_digest(metadata.get(METADATA_KEY, "").encode(), self.token):
+            return grpc.unary_unary_rpc_method_handler(refuse)
+        worker = metadata.get(WORKER_KEY) or None
+        if worker:
+            self.seen[worker] = time.monotonic()
+        handler = continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        return grpc.unary_unary_rpc_method_handler(
+            as_caller(worker, handler.unary_unary),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+# The worker whose call the oracle is answering, in the thread that answers it: a late
+# report from a worker that lost its trial is told apart from the new holder's (issue 27).
+_calling = threading.local()
+
+
+def caller() -> str | None:
+    """The tuner id of the worker whose call this thread answers; None outside a call."""
+    return getattr(_calling, "worker", None)
+
+
+def as_caller(worker: str | None, answer):  # noqa: ANN001, ANN201 - a gRPC behaviour
+    """`answer`, run with `caller()` naming `worker`."""
+
+    def answered(request, context):  # noqa: ANN001, ANN202
+        _calling.worker = worker
+        try:
+            return answer(request, context)
+        finally:
+            _calling.worker = None
+
+    return answered
 
 
 def refuse(request: object, context: grpc.ServicerContext) -> None:
@@ -86,17 +118,23 @@ class TokenSender(grpc.UnaryUnaryClientInterceptor):
         self.token = token
 
     def intercept_unary_unary(self, continuation, client_call_details, request):  # noqa: ANN001, ANN201
-        """Send the call with the token in its metadata."""
+        """Send the call with the token in its metadata, waiting for a chief restarted.
+
+        KerasTuner's calls fail at once when the chief is gone, and the worker with them.
+        They wait for it instead (gRPC's `wait_for_ready`), up to `RECONNECT_SECONDS`, so
+        that a chief killed and started again with the same command gets its workers back,
+        each with its trial.
+        """
         details = client_call_details
         worker = os.environ.get("KERASTUNER_TUNER_ID", "")
         metadata = [*(details.metadata or ()), (METADATA_KEY, self.token), (WORKER_KEY, worker)]
         return continuation(
             CallDetails(
                 details.method,
-                details.timeout,
+                RECONNECT_SECONDS if details.timeout is None else details.timeout,
                 metadata,
                 details.credentials,
-                details.wait_for_ready,
+                True if details.wait_for_ready is None else details.wait_for_ready,
                 details.compression,
             ),
             request,
