@@ -72,6 +72,10 @@ def test_random_kills_of_workers_trial_processes_and_the_chief_lose_nothing(tmp_
     trials = read_csv(tmp_path / "trials.csv")
     assert sorted(trials.trial_id.astype(str)) == [str(i) for i in range(TRIALS)]
     assert set(trials.status) <= {"COMPLETED", "FAILED"}
+    # A killed trial process fails its trial (out of memory, most often); killed workers
+    # and the chief cost no trial.
+    killed = "its process was killed by SIGKILL (out of memory?)"
+    assert set(trials.reason[trials.status == "FAILED"]) <= {killed}
     # Each trial ended exactly once: one progress line per trial id, over every chief run.
     ends = re.findall(r"^trial \d+/\d+ \(id (\d+)\) \|", "".join(outputs), re.M)
     assert sorted(ends, key=int) == [str(i) for i in range(TRIALS)], (kills, ends)

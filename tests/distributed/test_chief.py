@@ -158,7 +158,7 @@ def saved_epochs(results: Path, trial_id: str) -> int:
 
 def test_a_dead_worker_costs_only_the_epochs_since_its_trial_last_saved(tmp_path, data_dir):
     # Up to 30 epochs: the first trials run until EarlyStopping, long enough to be killed in.
-    args = tune_args(tmp_path, data_dir, *SMALL, "--max-trials", "3", "--max-epochs", "30")
+    args = tune_args(tmp_path, data_dir, *SMALL, "--max-trials", "2", "--max-epochs", "30")
     args += ["--workers", "2", "--save-every", "0"]
     chief = subprocess.Popen(
         [sys.executable, "-m", "tuning", *args],
@@ -182,29 +182,10 @@ def test_a_dead_worker_costs_only_the_epochs_since_its_trial_last_saved(tmp_path
         "with signal SIGKILL); the next worker resumes it from its last saved epoch"
     ) in out
     trials = read_csv(tmp_path / "trials.csv")
-    assert len(trials) == 3 and set(trials.status) == {"COMPLETED"}  # each ended once
+    assert len(trials) == 2 and set(trials.status) == {"COMPLETED"}  # each ended once
     record = read_json(tmp_path / "tuner" / f"trial_{trial_id}" / "record.json")
     assert record["resumed_after_epoch"] >= 2  # not from epoch 1
     assert not worker_processes(tmp_path) and not trial_processes(tmp_path)
-
-
-def test_a_trial_whose_process_is_killed_in_a_worker_fails_and_the_search_goes_on(
-    tmp_path, data_dir
-):
-    args = tune_args(
-        tmp_path, data_dir, *SMALL, "--max-trials", "2", "--max-epochs", "2", processes=True
-    )
-    chief = subprocess.Popen(
-        [sys.executable, "-m", "tuning", *args, "--workers", "1"], stdout=subprocess.DEVNULL
-    )
-    wait_for(lambda: (tmp_path / "tuner" / "trial_0").exists() and trial_processes(tmp_path))
-    (child,) = trial_processes(tmp_path)
-    os.kill(int(child), signal.SIGKILL)
-    assert chief.wait(timeout=300) == 0
-    trials = read_csv(tmp_path / "trials.csv")
-    assert list(trials.status) == ["FAILED", "COMPLETED"]
-    assert trials.reason[0] == "its process was killed by SIGKILL (out of memory?)"
-    assert list(read_csv(tmp_path / "test_results.csv").trial_id) == ["1"]
 
 
 def test_consecutive_failures_make_the_chief_stop_the_search_with_reports(

@@ -38,28 +38,32 @@ def test_a_killed_trial_goes_on_after_its_last_saved_epoch_with_the_same_result(
     tmp_path, data_dir, capsys
 ):
     def args(folder):
-        extra = ("--max-trials", "1", "--max-epochs", "6", "--save-every", "0")
+        extra = ("--max-trials", "2", "--max-epochs", "6", "--save-every", "0")
         return [*tune_args(tmp_path / folder, data_dir, *extra), *SMALL]
 
     assert main(args("whole")) == 0
-    killed_at_batch(3 * BATCHES + 2, args("cut"))  # in epoch 4: epochs 1 to 3 saved
-    state = json.loads((tmp_path / "cut/tuner/trial_0/resume/state.json").read_text())
+    killed_at_batch(9 * BATCHES + 2, args("cut"))  # trial 1, epoch 4: epochs 1 to 3 saved
+    state = json.loads((tmp_path / "cut/tuner/trial_1/resume/state.json").read_text())
     assert state["epoch"] == [0, 1, 2]
-    assert [p.name for p in (tmp_path / "cut/tuner/trial_0/resume").glob("*.h5")] == [
+    assert [p.name for p in (tmp_path / "cut/tuner/trial_1/resume").glob("*.h5")] == [
         "epoch-3.weights.h5"  # one state: the older weights went as the newer came
     ]
+    # report, on the killed search, tells the truth of its state
+    assert main(["report", str(tmp_path / "cut")]) == 0
+    assert "\n1,INTERRUPTED," in (tmp_path / "cut/trials.csv").read_text()
+    assert "status: interrupted (killed" in (tmp_path / "cut/report.html").read_text()
     capsys.readouterr()
 
     assert main(args("cut")) == 0
-    assert "trial 0 resumes after epoch 3, from its saved state" in capsys.readouterr().out
+    assert "trial 1 resumes after epoch 3, from its saved state" in capsys.readouterr().out
     # No gap, no epoch twice, and the same numbers: the batches, dropout's draws, Adam's
     # moments, the learning rate and the callbacks' counters all went on where they were.
     whole, cut = history(tmp_path / "whole"), history(tmp_path / "cut")
-    assert list(cut[:, 0]) == [1, 2, 3, 4, 5, 6]
+    assert list(cut[:, 0]) == [1, 2, 3, 4, 5, 6] * 2
     np.testing.assert_allclose(cut, whole, rtol=1e-5, atol=1e-6)
-    record = json.loads((tmp_path / "cut/tuner/trial_0/record.json").read_text())
+    record = json.loads((tmp_path / "cut/tuner/trial_1/record.json").read_text())
     assert record["resumed_after_epoch"] == 3
-    assert not (tmp_path / "cut/tuner/trial_0/resume").exists()  # gone once the trial ended
+    assert not (tmp_path / "cut/tuner/trial_1/resume").exists()  # gone once the trial ended
 
 
 @pytest.mark.processes
