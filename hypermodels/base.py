@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+from collections.abc import Iterator
 from functools import partial
 
 import keras
@@ -12,6 +15,7 @@ from hypermodels import COURSE_CLASSES, COURSE_INPUT, full, space
 from hypermodels.augment import augmentation_layers, fused_affine, random_affine
 from hypermodels.batches import ShuffledBatches, compiled
 from hypermodels.choices import LayerChoices, cosine_callbacks, make_optimizer
+from hypermodels.searched import SearchedDropout, SearchedL1L2, SearchedValues
 from hypermodels.training import (
     PLAIN,
     TrainingPath,
@@ -66,9 +70,14 @@ class ImageClassifier(kt.HyperModel):
         """Layers between rescaling and the dense head, ending in a flat vector."""
         raise NotImplementedError
 
-    def layer_choices(self, hp: kt.HyperParameters) -> LayerChoices:
-        """How the hidden layers are built for the values in `hp`."""
-        regularizer = kernel_regularizer(space.l1(hp), space.l2(hp))
+    def layer_choices(
+        self, hp: kt.HyperParameters, held: SearchedValues | None = None
+    ) -> LayerChoices:
+        """How the hidden layers are built for the values in `hp` (or read from `held`)."""
+        if held is None:
+            regularizer = kernel_regularizer(space.l1(hp), space.l2(hp))
+        else:
+            regularizer = SearchedL1L2(held.reader(space.L1), held.reader(space.L2))
         if not self.full_space:
             return LayerChoices(kernel_regularizer=regularizer)
         return LayerChoices(
@@ -89,18 +98,20 @@ class ImageClassifier(kt.HyperModel):
 
     def build(self, hp: kt.HyperParameters) -> keras.Model:
         """Build and compile the model for the hyperparameter values in `hp`."""
-        layers = self.layer_choices(hp)
         set_precision(self.path.precision)
+        held = self.searched_values(hp)
+        layers = self.layer_choices(hp, held)
         factor = space.augment_factor(hp)
         model = keras.Sequential(
             [
                 keras.Input(shape=self.input_shape),
+                *([] if held is None else [held]),
                 # With the input pipeline, augmentation happens there (see `fit`).
                 *([] if self.path.input_pipeline else augmentation_layers(factor)),
                 keras.layers.Rescaling(1.0 / 255),
                 *self.feature_layers(hp, layers),
                 *layers.hidden(keras.layers.Dense, HIDDEN_UNITS),
-                keras.layers.Dropout(space.dropout(hp)),
+                self.dropout(hp, held),
                 layers.output(self.num_classes),
             ],
             name=self.name,
@@ -112,6 +123,32 @@ class ImageClassifier(kt.HyperModel):
             jit_compile=self.path.jit_compile,
         )
         return model
+
+    def searched_values(self, hp: kt.HyperParameters) -> SearchedValues | None:
+        """The layer holding dropout and L1/L2 as variables, where the path asks for it."""
+        if not self.path.searched_inputs:
+            return None
+        values = {space.DROPOUT: space.dropout(hp), space.L1: space.l1(hp), space.L2: space.l2(hp)}
+        return SearchedValues(values)
+
+    def dropout(self, hp: kt.HyperParameters, held: SearchedValues | None) -> keras.layers.Layer:
+        """Dropout at the searched rate: a constant, or read from `held`."""
+        if held is None:
+            return keras.layers.Dropout(space.dropout(hp))
+        return SearchedDropout(held.reader(space.DROPOUT))
+
+    @contextlib.contextmanager
+    def keras_layers_only(self) -> Iterator[None]:
+        """Within the block, build the network with Keras's own layers: a file for Keras alone.
+
+        Such a model loads this network's checkpoints: `SearchedValues`'s are skipped.
+        """
+        path = self.path
+        self.path = dataclasses.replace(path, searched_inputs=False)
+        try:
+            yield
+        finally:
+            self.path = path
 
     def fit(self, hp: kt.HyperParameters, model: keras.Model, *args, **kwargs):
         """Train with the searched batch size (and in the full space the searched schedule).

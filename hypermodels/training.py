@@ -27,6 +27,10 @@ class TrainingPath:
     # resumed after epoch k sees the batches an uninterrupted one would (issue 27). Searches
     # saved before drew them from how many epochs the pipeline had served (`False`).
     epoch_seeds: bool = True
+    # Dropout rate and L1/L2 strengths as variables the compiled step reads, so that one
+    # program serves every trial of the same shapes (hypermodels.searched). Where a step is
+    # compiled (XLA: JAX, TensorFlow on GPUs); elsewhere constants cost nothing more.
+    searched_inputs: bool = False
 
     def __post_init__(self):
         if self.precision not in PRECISIONS:

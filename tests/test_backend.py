@@ -102,16 +102,24 @@ def test_a_cnn_search_under_jax_imports_no_tensorflow(tmp_path, data_dir):
     assert run["packages"]["jax"]
 
 
-def test_a_process_that_trains_what_another_trained_compiles_nothing(tmp_path, data_dir):
-    # Two searches of the same seed train the same trial; the second finds every program
-    # the first compiled in JAX's persistent cache, and adds none.
+def test_a_trial_with_other_values_of_the_same_shapes_compiles_nothing(tmp_path, data_dir):
+    # The course's values (dropout 0.5, no L1/L2), then other dropout, L1, L2 and learning
+    # rate at the same batch size: under JAX these are inputs of the compiled step, not
+    # constants, so the second search finds every program in the persistent cache.
     cache = {"JAX_COMPILATION_CACHE_DIR": str(tmp_path / "cache")}
+    other = ["dropout=0.3", "l1=0.0001", "l2=0.001", "learning_rate=0.0005"]
     entries = []
-    for name in ("first", "second"):
+    for name, pins in (("first", []), ("second", other)):
         args = [*tune(tmp_path / name, data_dir), "--hypermodel", "mlp", "--max-trials", "1"]
+        args += [item for pin in pins for item in ("--set", pin)]
         assert under_jax([*args, "--in-process"], tmp_path, env=cache)["status"] == 0
         entries.append(sorted(p.name for p in (tmp_path / "cache").iterdir()))
     assert entries[0] and entries[1] == entries[0]
+    second = values(tmp_path / "second", "0")
+    assert (second["dropout"], second["l2"]) == (0.3, 0.001)  # it did train other values
+    # The best model is Keras's own layers: no trace of the variables it searched with.
+    model = (tmp_path / "second" / "best_model.keras").read_bytes()
+    assert b"SearchedDropout" not in model and b"searched_values" not in model
 
 
 @pytest.fixture(scope="module")

@@ -77,6 +77,7 @@ def test_resolved_path_says_whether_xla_is_on():
         "jit_compile": bool(hardware.gpus()),
         "input_pipeline": True,
         "epoch_seeds": True,
+        "searched_inputs": bool(hardware.gpus()),  # where steps are compiled: XLA's GPUs
         "backend": "tensorflow",
     }
 

@@ -138,21 +138,28 @@ def training_path(
     if training == "plain":
         return PLAIN if precision in ("auto", "float32") else TrainingPath(precision=precision)
     chosen = auto_precision() if precision == "auto" else precision
-    return TrainingPath(precision=chosen, input_pipeline=True, epoch_seeds=epoch_seeds)
+    return TrainingPath(
+        precision=chosen,
+        input_pipeline=True,
+        epoch_seeds=epoch_seeds,
+        searched_inputs=xla_by_default(),  # one compiled program for many trials
+    )
+
+
+def xla_by_default() -> bool:
+    """Whether Keras's `auto` turns XLA on here.
+
+    On TensorFlow where there is a GPU, not on CPU-only machines; on JAX always (it has no
+    other compiler); on PyTorch never.
+    """
+    if backend.is_tensorflow():
+        return bool(gpus())
+    return backend.name() == backend.JAX
 
 
 def resolved(path: TrainingPath) -> dict:
-    """`path` as it trains on this machine and backend: Keras's `auto` XLA made true or false.
-
-    Keras's rule: on TensorFlow XLA where there is a GPU, not on CPU-only machines; on JAX
-    always (it has no other compiler); on PyTorch never.
-    """
-    if isinstance(path.jit_compile, bool):
-        xla = path.jit_compile
-    elif backend.is_tensorflow():
-        xla = bool(gpus())
-    else:
-        xla = backend.name() == backend.JAX
+    """`path` as it trains on this machine and backend: Keras's `auto` XLA made true or false."""
+    xla = path.jit_compile if isinstance(path.jit_compile, bool) else xla_by_default()
     return {**path.to_json(), "jit_compile": xla, "backend": backend.name()}
 
 

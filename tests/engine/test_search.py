@@ -83,6 +83,7 @@ def test_plain_training_path_is_recorded(tmp_path, data_dir):
         "jit_compile": bool(hardware.gpus()),
         "input_pipeline": False,
         "epoch_seeds": True,
+        "searched_inputs": False,
         "backend": "tensorflow",
     }
 

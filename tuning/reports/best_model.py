@@ -11,12 +11,12 @@ import contextlib
 import json
 import os
 import tempfile
-import warnings
 import zipfile
 from pathlib import Path
 
 import keras
 
+from hypermodels.base import ImageClassifier
 from hypermodels.foreign import Unavailable
 from tuning import experiment as experiments
 from tuning import layout
@@ -41,14 +41,18 @@ def write_best_model(tuner: Tuner, results_dir: Path) -> Path | None:
     if not checkpoint.exists() or isinstance(tuner.hypermodel, Unavailable):
         return None  # the file written when the weights, or the notebook's model, were there
     names = experiments.saved(read_json(results_dir / RUN_FILE) or {}).class_names
-    with warnings.catch_warnings():
-        # The checkpoint carries the optimizer's state, which the rebuilt model has not built.
-        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
-        model = tuner.load_model(best[0])  # in the distribution strategy's scope, if any
-    # Load the optimizer's state too: saved without it, the file would warn on every load,
-    # as loading builds the optimizer. Its variables belong in the model's strategy.
+    # Keras's own layers, where the search read dropout and L1/L2 from variables
+    # (hypermodels.searched): the file must load with Keras alone.
+    hypermodel = tuner.hypermodel
+    plain = isinstance(hypermodel, ImageClassifier)
+    # The optimizer is built before the weights load: its state loads too, or the file
+    # would warn on every load. Its variables belong in the model's strategy.
     strategy = tuner.distribution_strategy
-    with strategy.scope() if strategy else contextlib.nullcontext():
+    with (
+        strategy.scope() if strategy else contextlib.nullcontext(),
+        hypermodel.keras_layers_only() if plain else contextlib.nullcontext(),
+    ):
+        model = hypermodel.build(best[0].hyperparameters)
         model.optimizer.build(model.trainable_variables)
     model.load_weights(checkpoint)
     try:
