@@ -295,3 +295,25 @@ def test_a_trial_that_lost_too_many_workers_fails(tmp_path):
         oracle.requeue_worker_trial(f"w{attempt}", "its worker died", records.__setitem__)
     assert oracle.trials[trial.trial_id].status == "FAILED"
     assert records[trial.trial_id]["reason"] == "its worker died, the 3rd worker lost in this trial"
+
+
+def test_a_worker_that_trained_on_while_its_chief_restarted_gets_its_trial_back(tmp_path):
+    config = TuneConfig("mnist", results_dir=tmp_path, max_trials=2).resolve()
+    first = make_tuner(config, oracle_class=ChiefOracle)
+    trial = first.oracle.create_trial("hostb-0")
+    first.save()
+    # The chief killed and started again: KerasTuner queues every trial it saved as running.
+    oracle = make_tuner(config, oracle_class=ChiefOracle).oracle
+    assert oracle.retry_queue == [trial.trial_id]
+    reported = copy.deepcopy(trial)
+    reported.status = "FAILED"  # a report with no metrics to score
+    auth.as_caller("hostb-0", lambda request, context: oracle.end_trial(reported))(None, None)
+    assert oracle.trials[trial.trial_id].status == "FAILED"  # taken, not dropped
+    assert oracle.retry_queue == [] and oracle.ongoing_trials == {}
+
+
+def test_a_workers_calls_wait_for_a_chief_that_is_restarting():
+    sent = []
+    call = auth.CallDetails("/m", None, None, None, None, None)
+    auth.TokenSender("x" * 16).intercept_unary_unary(lambda d, r: sent.append(d), call, None)
+    assert sent[0].wait_for_ready is True and sent[0].timeout == auth.RECONNECT_SECONDS
