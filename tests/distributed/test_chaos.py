@@ -18,7 +18,7 @@ from helpers import SMALL, read_csv, trial_processes, tune_args
 pytestmark = pytest.mark.processes  # tests about processes, starting their own
 
 SEED = 27
-TRIALS = 6
+TRIALS = 4
 
 
 def workers(results: Path) -> list[str]:
@@ -38,7 +38,7 @@ def ended_trials(results: Path) -> dict[str, bytes]:
 
 
 def test_random_kills_of_workers_trial_processes_and_the_chief_lose_nothing(tmp_path, data_dir):
-    extra = ("--max-trials", str(TRIALS), "--max-epochs", "6", "--early-trial-stop", "off")
+    extra = ("--max-trials", str(TRIALS), "--max-epochs", "5", "--early-trial-stop", "off")
     args = tune_args(tmp_path, data_dir, *SMALL, *extra, processes=True)
     args += ["--workers", "2", "--save-every", "0", "--max-failures", str(TRIALS)]
     command = [sys.executable, "-m", "tuning", *args]
@@ -46,12 +46,12 @@ def test_random_kills_of_workers_trial_processes_and_the_chief_lose_nothing(tmp_
     chief = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     kept: dict[str, bytes] = {}  # trials ended before a kill: none may change afterwards
     outputs, kills = [], []
-    for round_ in range(6):
-        time.sleep(chance.uniform(2, 5))
+    for round_ in range(5):
+        time.sleep(chance.uniform(2, 4))
         if chief.poll() is not None:
             break
         kept.update(ended_trials(tmp_path))
-        if round_ == 3:  # the chief itself, once: the same command resumes the search
+        if round_ == 2:  # the chief itself, once: the same command resumes the search
             chief.kill()
             outputs.append(chief.communicate()[0])
             kills.append("chief")
