@@ -92,7 +92,7 @@ def test_sigterm_ends_with_a_resume_hint(tmp_path, data_dir, processes):
         # 30 s after it began (--save-every's default), a trial saves its state; under load
         # the first epoch may take that long.
         r"interrupted: trial 0 stopped after epoch (\d+) and (?:restarts from epoch 1|resumes "
-        r"after epoch \d+, its last saved) on resume; "
+        r"from epoch \d+(?: \(its state was last saved after epoch \d+\))?) on resume; "
         r"0 finished trials saved; run the same command to resume",
         last,
     )

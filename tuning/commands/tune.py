@@ -166,7 +166,9 @@ def cut_trial(trial_id: str, trial_dir: Path) -> str:
     if not epochs:
         return f"trial {trial_id} stopped before its first epoch ended"
     saved = midtrial.saved_epochs(trial_dir)
-    goes_on = f"resumes after epoch {saved}, its last saved" if saved else "restarts from epoch 1"
+    goes_on = f"resumes from epoch {saved + 1}" if saved else "restarts from epoch 1"
+    if saved and saved < epochs:
+        goes_on += f" (its state was last saved after epoch {saved})"
     return f"trial {trial_id} stopped after epoch {epochs} and {goes_on} on resume"
 
 
