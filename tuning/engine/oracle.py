@@ -17,6 +17,7 @@ import scipy.optimize
 from sklearn.exceptions import ConvergenceWarning
 
 from hypermodels import space
+from tuning.engine import midtrial
 from tuning.engine.budget import Budget
 from tuning.engine.kt_internals import BayesianOracle, Display
 from tuning.layout import RECORD_FILE
@@ -235,6 +236,15 @@ class DurableOracle(BayesianOracle):
                 self.end_order.append(trial_id)
             elif trial.status not in ENDED and trial_id not in self.retry_queue:
                 self.retry_queue.append(trial_id)
+
+    def end_trial(self, trial: kt.engine.trial.Trial) -> None:
+        """End `trial` as KerasTuner does, and drop its saved mid-trial state.
+
+        Here, where the oracle lives, every end passes: a trial's own, one a worker reports,
+        one failed for a killed process or a lost worker (tuning.engine.midtrial).
+        """
+        super().end_trial(trial)
+        midtrial.discard(self.trial_dir(trial.trial_id))
 
     def fail_trial(self, trial_id: str, reason: str) -> None:
         """End an interrupted trial as FAILED instead of running it again."""

@@ -235,7 +235,6 @@ class RecordingTuner(kt_internals.Tuner):
         over gRPC, and the chief writes the reports and counts the failures of all workers.
         """
         super().on_trial_end(trial)
-        midtrial.discard(Path(self.get_trial_dir(trial.trial_id)))  # the oracle has its end
         # Without it (it also collects garbage), every trial's graphs and weights stay
         # reachable: memory grows with each trial (KerasTuner issues #395, #873).
         keras.backend.clear_session()
