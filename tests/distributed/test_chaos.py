@@ -13,15 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from tuning.store.files import read_json
-
-from helpers import SMALL, read_csv, trial_processes, tune_args
+from helpers import SMALL, read_csv, trial_processes, trials_in_training, tune_args
 
 pytestmark = pytest.mark.processes  # tests about processes, starting their own
 
 SEED = 27
 TRIALS = 4
 KILLS = 4  # at most; the chief is the second
+EPOCHS = 12  # EarlyStopping's patience is 10: every trial trains them all, a window for the kills
 
 
 def workers(results: Path) -> list[str]:
@@ -40,17 +39,8 @@ def ended_trials(results: Path) -> dict[str, bytes]:
     return ended
 
 
-def training(results: Path) -> bool:
-    """Whether a trial saved as running has finished an epoch: it is training now."""
-    for path in (results / "tuner").glob("trial_*/trial.json"):
-        progress = read_json(path.with_name("progress.json")) or {}
-        if b'"status": "RUNNING"' in path.read_bytes() and progress.get("epochs", 0) >= 1:
-            return True
-    return False
-
-
 def test_random_kills_of_workers_trial_processes_and_the_chief_lose_nothing(tmp_path, data_dir):
-    extra = ("--max-trials", str(TRIALS), "--max-epochs", "5", "--early-trial-stop", "off")
+    extra = ("--max-trials", str(TRIALS), "--max-epochs", str(EPOCHS), "--early-trial-stop", "off")
     args = tune_args(tmp_path, data_dir, *SMALL, *extra, processes=True)
     args += ["--workers", "2", "--save-every", "0", "--max-failures", str(TRIALS)]
     command = [sys.executable, "-m", "tuning", *args]
@@ -58,12 +48,15 @@ def test_random_kills_of_workers_trial_processes_and_the_chief_lose_nothing(tmp_
     chief = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     kept: dict[str, bytes] = {}  # trials ended before a kill: none may change afterwards
     outputs, kills = [], []
-    # Each kill waits for a trial in training (an epoch done, not ended): however loaded the
-    # machine, the kills land mid-trial, and the search cannot end before they are made.
+    # Each kill waits for a trial in training, a random 1 to 3 epochs in, and polls often: an
+    # epoch of this tiny search takes a fraction of a second, and a sleep of seconds between
+    # looks let a fast machine end the search before the chief was killed (CI, stop 31).
+    wait_epochs = chance.randint(1, 3)
     while len(kills) < KILLS and chief.poll() is None:
-        time.sleep(chance.uniform(0.5, 2))
-        if not training(tmp_path):
+        time.sleep(0.05)
+        if not trials_in_training(tmp_path, wait_epochs):
             continue
+        wait_epochs = chance.randint(1, 3)
         kept.update(ended_trials(tmp_path))
         if len(kills) == 1:  # the chief itself, once: the same command resumes the search
             chief.kill()

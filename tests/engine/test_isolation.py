@@ -19,7 +19,7 @@ from tuning.config import TuneConfig
 from tuning.engine import spawn
 from tuning.engine.spawn import child_environment, tensorflow_environment
 
-from helpers import SMALL, read_csv, trial_processes, tune_args
+from helpers import SMALL, read_csv, trial_processes, trials_in_training, tune_args
 
 pytestmark = pytest.mark.processes  # tests about processes, starting their own
 
@@ -87,17 +87,18 @@ def test_a_trial_whose_process_is_killed_fails_and_the_search_goes_on(tmp_path, 
     # On a CPU machine the kernel's out-of-memory killer is what kills a trial's process;
     # running that trial again would only get it killed again.
     args = [
-        *tune_args(tmp_path, data_dir, "--max-trials", "2", "--max-epochs", "2", processes=True),
+        *tune_args(tmp_path, data_dir, "--max-trials", "2", "--max-epochs", "12", processes=True),
         *SMALL,
     ]
     command = [sys.executable, "-m", "tuning", *args, "--quiet"]
     search = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    # Trial 0 in training: its folder alone did not say its process had begun it, nor that it
+    # had not ended yet, and under load the kill missed (12 epochs: a window for it).
     deadline = time.monotonic() + 120
-    while not (tmp_path / "tuner" / "trial_0").exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    while not trials_in_training(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.05)
     # Every trial process of the search: the one running trial 0, and the next one, started
-    # ahead and waiting, which the search replaces unseen. Picking trial 0's alone by start
-    # time missed under load (the search then had nothing to report failed).
+    # ahead and waiting, which the search replaces unseen.
     for child in trial_processes(tmp_path):
         os.kill(int(child), signal.SIGKILL)
     out, _ = search.communicate(timeout=300)

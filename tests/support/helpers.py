@@ -108,6 +108,22 @@ def assert_asha_replays(results: Path, rung_epochs: int, eta: int, max_epochs: i
         ended.append(curve)
 
 
+def trials_in_training(results: Path, epochs: int = 1) -> list[str]:
+    """Ids of the trials saved as running that have finished at least `epochs` epochs.
+
+    A test that kills mid-trial waits for this, polling often: an epoch of the tiny searches
+    takes a fraction of a second, and a trial process that merely exists may not have begun
+    (or may have ended) its trial.
+    """
+    ids = []
+    for path in sorted((results / "tuner").glob("trial_*/trial.json")):
+        progress = path.with_name("progress.json")
+        done = json.loads(progress.read_text()).get("epochs", 0) if progress.exists() else 0
+        if '"status": "RUNNING"' in path.read_text() and done >= epochs:
+            ids.append(path.parent.name.removeprefix("trial_"))
+    return ids
+
+
 def trial_processes(results: Path) -> list[str]:
     """Pids of `run-trial` processes working in `results`."""
     command = ["pgrep", "-f", f"run-trial {results} "]
