@@ -414,11 +414,12 @@ class TuneConfig:
             metavar="DURATION",
         ),
     )
-    worker_lease: float = setting(
+    worker_timeout: float = setting(
         300.0,
         Option(
             "distributed search: a worker not heard from for this long (it calls the chief "
-            "every tenth of it) is taken for dead, and its trial fails: 5m, 90s (default 5m)",
+            "every tenth of it) is taken for dead, and its trial goes back to the queue, to "
+            "resume on the next worker from its last saved epoch: 5m, 90s (default 5m)",
             type=duration,
             metavar="DURATION",
         ),

@@ -242,7 +242,7 @@ def test_a_remote_worker_that_never_comes_back_is_not_waited_for(tmp_path, data_
     address = {cluster.ORACLE_IP: "127.0.0.1", cluster.ORACLE_PORT: str(free_port())}
     # Up to 100 epochs of 2,000 images: the trial runs until EarlyStopping, seconds.
     args = tune_args(tmp_path, data_dir, "--max-trials", "1", "--max-epochs", "100")
-    command = [sys.executable, "-m", "tuning", *args, "--worker-lease", "5s"]
+    command = [sys.executable, "-m", "tuning", *args, "--worker-timeout", "5s"]
 
     def start(tuner_id: str) -> subprocess.Popen:
         env = {**os.environ, **address, cluster.TUNER_ID: tuner_id, auth.TOKEN_ENV: "x" * 16}

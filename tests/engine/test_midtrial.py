@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
 from pandas import read_csv
@@ -90,3 +91,45 @@ def test_a_state_is_read_only_for_its_own_trial_values_and_format(tmp_path):
     assert midtrial.load_state(tmp_path / midtrial.STATE_DIR, "3", {"dropout": 0.5}) is None
     midtrial.discard(tmp_path)
     assert not (tmp_path / midtrial.STATE_DIR).exists()
+
+
+class CutAfter(keras.callbacks.Callback):
+    """Ends fit as a kill would, after epoch `last` (0-based) and the saves before it."""
+
+    def __init__(self, last: int):
+        super().__init__()
+        self.last = last
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if epoch == self.last:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("passes_initial_epoch", [True, False], ids=["keras-fit", "own-fit"])
+def test_a_fit_that_drops_initial_epoch_trains_again_instead_of_renumbering(
+    tmp_path, capsys, passes_initial_epoch
+):
+    # A user HyperModel's own fit may call model.fit without the initial_epoch it was given:
+    # the saved state would then go on under epochs 1, 2, ... again. It trains afresh, saying so.
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(64, 4)), rng.integers(0, 3, 64)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    data = {"x": x, "y": y, "epochs": 4, "verbose": 0}
+    cut = midtrial.TrialResume(tmp_path, "0", {}, every=0)
+    with pytest.raises(KeyboardInterrupt):
+        cut.fit(model.fit, {**data, "callbacks": [CutAfter(2)]})
+    assert midtrial.saved_epochs(tmp_path) == 2  # saved at epoch 2's beginning
+
+    def own_fit(**kwargs):
+        if not passes_initial_epoch:
+            kwargs.pop("initial_epoch", None)
+        return model.fit(**kwargs)
+
+    history = midtrial.TrialResume(tmp_path, "0", {}, every=0).fit(own_fit, dict(data))
+    assert history.epoch == [0, 1, 2, 3] and len(history.history["loss"]) == 4
+    said = capsys.readouterr().out
+    if passes_initial_epoch:
+        assert "trial 0 resumes after epoch 2, from its saved state" in said
+    else:
+        assert "trial 0 trains again from epoch 1: its fit began there" in said

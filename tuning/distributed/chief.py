@@ -221,7 +221,7 @@ def run_chief(
         while not search_over():
             workers.check(search_over, cluster.is_loopback(address), bury)
             local = set(workers.processes)
-            oracle.expire(check.seen, config.worker_lease, local, tuner.save_record)
+            oracle.expire(check.seen, config.worker_timeout, local, tuner.save_record)
             time.sleep(POLL_SECONDS)
         workers.wait()
     finally:

@@ -131,7 +131,7 @@ def run_worker(config: TuneConfig, verbose: int) -> str:
     tuner_id = os.environ[cluster.TUNER_ID]
     print(f"{tuner_id}: working on the search in {config.results_dir}", flush=True)
     address = kt_internals.chief_address()
-    auth.keep_in_touch(address, config.worker_lease / HEARTBEATS_PER_LEASE)
+    auth.keep_in_touch(address, config.worker_timeout / HEARTBEATS_PER_LEASE)
     if config.in_process:
         run = read_json(config.results_dir / runinfo.RUN_FILE)
         dataset = search_data(config, saved(run))

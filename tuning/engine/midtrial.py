@@ -183,7 +183,10 @@ class EpochSaver(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         """Put back the cut run's state before its first epoch; else save the last epoch."""
         if self.cut is not None:
-            self.carry_on(self.cut)
+            if epoch == len(self.epochs):
+                self.carry_on(self.cut)
+            else:
+                self.start_afresh(epoch)
             self.cut = None
         elif self.note_ended() and time.monotonic() - self.last_save >= self.resume.every:
             self.save(len(self.epochs))
@@ -223,6 +226,20 @@ class EpochSaver(keras.callbacks.Callback):
         print(
             f"trial {self.resume.trial_id} resumes after epoch {len(self.epochs)}, "
             "from its saved state",
+            flush=True,
+        )
+
+    def start_afresh(self, epoch: int) -> None:
+        """A fit that began at `epoch`, not where the cut run stopped: train it all again.
+
+        A user HyperModel's own `fit` may not pass `initial_epoch` on to `model.fit`; the
+        saved state would then continue under the wrong epoch numbers, so it is left unused.
+        """
+        self.epochs, self.history = [], {}
+        print(
+            f"trial {self.resume.trial_id} trains again from epoch {epoch + 1}: its fit began "
+            f"there, not after the saved epoch {len(self.cut['epoch'])} (pass fit's "
+            "initial_epoch on to model.fit to resume)",
             flush=True,
         )
 
