@@ -13,6 +13,8 @@ from benchmarks.peers.runs import fmt
 from tuning.settings import show_duration
 from tuning.store.files import read_json, write_text_atomic
 
+LINE_STYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1)))  # a contender's, in CONTENDERS order
+
 
 def running_best(timeline: list) -> list[tuple[float, float]]:
     """(seconds, best val_accuracy so far) at each trial's end."""
@@ -160,12 +162,17 @@ def plot(out: Path, dataset: str, results: dict[str, list[dict]], ref: dict | No
 
     figure, axes = plt.subplots(figsize=(8, 5))
     for color, (contender, runs) in enumerate(results.items()):
+        # Searches that drew the same trials overlap: a line style each, and this tool's line
+        # wide and beneath, keep every one in sight.
+        style = {"color": f"C{color}", "linestyle": LINE_STYLES[color % len(LINE_STYLES)]}
+        if contender == "tool":
+            style.update(linewidth=5, alpha=0.5, zorder=1)
         for k, run in enumerate(runs):
             points = running_best(run["timeline"])
             if points:
                 minutes, best = [s / 60 for s, _ in points], [b for _, b in points]
                 label = CONTENDERS[contender] if k == 0 else None
-                axes.step(minutes, best, where="post", color=f"C{color}", label=label, marker=".")
+                axes.step(minutes, best, where="post", label=label, marker=".", **style)
     if ref:
         label = "the course's configuration (reference)"
         axes.axhline(ref["val_accuracy"], color="0.4", linestyle="--", label=label)
