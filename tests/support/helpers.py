@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from tuning.engine.stopping import AshaRule, MedianRule
+from tuning.store.files import read_json
 
 REPO = Path(__file__).resolve().parents[2]
 # Quick trials of tune_args' mlp, 4 batches an epoch: with 2 epochs, a kill lands mid-search.
@@ -117,8 +118,7 @@ def trials_in_training(results: Path, epochs: int = 1) -> list[str]:
     """
     ids = []
     for path in sorted((results / "tuner").glob("trial_*/trial.json")):
-        progress = path.with_name("progress.json")
-        done = json.loads(progress.read_text()).get("epochs", 0) if progress.exists() else 0
+        done = (read_json(path.with_name("progress.json")) or {}).get("epochs", 0)
         if '"status": "RUNNING"' in path.read_text() and done >= epochs:
             ids.append(path.parent.name.removeprefix("trial_"))
     return ids
