@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from itertools import combinations
 
+import numpy as np
 import pandas as pd
 import pytest
+import scipy.stats
 
 from hypermodels import space
 from tuning.cli.main import main
 from tuning.config import TuneConfig
-from tuning.engine.oracle import configuration_key
+from tuning.engine.oracle import configuration_key, normal_scores
 from tuning.engine.search import make_tuner
 
 from helpers import tune_args
@@ -122,8 +124,23 @@ def test_the_gp_learns_each_trial_at_the_fidelity_it_reached(oracle):
     (oracle.trial_dir(second) / "record.json").write_text(json.dumps(record))
     x, y = oracle.fidelity_data()
     assert list(x[:, -1]) == [1.0, 0.03]
-    assert list(y) == [-0.5, -0.6]  # negated: the GP minimizes
     assert x.shape[1] == len(oracle.searched_space()) + 1
+    assert y[1] < y[0]  # the better score lower: the GP minimizes
+    oracle.normal_scores = False  # a search saved before normal scores
+    assert list(oracle.fidelity_data()[1]) == [-0.5, -0.6]
+
+
+def test_a_diverged_trial_does_not_set_the_gps_scale(oracle):
+    # Scores 0.5 and 0.6, then one that diverged at 0.1: the GP sees ranks at even normal
+    # quantiles, so the gap between 0.5 and 0.6 counts as much as the one to 0.1.
+    trial = oracle.create_trial("tuner0")
+    oracle.update_trial(trial.trial_id, {"val_accuracy": 0.1})
+    trial.status = "COMPLETED"
+    oracle.end_trial(trial)
+    _, y = oracle.fidelity_data()
+    np.testing.assert_allclose(y, scipy.stats.norm.ppf([0.5, 0.25, 0.75]))
+    # A score that is not a number ranks last (lower is better here).
+    np.testing.assert_allclose(normal_scores([2.0, np.nan, 1.0]), y[[0, 2, 1]])
 
 
 def test_the_same_seed_and_history_propose_the_same_trial_at_every_fidelity(tmp_path):

@@ -288,6 +288,7 @@ def make_tuner(
         warm_start=experiment.warm_start,
         budget=budget,
         fidelity=config.fidelity_gp,
+        normal_scores=config.gp_normal_scores,
         max_epochs=config.max_epochs,
         tune_new_entries=True,
         # RecordingTuner counts failures itself, after the failed trial is saved; KerasTuner's
