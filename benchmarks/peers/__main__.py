@@ -9,6 +9,7 @@ import argparse
 import importlib.util
 import json
 import os
+import shutil
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -21,6 +22,7 @@ from benchmarks.peers.report import write_report
 from benchmarks.peers.runs import drop_work, result_path, run_name, summary_line, task_of
 from benchmarks.peers.tool import run_tool
 from tuning.idx import DATA_DIR_ENV
+from tuning.layout import TRIALS_CSV
 from tuning.settings import duration
 from tuning.store.files import read_json, write_json_atomic
 
@@ -138,6 +140,8 @@ def ensure_run(args: argparse.Namespace, contender: str, task: Task) -> bool:
     try:
         if contender == "tool":
             write_json_atomic(path, run_tool(task, args.data_dir, work, log))
+            # Its trials as `tune` wrote them, for benchmarks.gp_replay.
+            shutil.copyfile(work / TRIALS_CSV, path.with_suffix(".trials.csv"))
         else:
             spawn_child(contender, task, args.data_dir, work, log, path)
     except RunFailed as e:

@@ -89,6 +89,15 @@ def test_each_contender_writes_a_timeline_and_a_test_accuracy(finished, contende
 
 
 @pytest.mark.processes
+def test_the_tools_trials_are_kept_beside_its_result(finished):
+    runs = finished / "runs" / "mnist"
+    result = json.loads((runs / "tool-seed23.json").read_text())
+    rows = (runs / "tool-seed23.trials.csv").read_text().splitlines()
+    assert rows[0].startswith("trial_id,status,val_accuracy,")
+    assert len(rows) - 1 == result["trials"]
+
+
+@pytest.mark.processes
 def test_the_report_has_every_contender_and_the_reference(finished):
     table = (finished / "peers.md").read_text()
     for contender in RUN:

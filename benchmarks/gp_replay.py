@@ -1,0 +1,120 @@
+"""Replay a search's trials: what the Gaussian process would propose after each, read three ways.
+
+For every trial the GP chose (each after the random start), a fresh oracle with the seed of
+the search is given the trials that ended before it, as trials.csv has them, and asked for
+its next trial under each reading of the scores:
+
+- KerasTuner's: raw scores, a trial stopped early read as finished;
+- fidelity: raw scores, each trial at the fidelity (epochs) it reached;
+- fidelity and normal scores: the same, the scores by rank (the default of `tune`).
+
+A proposal is counted as a corner when two or more of its values lie at an edge of their
+range (a choice's 0, its off value, not counted): the mark of a GP whose uncertainty term
+outweighs what it has learnt. No model is trained: this measures how each reading proposes
+on one history, not which finds better models. Run it from the repository root, e.g.
+
+    .venv/bin/python -m benchmarks.gp_replay results/peers/runs/mnist/tool-seed23.trials.csv \
+        --dataset mnist --max-epochs 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+import keras_tuner as kt
+import pandas as pd
+
+from tuning.config import TuneConfig
+from tuning.engine.search import make_tuner
+from tuning.layout import RECORD_FILE
+from tuning.trialstate import TrialState
+
+READINGS = {  # name: (fidelity, normal scores)
+    "KerasTuner's": (False, False),
+    "fidelity": (True, False),
+    "fidelity + normal scores": (True, True),
+}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Replay the trials.csv given, print each step's proposals and the corners counted."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("trials", type=Path, help="a search's trials.csv")
+    parser.add_argument("--dataset", required=True)
+    parser.add_argument("--hypermodel", default="cnn")
+    parser.add_argument("--max-epochs", type=int, required=True)
+    parser.add_argument("--seed", type=int, default=23)
+    parser.add_argument("--initial-points", type=int, default=3)
+    args = parser.parse_args(argv)
+    rows = pd.read_csv(args.trials, dtype={"trial_id": str})
+    rows = rows[rows.status.isin(["COMPLETED", TrialState.STOPPED_EARLY])]
+    corners = dict.fromkeys(READINGS, 0)
+    with tempfile.TemporaryDirectory() as folder:
+        for step in range(args.initial_points, len(rows)):
+            ran = rows.iloc[step]
+            print(f"after {step} trials (the search ran {ran.trial_id}: {ran.val_accuracy:.4f})")
+            for name, (fidelity, normal) in READINGS.items():
+                config = TuneConfig(
+                    args.dataset,
+                    hypermodel=args.hypermodel,
+                    max_epochs=args.max_epochs,
+                    seed=args.seed,
+                    warm_start=False,
+                    fidelity_gp=fidelity,
+                    gp_normal_scores=normal,
+                    results_dir=Path(folder) / f"{step}-{name}",
+                )
+                proposal, space = propose(config.resolve(), rows.iloc[:step])
+                edges = at_edges(space, proposal)
+                corners[name] += len(edges) >= 2
+                print(f"  {name:25s} {values_of(proposal)}  edges: {', '.join(edges) or '-'}")
+    steps = len(rows) - args.initial_points
+    for name, count in corners.items():
+        print(f"{name}: {count} of {steps} proposals with 2 or more values at an edge")
+
+
+def propose(config: TuneConfig, ended: pd.DataFrame) -> tuple[dict, list]:
+    """The values a fresh oracle of `config` proposes after the trials `ended`, its space."""
+    oracle = make_tuner(config).oracle
+    space = oracle.searched_space()
+    for row in ended.itertuples():
+        hp = oracle.hyperparameters.copy()
+        for declared in space:
+            value = getattr(row, declared.name)
+            kind = type(declared.default)
+            hp.values[declared.name] = declared.default if pd.isna(value) else kind(value)
+        trial = kt.engine.trial.Trial(hp, trial_id=row.trial_id, status=TrialState.COMPLETED)
+        trial.score = row.val_accuracy
+        oracle.trials[row.trial_id] = trial
+        folder = oracle.trial_dir(row.trial_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        stopped = row.reason if row.status == TrialState.STOPPED_EARLY else None
+        record = {"epochs": int(row.epochs), "stopped_early": stopped}
+        (folder / RECORD_FILE).write_text(json.dumps(record))
+    return next(oracle.ranked_proposals()), space
+
+
+def at_edges(space: list, values: dict) -> list[str]:
+    """The names whose value lies at an edge of its range; a choice's 0 (off) is not one."""
+    edges = []
+    for hp in space:
+        value = values[hp.name]
+        if isinstance(hp, kt.engine.hyperparameters.Choice):
+            ends = {hp.values[0], hp.values[-1]} - {0}
+        else:
+            ends = {hp.min_value, hp.max_value}
+        if value in ends:
+            edges.append(hp.name)
+    return edges
+
+
+def values_of(values: dict) -> str:
+    """Values in short form, one `name=value` each."""
+    return " ".join(f"{name}={value:.3g}" for name, value in values.items())
+
+
+if __name__ == "__main__":
+    main()
