@@ -13,7 +13,8 @@ range (a choice's 0, its off value, not counted): the mark of a GP whose uncerta
 outweighs what it has learnt. No model is trained: this measures how each reading proposes
 on one history, not which finds better models. Run it from the repository root, e.g.
 
-    .venv/bin/python -m benchmarks.gp_replay results/peers/runs/mnist/tool-seed23.trials.csv \
+    .venv/bin/python -m benchmarks.gp_replay \
+        results/peers-before-normal-scores/runs/mnist/tool-seed23.trials.csv \
         --dataset mnist --max-epochs 20
 """
 
