@@ -21,7 +21,6 @@ on one history, not which finds better models. Run it from the repository root, 
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 from pathlib import Path
 
@@ -31,6 +30,7 @@ import pandas as pd
 from tuning.config import TuneConfig
 from tuning.engine.search import make_tuner
 from tuning.layout import RECORD_FILE
+from tuning.store.files import write_json_atomic
 from tuning.trialstate import TrialState
 
 READINGS = {  # name: (fidelity, normal scores)
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--initial-points", type=int, default=3)
     args = parser.parse_args(argv)
     rows = pd.read_csv(args.trials, dtype={"trial_id": str})
-    rows = rows[rows.status.isin(["COMPLETED", TrialState.STOPPED_EARLY])]
+    rows = rows[rows.status.isin([TrialState.COMPLETED, TrialState.STOPPED_EARLY])]
     corners = dict.fromkeys(READINGS, 0)
     with tempfile.TemporaryDirectory() as folder:
         for step in range(args.initial_points, len(rows)):
@@ -93,8 +93,9 @@ def propose(config: TuneConfig, ended: pd.DataFrame) -> tuple[dict, list]:
         folder = oracle.trial_dir(row.trial_id)
         folder.mkdir(parents=True, exist_ok=True)
         stopped = row.reason if row.status == TrialState.STOPPED_EARLY else None
-        record = {"epochs": int(row.epochs), "stopped_early": stopped}
-        (folder / RECORD_FILE).write_text(json.dumps(record))
+        write_json_atomic(
+            folder / RECORD_FILE, {"epochs": int(row.epochs), "stopped_early": stopped}
+        )
     return next(oracle.ranked_proposals()), space
 
 

@@ -194,7 +194,8 @@ class DurableOracle(BayesianOracle):
         scores = [sign * t.score for t in ended]
         if self.normal_scores:
             scores = list(normal_scores(scores))
-        for trial in (t for t in self.trials.values() if t in ongoing):
+        running = [t for t in self.trials.values() if t in ongoing]  # in trial order
+        for trial in running:
             row = [*self.trial_vector(trial), 1.0]
             mean, std = self.gpr.predict(np.array([row]), return_std=True)
             rows.append(row)
