@@ -7,7 +7,7 @@ import keras_tuner as kt
 import pandas as pd
 
 from hypermodels.space import search_space
-from tuning.engine.search import training_record
+from tuning.engine.record import training_record
 from tuning.objective import Objective
 from tuning.reports.tables import summary
 from tuning.store.files import write_csv_atomic

@@ -6,10 +6,8 @@ import dataclasses
 from pathlib import Path
 
 from tuning.commands.tune import finish_reports
-from tuning.engine.search import (
-    RecordingTuner,
-    make_tuner,
-)
+from tuning.engine.search import make_tuner
+from tuning.engine.tuner import RecordingTuner
 from tuning.errors import TuningError
 from tuning.experiment import saved
 from tuning.store.lock import results_lock

@@ -14,12 +14,9 @@ from tuning.engine.isolation import (
     TRIAL_ENDED,
     die_with_parent,
 )
-from tuning.engine.search import (
-    TrialBudgetSpent,
-    make_tuner,
-    run_search,
-)
+from tuning.engine.search import make_tuner, run_search
 from tuning.engine.spawn import released
+from tuning.engine.tuner import TrialBudgetSpent
 from tuning.errors import SearchStopped
 from tuning.experiment import saved
 from tuning.store import runinfo

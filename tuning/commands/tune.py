@@ -17,12 +17,8 @@ from tuning.engine.epochs import PROGRESS_FILE
 from tuning.engine.evaluate import TestSet, evaluate_best, prune_checkpoints, test_set
 from tuning.engine.failures import check_failures, failure_reason
 from tuning.engine.isolation import fail_killed_trials, run_trials_in_children
-from tuning.engine.search import (
-    RecordingTuner,
-    frozen_garbage,
-    make_tuner,
-    run_search,
-)
+from tuning.engine.search import frozen_garbage, make_tuner, run_search
+from tuning.engine.tuner import RecordingTuner
 from tuning.errors import SearchStopped, TuningError
 from tuning.experiment import Experiment
 from tuning.layout import ORACLE_FILE, TUNER_DIR

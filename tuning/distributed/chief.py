@@ -24,7 +24,8 @@ from tuning.distributed import cluster
 from tuning.engine import auth, devices, kt_internals
 from tuning.engine.failures import trial_ended
 from tuning.engine.oracle import DurableOracle
-from tuning.engine.search import RecordingTuner, make_tuner
+from tuning.engine.search import make_tuner
+from tuning.engine.tuner import RecordingTuner
 from tuning.errors import SearchStopped, TuningError
 from tuning.settings import show_duration
 from tuning.trialstate import ENDED, TrialState

@@ -21,10 +21,10 @@ from tuning.distributed import cluster
 from tuning.engine import auth, kt_internals
 from tuning.engine.failures import trial_ended
 from tuning.engine.isolation import die_with_parent, killed_reason, run_trials_in_children
-from tuning.engine.search import TUNER_DIR, make_tuner, run_search
+from tuning.engine.search import make_tuner, run_search
 from tuning.errors import TuningError
 from tuning.experiment import saved
-from tuning.layout import ORACLE_FILE
+from tuning.layout import ORACLE_FILE, TUNER_DIR
 from tuning.store import runinfo
 from tuning.store.files import read_json
 from tuning.store.prepared import search_data

@@ -33,7 +33,7 @@ def trial_ended(
 ) -> None:
     """Say a failure, run the after-trial hook, then count the failures in a row.
 
-    `tuner` is a `tuning.engine.search.RecordingTuner` (which imports this module), holding
+    `tuner` is a `tuning.engine.tuner.RecordingTuner` (which imports this module), holding
     the trial's record. A distributed worker passes no hook and no limit: the chief does
     both for every worker.
 

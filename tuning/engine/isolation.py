@@ -20,7 +20,8 @@ from collections.abc import Callable
 from tuning.config import TuneConfig
 from tuning.engine import spawn
 from tuning.engine.failures import check_failures, trial_ended
-from tuning.engine.search import RecordingTuner, make_tuner
+from tuning.engine.search import make_tuner
+from tuning.engine.tuner import RecordingTuner
 from tuning.errors import SearchStopped, TuningError
 from tuning.trialstate import TrialState
 

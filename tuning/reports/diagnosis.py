@@ -14,7 +14,7 @@ import keras_tuner as kt
 
 from tuning.engine.evaluate import best_trials
 from tuning.engine.failures import failure_reason
-from tuning.engine.search import RecordingTuner
+from tuning.engine.tuner import RecordingTuner
 from tuning.reports.tables import show
 from tuning.trialstate import SETTLED, TrialState
 

@@ -29,7 +29,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from tuning.engine.search import RecordingTuner
+from tuning.engine.tuner import RecordingTuner
 from tuning.layout import BEST_SO_FAR_PNG, HYPERPARAMETERS_PNG, LEARNING_CURVES_PNG
 from tuning.objective import VAL_ACCURACY, Objective
 from tuning.reports.diagnosis import EDGE, edge_side, ordered_values, range_position

@@ -21,7 +21,7 @@ from hypermodels import space
 from tuning.config import TuneConfig
 from tuning.engine.epochs import clock
 from tuning.engine.evaluate import best_trials
-from tuning.engine.search import RecordingTuner
+from tuning.engine.tuner import RecordingTuner
 from tuning.hardware import gpu_labels
 from tuning.reports.tables import hyperparameter_values, show
 from tuning.settings import show_duration

@@ -11,7 +11,7 @@ import pandas as pd
 from hypermodels import space
 from tuning.engine.failures import failure_reason
 from tuning.engine.record import HISTORY_METRICS, history_metrics
-from tuning.engine.search import RecordingTuner
+from tuning.engine.tuner import RecordingTuner
 from tuning.layout import HISTORY_CSV, TEST_RESULTS_CSV, TRIALS_CSV
 from tuning.objective import DEFAULT, Objective
 from tuning.store.files import write_csv_atomic

@@ -27,7 +27,8 @@ from tuning.data import Split, split
 from tuning.engine.callbacks import training_callbacks
 from tuning.engine.evaluate import TestSet, best_trials, test_scores, test_set
 from tuning.engine.record import elapsed, training_record
-from tuning.engine.search import RecordingTuner, make_tuner
+from tuning.engine.search import make_tuner
+from tuning.engine.tuner import RecordingTuner
 from tuning.errors import TuningError
 from tuning.hardware import training_path
 from tuning.reports.tables import declared_names
