@@ -13,7 +13,7 @@ import pytest
 from pandas import read_csv
 
 from tuning.cli.main import main
-from tuning.engine import midtrial
+from tuning.engine import midtrial, search
 
 from helpers import REPO, SMALL, tune_args
 
@@ -133,3 +133,62 @@ def test_a_fit_that_drops_initial_epoch_trains_again_instead_of_renumbering(
         assert "trial 0 resumes after epoch 2, from its saved state" in said
     else:
         assert "trial 0 trains again from epoch 1: its fit began there" in said
+
+
+class AtEpochEnd(keras.callbacks.Callback):
+    """Runs `act` after epoch `epoch` (0-based): another run's doing, in the middle of fit."""
+
+    def __init__(self, epoch: int, act):
+        super().__init__()
+        self.epoch, self.act = epoch, act
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if epoch == self.epoch:
+            self.act()
+
+
+@pytest.mark.parametrize("then", ["resumed elsewhere", "ended"])
+@pytest.mark.parametrize("every", [0, 1e9], ids=["saving", "between-saves"])
+def test_a_run_that_lost_its_trial_stops_and_writes_nothing_more(
+    tmp_path, monkeypatch, then, every
+):
+    # A distributed worker the chief took for lost may still be training while another
+    # worker resumes its trial, or after the trial ended.
+    monkeypatch.setattr(midtrial, "HOLD_CHECK_SECONDS", 0.0)
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(64, 4)), rng.integers(0, 3, 64)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    older = midtrial.TrialResume(tmp_path, "0", {}, every=every)
+    newer = []
+    take = {
+        "resumed elsewhere": lambda: newer.append(midtrial.TrialResume(tmp_path, "0", {}, 0)),
+        "ended": lambda: midtrial.discard(tmp_path),
+    }[then]
+    fit = {"x": x, "y": y, "epochs": 5, "batch_size": 16, "verbose": 0}
+    with pytest.raises(midtrial.TrialTakenOver, match="trial 0 stopped here"):
+        older.fit(model.fit, {**fit, "callbacks": [AtEpochEnd(1, take)]})
+    # Before its next save, or else at its next batch: 2 epochs of 4 batches, and 1.
+    assert model.optimizer.iterations.numpy() == 2 * 4 + (every > 0)
+    if then == "ended":
+        assert not (tmp_path / midtrial.STATE_DIR).exists()  # not brought back
+    else:
+        assert midtrial.saved_epochs(tmp_path) == (every == 0)  # before the takeover only
+        assert newer[0].holds() and not older.holds()
+
+
+def test_a_trial_taken_over_fails_in_the_older_run_without_its_record(
+    tmp_path, data_dir, monkeypatch
+):
+    monkeypatch.setattr(midtrial, "HOLD_CHECK_SECONDS", 0.0)
+    holder = tmp_path / "tuner" / "trial_0" / midtrial.STATE_DIR / midtrial.HOLDER_FILE
+    taken = AtEpochEnd(0, lambda: holder.write_text("a newer run's token"))
+    real_callbacks = search.training_callbacks
+    monkeypatch.setattr(search, "training_callbacks", lambda *a: [*real_callbacks(*a), taken])
+    args = tune_args(tmp_path, data_dir, "--max-trials", "1", "--max-epochs", "3")
+    assert main([*args, *SMALL]) == 0
+    trials = read_csv(tmp_path / "trials.csv")
+    assert list(trials.status) == ["FAILED"]
+    assert "trial 0 stopped here: another run holds it now" in trials.reason[0]
+    assert not (tmp_path / "tuner" / "trial_0" / "record.json").exists()
+    assert not holder.parent.exists()  # the trial ended: its state went

@@ -15,6 +15,12 @@ A trial that runs again (on resume, or on another worker) picks up from there: `
 at `initial_epoch`, the input pipeline serves what that epoch would have served
 (hypermodels.training), and the history goes on with no gap and no epoch twice. The
 folder goes when the trial ends: one state per running trial, never more.
+
+The newest run of a trial holds it (`holder`, a token each run writes as it starts). A
+distributed worker the chief took for lost may still be training when another worker
+resumes its trial, or after the trial ended: it notices within `HOLD_CHECK_SECONDS` and
+stops, writing nothing more, so it neither overwrites the newer run's state nor brings
+back the folder of an ended trial.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import json
 import os
 import shutil
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,11 +37,13 @@ import keras
 import numpy as np
 
 from tuning.engine import kt_internals
-from tuning.store.files import read_json, write_json_atomic
+from tuning.store.files import read_json, write_json_atomic, write_text_atomic
 
 FORMAT = 1  # state.json's layout; a state of another format is not read
 STATE_DIR = "resume"
 STATE_FILE = "state.json"
+HOLDER_FILE = "holder"
+HOLD_CHECK_SECONDS = 10.0  # how often a run checks that it still holds its trial
 
 # What Keras's and KerasTuner's callbacks keep between epochs; ours say it themselves
 # (`carried_state` and `carry_on`). EarlyStopping's best weights are not carried: the
@@ -82,6 +91,16 @@ def random_variables(model: keras.Model) -> list:
     return [v for v in model.variables if id(v) not in weights]
 
 
+class TrialTakenOver(Exception):
+    """Another run of the trial holds it now, or the trial ended: this run must stop."""
+
+    def __init__(self, trial_id: str):
+        super().__init__(
+            f"trial {trial_id} stopped here: another run holds it now, or it ended (this "
+            "worker was taken for lost); this run writes nothing more"
+        )
+
+
 def load_state(folder: Path, trial_id: str, values: dict) -> dict | None:
     """The trial's saved state, if one was saved for these very values in this format."""
     state = read_json(folder / STATE_FILE)
@@ -121,6 +140,15 @@ class TrialResume:
         self.before = self.saved["seconds"] if self.saved else 0.0  # trained before this run
         self.started = time.monotonic()
         self.execution = 0
+        self.token = uuid.uuid4().hex
+        write_text_atomic(self.folder / HOLDER_FILE, self.token)  # an older run stops
+
+    def holds(self) -> bool:
+        """Whether this run still holds the trial: no newer run took it, and it did not end."""
+        try:
+            return (self.folder / HOLDER_FILE).read_text() == self.token
+        except FileNotFoundError:
+            return False
 
     @property
     def resumed_epochs(self) -> int:
@@ -143,6 +171,7 @@ class TrialResume:
         history = fit(**{**kwargs, "callbacks": [*kwargs.get("callbacks", []), saver]})
         history.history, history.epoch = saver.history, saver.epochs
         self.finished.append({"epoch": saver.epochs, "history": saver.history})
+        saver.check_hold()
         self.write({"execution": execution + 1, "epoch": [], "history": {}, "weights": None})
         return history
 
@@ -178,7 +207,7 @@ class EpochSaver(keras.callbacks.Callback):
         saved = cut["history"] if cut else {}
         self.history: dict[str, list] = {name: list(values) for name, values in saved.items()}
         self.ended: tuple[int, dict] | None = None  # the last epoch, until its logs are whole
-        self.last_save = time.monotonic()
+        self.last_save = self.last_check = time.monotonic()
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         """Put back the cut run's state before its first epoch; else save the last epoch."""
@@ -190,6 +219,17 @@ class EpochSaver(keras.callbacks.Callback):
             self.cut = None
         elif self.note_ended() and time.monotonic() - self.last_save >= self.resume.every:
             self.save(len(self.epochs))
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        """Every `HOLD_CHECK_SECONDS`, stop if another run took the trial, mid-epoch."""
+        if time.monotonic() - self.last_check >= HOLD_CHECK_SECONDS:
+            self.check_hold()
+
+    def check_hold(self) -> None:
+        """Raise `TrialTakenOver` if this run no longer holds its trial."""
+        self.last_check = time.monotonic()
+        if not self.resume.holds():
+            raise TrialTakenOver(self.resume.trial_id)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         """Keep the epoch's logs, which the callbacks after this one may still add to."""
@@ -245,9 +285,9 @@ class EpochSaver(keras.callbacks.Callback):
 
     def save(self, epochs: int) -> None:
         """Write the weights, then state.json naming them, then drop the older weights."""
+        self.check_hold()
         name = f"epoch-{epochs}.weights.h5"
         path = self.resume.folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.model.save_weights(path)
         with open(path, "rb") as f:  # on disk before state.json names it: a reboot keeps both
             os.fsync(f.fileno())

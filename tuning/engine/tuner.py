@@ -111,6 +111,8 @@ class RecordingTuner(kt_internals.Tuner):
         )
         try:
             histories = super().run_trial(trial, *args, **kwargs)
+        except midtrial.TrialTakenOver as e:  # the trial's files are the newer run's now
+            raise kt.errors.FailedTrialError(str(e)) from e
         except Exception as e:  # out of memory, a layer refusing a value: fail this trial only
             traceback.print_exc()  # the whole story for the log; trials.csv gets one line
             reason = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e) else ''}"
