@@ -156,6 +156,11 @@ def test_a_short_budget_trains_several_trials_however_long_the_first_would_run(
     assert len(trials) >= 3
     assert trials.reason[0].startswith("time budget: a trial's share, 1/5 of 1m, used")
     assert (trials.epochs < 100).all()
+    # The last epoch's line knows the budget stopped the trial, though 100 epochs were allowed.
+    out = capsys.readouterr().out.splitlines()
+    lines = [line for line in out if line.startswith("epoch ") and "(id 000) |" in line]
+    assert lines[-1].startswith(f"epoch {trials.epochs[0]}/100 (id 000)")
+    assert "| trial left at most 0:00:00 |" in lines[-1]
 
 
 def test_the_search_seconds_are_kept_up_to_date_while_trials_run(tmp_path, monkeypatch):

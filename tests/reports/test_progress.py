@@ -67,6 +67,17 @@ def test_search_left_counts_later_trials_and_keeps_within_the_budget(monkeypatch
     assert EPOCH.match(line) and EPOCH.match(epoch_line(Outlook("0", None, None), 1, 1, 2))
 
 
+def test_trial_left_is_no_more_than_the_time_budget_lets_it_train():
+    # 82 epochs of 37.5 s are left, but the budget stops the trial at the end of the epoch
+    # in which its 100 s run out: 3 epochs. Once a callback stopped it, nothing is left.
+    outlook = Outlook("1", None, None)
+    assert "trial left at most 0:51:15" in epoch_line(outlook, 18, 100, 37.5)
+    assert "trial left at most 0:01:52" in epoch_line(outlook, 18, 100, 37.5, may_train=100)
+    assert "trial left at most 0:00:00" in epoch_line(outlook, 18, 100, 37.5, may_train=0)
+    assert "trial left at most 0:00:00" in epoch_line(outlook, 18, 100, 37.5, may_train=-4)
+    assert "trial left at most 0:00:38" in epoch_line(outlook, 99, 100, 37.5, may_train=900)
+
+
 def test_trial_line_time_left_keeps_within_the_budget(tiny_search, monkeypatch):
     tuner = make_tuner(saved_config(tiny_search, saved_run(tiny_search)))
     unbounded = seconds_left(tuner, max_trials=100)  # 98 more trials at the mean seen

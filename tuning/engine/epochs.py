@@ -6,14 +6,18 @@ how far it got (progress.json, read after an interrupt) and prints one line of f
 
     epoch 3/20 (id 2) | 12.4 s/epoch | trial left at most 0:03:31 | search left ~0:41:10
 
-The trial's time is an upper bound (the stopping rules and EarlyStopping often end it
-sooner); the search's is the trials still to run times the mean of those that ended, or
+The trial's time is an upper bound: its epochs left at the pace so far, no more than the
+time budget lets it train (its share, or the budget's end, ends it at that epoch's end), and
+nothing once a callback stopped it; the stopping rules and EarlyStopping often end it sooner.
+The search's is the trials still to run times the mean of those that ended, or
 their epoch limit while none has, capped by what is left of a time budget.
 """
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,9 +57,22 @@ class Outlook:
         return left
 
 
-def epoch_line(outlook: Outlook, epoch: int, epochs: int, epoch_seconds: float) -> str:
-    """The time-left line after `epoch` (1-based) of `epochs`, each `epoch_seconds` long."""
-    trial_left = epoch_seconds * (epochs - epoch)
+def epoch_line(
+    outlook: Outlook,
+    epoch: int,
+    epochs: int,
+    epoch_seconds: float,
+    may_train: float | None = None,
+) -> str:
+    """The time-left line after `epoch` (1-based) of `epochs`, each `epoch_seconds` long.
+
+    `may_train`: the seconds the trial may still train (a time budget's), if limited; the
+    budget ends it at the end of the epoch in which they run out.
+    """
+    epochs_left = epochs - epoch
+    if may_train is not None:
+        epochs_left = min(epochs_left, max(math.ceil(may_train / epoch_seconds), 0))
+    trial_left = epoch_seconds * epochs_left
     line = LINE.format(
         epoch=epoch,
         epochs=epochs,
@@ -73,10 +90,13 @@ class EpochProgress(keras.callbacks.Callback):
     With several executions per trial, each fit starts its count afresh.
     """
 
-    def __init__(self, path: Path, outlook: Outlook):
+    def __init__(
+        self, path: Path, outlook: Outlook, budget_left: Callable[[], float] | None = None
+    ):
         super().__init__()
         self.path = path
         self.outlook = outlook
+        self.budget_left = budget_left  # seconds the time budget lets the trial train
         self.started = time.monotonic()
         self.first: int | None = None  # a resumed trial's fit starts at its `initial_epoch`
         self.line: str | None = None  # the last epoch's, until Keras has shown that epoch
@@ -91,7 +111,12 @@ class EpochProgress(keras.callbacks.Callback):
         """Record one more finished epoch and work out how long the rest should take."""
         write_json_atomic(self.path, {"epochs": epoch + 1})
         pace = (time.monotonic() - self.started) / (epoch + 1 - (self.first or 0))
-        self.line = epoch_line(self.outlook, epoch + 1, self.params["epochs"], pace)
+        # The callbacks before this one have decided: EarlyStopping, a rule, the budget.
+        if self.model.stop_training:
+            may_train = 0.0
+        else:
+            may_train = self.budget_left() if self.budget_left else None
+        self.line = epoch_line(self.outlook, epoch + 1, self.params["epochs"], pace, may_train)
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         """Print the last epoch's line: after Keras's own line for it, which comes last."""

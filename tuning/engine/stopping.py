@@ -225,6 +225,10 @@ class TimeBudgetStop(keras.callbacks.Callback):
         """The seconds one trial may train."""
         return self.budget.seconds / self.shares
 
+    def seconds_left(self) -> float:
+        """Seconds this trial may still train: what is left of its share and of the budget."""
+        return min(self.share - (budgets.clock() - self.began), self.budget.left())
+
     def on_train_begin(self, logs: dict | None = None) -> None:
         """Forget an earlier execution's stop; the trial's share counts from here."""
         self.stopped_epoch, self.spent = None, False

@@ -95,7 +95,11 @@ class RecordingTuner(kt_internals.Tuner):
         budget_stop = budget and TimeBudgetStop(budget, self.oracle.max_trials or TRIAL_SHARES)
         first_batch, trained = FirstBatchClock(), TrainedModel()
         trial_dir = Path(self.get_trial_dir(trial.trial_id))
-        progress = EpochProgress(trial_dir / PROGRESS_FILE, self.outlook(trial.trial_id))
+        progress = EpochProgress(
+            trial_dir / PROGRESS_FILE,
+            self.outlook(trial.trial_id),
+            budget_stop.seconds_left if budget_stop else None,
+        )
         added = (
             rule and TrialStopping(rule, self.goal),
             budget_stop,
