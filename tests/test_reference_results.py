@@ -174,8 +174,12 @@ def test_a_published_ablation_retrains_the_best_trial(published):
     assert list(ablation.variant) == list(VARIANTS)
     best = trials.loc[trials.val_accuracy.idxmax()]
     assert set(ablation.trial_id) == {best.trial_id}
-    # Retrained with the trial's own seed and budget, "best" is the trial again.
     row = ablation.set_index("variant").loc["best"]
-    assert row.val_accuracy == pytest.approx(best.val_accuracy, abs=1e-4)
-    assert row.test_accuracy == pytest.approx(published["tested"].iloc[0].test_accuracy, abs=1e-4)
+    if best.status == "COMPLETED":  # retrained with its own seed and epochs: the trial again
+        assert row.val_accuracy == pytest.approx(best.val_accuracy, abs=1e-4)
+        tested = published["tested"].iloc[0].test_accuracy
+        assert row.test_accuracy == pytest.approx(tested, abs=1e-4)
+    else:  # the same epochs first, then on where the search's budget or a rule stopped it
+        assert row.val_accuracy >= best.val_accuracy - 1e-4
+        assert row.epochs >= best.epochs
     assert "Ablation" in (folder / layout.REPORT_PAGE).read_text()
