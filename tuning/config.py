@@ -231,7 +231,11 @@ class TuneConfig:
     pins: dict[str, space.Value] = setting(default_factory=dict, search=True)
     overwrite: bool = setting(
         False,
-        Option("discard the saved search in the results dir and start afresh", switch=True),
+        Option(
+            "discard the saved search in the results dir, and what confirm and ablate wrote "
+            "of it, and start afresh",
+            switch=True,
+        ),
     )
     # The course's callbacks; no option: they are its experiment, not a knob.
     lr_factor: float | None = setting(None, search=True)  # None: the course's for the dataset

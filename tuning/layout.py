@@ -19,6 +19,8 @@ ABLATION_CSV = "ablation.csv"
 ABLATION_PNG = "ablation.png"
 CONFIRM_CSV = "confirm.csv"
 CONFIRM_SUMMARY_CSV = "confirm_summary.csv"
+# What `confirm` and `ablate` write: of one search's best, so gone once --overwrite starts another
+RETRAINED = (CONFIRM_CSV, CONFIRM_SUMMARY_CSV, ABLATION_CSV, ABLATION_PNG)
 REPORT_PAGE = "report.html"
 BEST_MODEL = "best_model.keras"  # the best trial's model (tuning.reports.best_model)
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from hypermodels import space
-from tuning import hardware
+from tuning import hardware, layout
 from tuning.cli.main import main
 from tuning.idx import FILES
 from tuning.reports.tables import TRIALS_COLUMNS, evaluated_columns, trials_columns
@@ -159,11 +159,17 @@ def test_a_search_saved_with_older_ranges_is_refused_with_a_way_on(search_copy, 
 
 
 def test_overwrite_starts_afresh(search_copy, data_dir):
+    # What confirm and ablate wrote of the earlier search's best is not of the new search.
+    for name in layout.RETRAINED:
+        (search_copy / name).write_text("variant,seed,metric\nbest,1,test_accuracy\n")
     args = tune_args(search_copy, data_dir, "--max-trials", "1", "--max-epochs", "1")
     assert main([*args, "--seed", "7", "--overwrite"]) == 0  # a resume would refuse the seed
     trials = read_csv(search_copy / "trials.csv")
     assert list(trials.trial_id) == ["0"]
     assert json.loads((search_copy / "run.json").read_text())["config"]["seed"] == 7
+    assert [name for name in layout.RETRAINED if (search_copy / name).exists()] == []
+    page = (search_copy / layout.REPORT_PAGE).read_text()
+    assert "<h2>Ablation</h2>" not in page and "Confirmed with other seeds" not in page
 
 
 def test_a_lower_is_better_objective_ranks_stops_and_reports_the_lowest_first(

@@ -21,7 +21,7 @@ from tuning.engine.search import frozen_garbage, make_tuner, run_search
 from tuning.engine.tuner import RecordingTuner
 from tuning.errors import SearchStopped, TuningError
 from tuning.experiment import Experiment
-from tuning.layout import ORACLE_FILE, TUNER_DIR
+from tuning.layout import ORACLE_FILE, RETRAINED, TUNER_DIR
 from tuning.reports.best_model import write_best_model
 from tuning.reports.diagnosis import diagnosis
 from tuning.reports.page import write_page
@@ -83,6 +83,9 @@ def tune(config: TuneConfig, verbose: int = 2, dataset: Dataset | None = None) -
     check_keep(resolved)
     ensure_writable(resolved.results_dir)
     with results_lock(resolved.results_dir):
+        if config.overwrite:  # the earlier search's retrainings would pose as this one's
+            for name in RETRAINED:
+                (config.results_dir / name).unlink(missing_ok=True)
         config, saved = resolve_for_resume(config, dataset.source["digest"], code)
         write_prepared(config.results_dir, held, prepared_key(config, experiment))
         path = hardware.training_path(config.training, config.precision)
