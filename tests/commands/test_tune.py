@@ -158,11 +158,17 @@ def test_a_search_saved_with_older_ranges_is_refused_with_a_way_on(search_copy, 
     assert snapshot(search_copy) == before
 
 
-def test_overwrite_starts_afresh(search_copy, data_dir):
+def test_overwrite_starts_afresh(search_copy, data_dir, monkeypatch):
+    # In the default results dir, as `make tune-mnist ARGS=--overwrite` runs it.
+    monkeypatch.chdir(search_copy.parent)
+    (search_copy.parent / "results").mkdir()
+    search_copy = search_copy.rename(search_copy.parent / "results" / "mnist")
     # What confirm and ablate wrote of the earlier search's best is not of the new search.
     for name in layout.RETRAINED:
         (search_copy / name).write_text("variant,seed,metric\nbest,1,test_accuracy\n")
     args = tune_args(search_copy, data_dir, "--max-trials", "1", "--max-epochs", "1")
+    at = args.index("--results-dir")
+    args = args[:at] + args[at + 2 :]
     assert main([*args, "--seed", "7", "--overwrite"]) == 0  # a resume would refuse the seed
     trials = read_csv(search_copy / "trials.csv")
     assert list(trials.trial_id) == ["0"]

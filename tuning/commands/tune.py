@@ -85,7 +85,7 @@ def tune(config: TuneConfig, verbose: int = 2, dataset: Dataset | None = None) -
     with results_lock(resolved.results_dir):
         if config.overwrite:  # the earlier search's retrainings would pose as this one's
             for name in RETRAINED:
-                (config.results_dir / name).unlink(missing_ok=True)
+                (resolved.results_dir / name).unlink(missing_ok=True)
         config, saved = resolve_for_resume(config, dataset.source["digest"], code)
         write_prepared(config.results_dir, held, prepared_key(config, experiment))
         path = hardware.training_path(config.training, config.precision)
