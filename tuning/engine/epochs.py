@@ -90,13 +90,11 @@ class EpochProgress(keras.callbacks.Callback):
     With several executions per trial, each fit starts its count afresh.
     """
 
-    def __init__(
-        self, path: Path, outlook: Outlook, budget_left: Callable[[], float] | None = None
-    ):
+    def __init__(self, path: Path, outlook: Outlook, may_train: Callable[[], float] | None = None):
         super().__init__()
         self.path = path
         self.outlook = outlook
-        self.budget_left = budget_left  # seconds the time budget lets the trial train
+        self.may_train = may_train  # seconds the time budget still lets the trial train
         self.started = time.monotonic()
         self.first: int | None = None  # a resumed trial's fit starts at its `initial_epoch`
         self.line: str | None = None  # the last epoch's, until Keras has shown that epoch
@@ -115,7 +113,7 @@ class EpochProgress(keras.callbacks.Callback):
         if self.model.stop_training:
             may_train = 0.0
         else:
-            may_train = self.budget_left() if self.budget_left else None
+            may_train = self.may_train() if self.may_train else None
         self.line = epoch_line(self.outlook, epoch + 1, self.params["epochs"], pace, may_train)
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:

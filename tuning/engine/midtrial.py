@@ -150,6 +150,11 @@ class TrialResume:
         except FileNotFoundError:
             return False
 
+    def check_hold(self) -> None:
+        """Raise `TrialTakenOver` if this run no longer holds its trial."""
+        if not self.holds():
+            raise TrialTakenOver(self.trial_id)
+
     @property
     def resumed_epochs(self) -> int:
         """Epochs of the cut execution this run picked up (0: it starts afresh)."""
@@ -171,7 +176,7 @@ class TrialResume:
         history = fit(**{**kwargs, "callbacks": [*kwargs.get("callbacks", []), saver]})
         history.history, history.epoch = saver.history, saver.epochs
         self.finished.append({"epoch": saver.epochs, "history": saver.history})
-        saver.check_hold()
+        self.check_hold()
         self.write({"execution": execution + 1, "epoch": [], "history": {}, "weights": None})
         return history
 
@@ -223,13 +228,8 @@ class EpochSaver(keras.callbacks.Callback):
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         """Every `HOLD_CHECK_SECONDS`, stop if another run took the trial, mid-epoch."""
         if time.monotonic() - self.last_check >= HOLD_CHECK_SECONDS:
-            self.check_hold()
-
-    def check_hold(self) -> None:
-        """Raise `TrialTakenOver` if this run no longer holds its trial."""
-        self.last_check = time.monotonic()
-        if not self.resume.holds():
-            raise TrialTakenOver(self.resume.trial_id)
+            self.last_check = time.monotonic()
+            self.resume.check_hold()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         """Keep the epoch's logs, which the callbacks after this one may still add to."""
@@ -285,7 +285,7 @@ class EpochSaver(keras.callbacks.Callback):
 
     def save(self, epochs: int) -> None:
         """Write the weights, then state.json naming them, then drop the older weights."""
-        self.check_hold()
+        self.resume.check_hold()
         name = f"epoch-{epochs}.weights.h5"
         path = self.resume.folder / name
         self.model.save_weights(path)
