@@ -204,7 +204,7 @@ def test_a_lower_is_better_objective_ranks_stops_and_reports_the_lowest_first(
 
 def test_pinned_values_hold_in_every_trial_on_fashion_mnist(tmp_path, data_dir):
     pins = ["--set", "augment_factor=0", "--set", "batch_size=512", "--set", "l2=0.0005"]
-    extra = ["--max-trials", "2", "--max-epochs", "1", *pins]
+    extra = ["--max-trials", "2", "--max-epochs", "1", "--top-n", "1", *pins]
     assert main(tune_args(tmp_path, data_dir, *extra, dataset="fashion-mnist")) == 0
     trials = read_csv(tmp_path / "trials.csv")
     assert len(trials) == 2
@@ -221,7 +221,7 @@ def test_same_seed_reproduces_the_same_trials(tmp_path, data_dir):
     frames = []
     for run in ("a", "b"):
         args = tune_args(tmp_path / run, data_dir, "--max-trials", "2", "--max-epochs", "1")
-        assert main([*args, "--train-limit", "1000"]) == 0
+        assert main([*args, "--train-limit", "1000", "--top-n", "1"]) == 0  # trials.csv alone
         frames.append(read_csv(tmp_path / run / "trials.csv"))
     pd.testing.assert_frame_equal(frames[0][list(space.NAMES)], frames[1][list(space.NAMES)])
     assert (frames[0].val_accuracy - frames[1].val_accuracy).abs().max() < 0.01

@@ -96,7 +96,13 @@ def test_a_budget_without_max_trials_runs_trials_until_it_is_spent(
     tmp_path, data_dir, monkeypatch, capsys
 ):
     # Every reading of the clock moves it on 0.6 s: the 60 s budget ends after 100 readings,
-    # more trials than the 10 a search without a budget runs.
+    # more trials than the 10 a search without a budget runs. The search's start reads it
+    # once, then each 1-epoch trial 9 times: the oracle handing it out, TimeBudgetStop at
+    # fit's start and twice at the epoch's end, the epoch's time-left line thrice, run.json
+    # and the progress line as it ends. Trial 10 is handed out at reading 91 (54.6 s), trial
+    # 11 refused at reading 100 (60 s): 11 trials, the fewest that pass; a step of 0.66 s
+    # would buy 10. (run.json's count adds a reading every 30 s of real time: trial 10 would
+    # need 9 of them to be refused.)
     seconds = iter(range(10_000))
     monkeypatch.setattr(budget, "clock", lambda: 0.6 * next(seconds))
     args = tune_args(tmp_path, data_dir, *SMALL, "--max-epochs", "1", "--top-n", "1")

@@ -33,10 +33,13 @@ def trial_values(results, trial_id: str) -> dict:
 
 
 @pytest.mark.parametrize("dataset", ["mnist", "fashion-mnist"])
-def test_warm_start_trains_the_course_configuration_first(tmp_path, data_dir, dataset):
-    results = tmp_path / dataset
-    args = tune_args(results, data_dir, *FAST, "--max-trials", "2", "--max-epochs", "1")
-    assert main([*args[:2], dataset, *args[3:]]) == 0
+def test_warm_start_trains_the_course_configuration_first(request, tmp_path, data_dir, dataset):
+    if dataset == "mnist":  # the session's tiny search is a warm-started 2-trial mnist search
+        results = request.getfixturevalue("tiny_search")
+    else:
+        results = tmp_path / dataset
+        args = tune_args(results, data_dir, *FAST, "--max-trials", "2", "--max-epochs", "1")
+        assert main([*args[:2], dataset, *args[3:]]) == 0
     assert trial_values(results, "0") == COURSE_VALUES[dataset]
     assert trial_values(results, "1") != COURSE_VALUES[dataset]
 
@@ -67,7 +70,7 @@ def test_resume_refuses_another_warm_start_or_stopping_setting(tmp_path, data_di
 def test_median_rule_stops_trailing_trials_and_keeps_their_best(tmp_path, data_dir):
     results = tmp_path / "mnist"
     args = [*FAST, "--max-trials", "6", "--max-epochs", "4", "--early-trial-stop", "median"]
-    args += ["--grace-epochs", "1"]
+    args += ["--grace-epochs", "1", "--top-n", "1"]
     assert main(tune_args(results, data_dir, *args, "--initial-points", "5")) == 0
     assert_median_replays(results, grace_epochs=1, max_epochs=4)
 
@@ -91,7 +94,7 @@ def test_plain_training_path_is_recorded(tmp_path, data_dir):
 def test_asha_stops_trials_at_their_rungs_and_keeps_their_best(tmp_path, data_dir):
     results = tmp_path / "mnist"
     args = [*FAST, "--max-trials", "6", "--max-epochs", "4", "--initial-points", "6"]
-    args += ["--early-trial-stop", "asha", "--rung-epochs", "1", "--eta", "2"]
+    args += ["--early-trial-stop", "asha", "--rung-epochs", "1", "--eta", "2", "--top-n", "1"]
     assert main(tune_args(results, data_dir, *args)) == 0
     assert_asha_replays(results, rung_epochs=1, eta=2, max_epochs=4)
 

@@ -148,6 +148,7 @@ def test_fit_uses_pinned_batch_size(batch_size, steps):
     hp = search_space({"batch_size": batch_size})
     hypermodel = hypermodels.get_hypermodel("cnn")
     model = hypermodel.build(hp)
+    model.run_eagerly = True  # the batches fit makes, without ~1.5 s of graph tracing
     counter = CountBatches()
 
     history = hypermodel.fit(hp, model, x, y, epochs=1, callbacks=[counter], verbose=0)
