@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from tuning.cli.main import main
 
 from helpers import (
+    REPO,
     snapshot,
     tune_args,
 )
@@ -139,6 +141,19 @@ def test_a_pin_given_twice_is_an_error(tmp_path, data_dir, capsys):
 def test_report_on_a_folder_without_a_search_is_an_error(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     assert "holds no search" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["report", "confirm", "ablate"])
+def test_published_results_without_their_state_say_what_is_missing(tmp_path, capsys, command):
+    # A clone holds the reference searches' reports; git leaves out their tuner/ state.
+    published = tmp_path / "mnist"
+    shutil.copytree(REPO / "results" / "reference" / "mnist", published)
+    before = snapshot(published)
+    assert main([command, str(published)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {published} holds a search's reports but not its tuner/ state")
+    assert len(err.splitlines()) == 1
+    assert snapshot(published) == before
 
 
 @pytest.mark.processes
