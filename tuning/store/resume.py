@@ -67,13 +67,13 @@ def saved_config(results_dir: Path, saved: dict | None) -> TuneConfig:
     Raises:
         TuningError: `results_dir` holds no search.
     """
-    if saved is None and (results_dir / runinfo.RUN_FILE).exists():
-        # Published or copied results keep the reports and leave out the state (.gitignore).
-        raise TuningError(
-            f"{results_dir} holds a search's reports but not its {TUNER_DIR}/ state, which "
-            "published and copied results leave out; run the search there again to use it"
-        )
     if saved is None:
+        if (results_dir / runinfo.RUN_FILE).exists():
+            # Published or copied results keep the reports and leave out the state (.gitignore).
+            raise TuningError(
+                f"{results_dir} holds a search's reports but not its {TUNER_DIR}/ state, which "
+                "published and copied results leave out; run the search there again to use it"
+            )
         raise TuningError(f"{results_dir} holds no search (no {TUNER_DIR}/ state and run.json)")
     fields = {f.name for f in dataclasses.fields(TuneConfig)}
     # A setting older searches lack takes the value it had in effect: SAVED_BEFORE's.
