@@ -15,6 +15,7 @@ import keras_tuner as kt
 import numpy as np
 import scipy.optimize
 import scipy.stats
+import threadpoolctl
 from sklearn.exceptions import ConvergenceWarning
 
 from hypermodels import space
@@ -145,6 +146,17 @@ class DurableOracle(BayesianOracle):
         The same fit, seeds and optimizer as KerasTuner's `populate_space`, so a search that
         meets no repeat draws exactly the trials KerasTuner would.
         """
+        # One BLAS thread: the GP's matrices are a few dozen rows, and 50 restarts make some
+        # 30,000 tiny predictions, which OpenBLAS's threads slow fourfold when a trial's
+        # training holds the other core (measured in issue 26; results are bit-identical).
+        with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
+            results = self.restart_optima()
+        # A stable sort: among equal values the first restart wins, as in KerasTuner.
+        for result in sorted(results, key=lambda r: float(np.ravel(r.fun)[0])):
+            yield self.vector_to_values(result.x)
+
+    def restart_optima(self) -> list[scipy.optimize.OptimizeResult]:
+        """Fit the GP, then minimize its lower confidence bound from each of 50 random starts."""
         x, y = self.fidelity_data() if self.fidelity else self.vectorize_trials()
         with warnings.catch_warnings():
             # A length scale at its bound (few trials, a flat dimension) is the fit's business,
@@ -162,13 +174,10 @@ class DurableOracle(BayesianOracle):
         starts = self.random_state.uniform(
             bounds[:, 0], bounds[:, 1], size=(RESTARTS, bounds.shape[0])
         )
-        results = [
+        return [
             scipy.optimize.minimize(lower_confidence_bound, x0=x0, bounds=bounds, method="L-BFGS-B")
             for x0 in starts
         ]
-        # A stable sort: among equal values the first restart wins, as in KerasTuner.
-        for result in sorted(results, key=lambda r: float(np.ravel(r.fun)[0])):
-            yield self.vector_to_values(result.x)
 
     def fidelity_data(self) -> tuple[np.ndarray, np.ndarray]:
         """The GP's training data over (values, fidelity): KerasTuner's, with one more column.
