@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.stats
+import threadpoolctl
 
 from hypermodels import space
 from tuning.cli.main import main
@@ -153,3 +154,26 @@ def test_the_same_seed_and_history_propose_the_same_trial_at_every_fidelity(tmp_
         proposals.append(oracle.create_trial("tuner0").hyperparameters.values)
     assert proposals[0] == proposals[1]
     assert proposals[0]["l1"] not in tried(tried_oracle(tmp_path / "c"))
+
+
+def test_the_gp_predicts_on_one_blas_thread_and_gives_the_others_back(oracle, monkeypatch):
+    # Its 50 restarts make thousands of one-row predictions, which OpenBLAS's other threads
+    # slowed fourfold while a trial trained on the other core (docs/speed.md).
+    def blas_threads() -> set[int]:
+        return {
+            pool["num_threads"]
+            for pool in threadpoolctl.threadpool_info()
+            if pool["user_api"] == "blas"
+        }
+
+    before, seen = blas_threads(), []
+    predict = oracle.gpr.predict
+
+    def counted(*args, **kwargs):
+        seen.append(blas_threads())
+        return predict(*args, **kwargs)
+
+    monkeypatch.setattr(oracle.gpr, "predict", counted)
+    assert oracle.create_trial("tuner0").status == "RUNNING"  # the GP's proposal
+    assert seen and all(threads == {1} for threads in seen)
+    assert blas_threads() == before
