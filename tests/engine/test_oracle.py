@@ -157,8 +157,8 @@ def test_the_same_seed_and_history_propose_the_same_trial_at_every_fidelity(tmp_
 
 
 def test_the_gp_predicts_on_one_blas_thread_and_gives_the_others_back(oracle, monkeypatch):
-    # Its 50 restarts make thousands of one-row predictions, which OpenBLAS's other threads
-    # slowed fourfold while a trial trained on the other core (docs/speed.md).
+    # Its 50 restarts make thousands of one-row predictions, which OpenBLAS's other thread
+    # made 3 to 4 times slower while a trial trained on the other core (docs/speed.md).
     def blas_threads() -> set[int]:
         return {
             pool["num_threads"]

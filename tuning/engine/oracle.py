@@ -147,8 +147,8 @@ class DurableOracle(BayesianOracle):
         meets no repeat draws exactly the trials KerasTuner would.
         """
         # One BLAS thread: the GP's matrices are a few dozen rows, and 50 restarts make some
-        # 30,000 tiny predictions, which OpenBLAS's threads slow fourfold when a trial's
-        # training holds the other core (measured in issue 26; results are bit-identical).
+        # 30,000 tiny predictions, which OpenBLAS's second thread made 3 to 4 times slower
+        # while a trial trained on the other core (issue 26, docs/speed.md; same results).
         with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
             results = self.restart_optima()
         # A stable sort: among equal values the first restart wins, as in KerasTuner.
