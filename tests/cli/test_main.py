@@ -143,17 +143,29 @@ def test_report_on_a_folder_without_a_search_is_an_error(tmp_path, capsys):
     assert "holds no search" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["report", "confirm", "ablate"])
-def test_published_results_without_their_state_say_what_is_missing(tmp_path, capsys, command):
+def test_published_results_without_their_state_say_what_is_missing(tmp_path, capsys):
     # A clone holds the reference searches' reports; git leaves out their tuner/ state.
     published = tmp_path / "mnist"
     shutil.copytree(REPO / "results" / "reference" / "mnist", published)
     before = snapshot(published)
-    assert main([command, str(published)]) == 2
+    assert main(["report", str(published)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"error: {published} holds a search's reports but not its tuner/ state")
     assert len(err.splitlines()) == 1
     assert snapshot(published) == before
+
+
+@pytest.mark.parametrize("search", ["mnist", "fashion-mnist"])
+def test_published_results_confirm_as_they_are(tmp_path, capsys, search):
+    # Their best trial read back from test_results.csv is the one the search retrained: every
+    # published confirm row is kept, none trained, and the files come out byte for byte.
+    published = Path(shutil.copytree(REPO / "results" / "reference" / search, tmp_path / search))
+    files = ("confirm.csv", "confirm_summary.csv")
+    written = {name: (published / name).read_bytes() for name in files}
+    assert main(["confirm", str(published)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("kept from confirm.csv") == 3 and "training" not in out
+    assert {name: (published / name).read_bytes() for name in files} == written
 
 
 @pytest.mark.processes

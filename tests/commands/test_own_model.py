@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 from tuning.cli.main import main
+from tuning.retrain.best import best_configuration
 
 from helpers import read_csv, snapshot, tune_args
 
@@ -181,3 +183,17 @@ def test_ablate_says_when_a_hypermodel_has_nothing_to_switch_off(own_names_searc
     assert main(["ablate", str(own_names_search)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "so ablate has nothing to switch off" in err[0], err
+
+
+def test_a_hypermodels_reports_alone_give_its_best_trial(own_names_search, tmp_path, capsys):
+    # Without tuner/, the HyperModel is built once more to type test_results.csv's values.
+    copy = Path(shutil.copytree(own_names_search, tmp_path / "out"))
+    with best_configuration(copy) as best:
+        from_state = best.trial_id, best.names, dict(best.hp.values)
+    shutil.rmtree(copy / "tuner")
+    with best_configuration(copy) as best:
+        trial_id, names, values = best.trial_id, best.names, dict(best.hp.values)
+    assert "has no tuner/ state" in capsys.readouterr().out
+    assert (trial_id, names) == from_state[:2] == (trial_id, ["units", "lr"])
+    assert values == pytest.approx(from_state[2], rel=1e-9) and values["units"] == 32
+    assert type(values["units"]) is int

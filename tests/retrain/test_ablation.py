@@ -103,7 +103,7 @@ def test_rerun_keeps_finished_rows_and_trains_only_a_missing_one(ablated, tmp_pa
 
 def test_a_technique_already_off_in_best_shares_best_training(search_copy):
     with best_configuration(search_copy) as best:
-        best.trial.hyperparameters.values.update(dropout=0.0, l1=0.0, l2=0.0)
+        best.hp.values.update(dropout=0.0, l1=0.0, l2=0.0)
         rows = ablation_rows(best, epochs=1)
     same_as = {row.label: row.extra["same_as"] for row in rows}
     assert same_as == {
@@ -123,3 +123,15 @@ def test_ablate_help_documents_its_options(capsys):
     text = capsys.readouterr().out
     for word in ("RESULTS_DIR", "--data-dir", "--max-epochs", "ablation.csv", "ablation.png"):
         assert word in text
+
+
+def test_reports_alone_keep_every_finished_variant(ablated, tmp_path, capsys):
+    results, args = ablated
+    copy = shutil.copytree(results, tmp_path / "mnist")
+    shutil.rmtree(copy / "tuner")
+    written = (copy / "ablation.csv").read_bytes()
+    assert main([args[0], str(copy), *args[2:]]) == 0
+    out = capsys.readouterr().out
+    assert "has no tuner/ state" in out and "training" not in out
+    assert out.count("kept from ablation.csv") == len(VARIANTS)
+    assert (copy / "ablation.csv").read_bytes() == written

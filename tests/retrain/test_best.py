@@ -18,12 +18,12 @@ def test_retrain_with_the_trials_seed_reproduces_the_trial(search_copy):
     trials = pd.read_csv(search_copy / "trials.csv", dtype={"trial_id": str})
     tested = pd.read_csv(search_copy / "test_results.csv", dtype={"trial_id": str})
     with best_configuration(search_copy) as best:
-        hp = best.trial.hyperparameters.copy()
+        hp = best.hp.copy()
         result = retrain(
             best.config, best.experiment, hp, best.data, best.test, best.seed, epochs=2, verbose=0
         )
-    trial = trials.set_index("trial_id").loc[best.trial.trial_id]
-    assert best.trial.trial_id == tested.trial_id.iloc[0]
+    trial = trials.set_index("trial_id").loc[best.trial_id]
+    assert best.trial_id == tested.trial_id.iloc[0]
     # Same seed, values, data, callbacks and epochs as the trial: the same scores, up to the
     # thread-scheduling noise of floating-point sums. Another seed lands much further away.
     assert result["val_accuracy"] == pytest.approx(trial.val_accuracy, abs=0.01)
@@ -76,4 +76,51 @@ def test_a_data_dir_without_the_dataset_is_refused(search_copy, tmp_path, comman
     assert main([command, str(search_copy), "--data-dir", str(tmp_path / "none")]) == 2
     message = f"error: data dir {tmp_path / 'none'} does not exist (or is not a folder)"
     assert capsys.readouterr().err.strip() == message
+    assert snapshot(search_copy) == before
+
+
+def best_trial(results_dir) -> tuple:
+    """What retraining takes of a search's best trial: its id, seed, names, values, scores."""
+    with best_configuration(results_dir) as best:
+        return best.trial_id, best.seed, best.names, dict(best.hp.values), best.search
+
+
+def test_reports_without_the_state_give_the_states_best_trial(search_copy, capsys):
+    trial_id, seed, names, values, search = best_trial(search_copy)
+    shutil.rmtree(search_copy / "tuner")
+    read_back = best_trial(search_copy)
+    assert "has no tuner/ state: trial" in capsys.readouterr().out
+    assert read_back[:3] == (trial_id, seed, names)
+    # Of the same types (an int stays an int, a choice of floats a float), and equal up to
+    # the CSV's 10 significant digits.
+    assert {k: type(v) for k, v in read_back[3].items()} == {k: type(v) for k, v in values.items()}
+    assert read_back[3] == pytest.approx(values, rel=1e-9)
+    assert read_back[4] == pytest.approx(search, rel=1e-9)
+
+
+@pytest.mark.parametrize("command", ["ablate", "confirm"])
+def test_reports_without_test_results_are_refused(search_copy, command, capsys):
+    shutil.rmtree(search_copy / "tuner")
+    (search_copy / "test_results.csv").unlink()
+    before = snapshot(search_copy)
+    assert main([command, str(search_copy)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {search_copy} holds a search's reports but not its tuner/")
+    assert snapshot(search_copy) == before
+
+
+@pytest.mark.parametrize("command", ["ablate", "confirm"])
+def test_reports_of_a_name_the_code_no_longer_declares_are_refused(
+    search_copy, data_dir, command, capsys
+):
+    shutil.rmtree(search_copy / "tuner")
+    tested = search_copy / "test_results.csv"
+    tested.write_text(tested.read_text().replace(",dropout,", ",drop_rate,", 1))
+    before = snapshot(search_copy)
+    assert main([command, str(search_copy), "--data-dir", str(data_dir)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"error: {tested}: the search's code no longer declares drop_rate; restore that code, "
+        "or run the search again"
+    )
     assert snapshot(search_copy) == before

@@ -80,3 +80,17 @@ def test_confirm_help_documents_its_options(capsys):
     text = capsys.readouterr().out
     for word in ("RESULTS_DIR", "--seeds", "--data-dir", "--max-epochs", "confirm.csv"):
         assert word in text
+
+
+def test_reports_alone_keep_the_finished_rows(confirmed, tmp_path, capsys):
+    # Published and copied results leave tuner/ out: the best trial's values come from
+    # test_results.csv, and they are the state's values, so every finished row is kept.
+    results, args = confirmed
+    copy = shutil.copytree(results, tmp_path / "mnist")
+    shutil.rmtree(copy / "tuner")
+    written = {name: (copy / name).read_bytes() for name in ("confirm.csv", "confirm_summary.csv")}
+    assert main([args[0], str(copy), *args[2:], "--seeds", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "has no tuner/ state" in out and "training" not in out
+    assert out.count("kept from confirm.csv") == 2
+    assert {name: (copy / name).read_bytes() for name in written} == written

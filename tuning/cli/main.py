@@ -21,7 +21,7 @@ from tuning.data import check_train_limit, hold_out, load_dataset
 from tuning.engine import spawn
 from tuning.errors import TuningError
 from tuning.pins import parse_pins
-from tuning.store.resume import saved_config, saved_run
+from tuning.store.resume import recorded_run, saved_config, saved_run
 
 EXIT_USAGE = 2
 INTERRUPTED = "interrupted: finished trials are saved; run the same command to resume"
@@ -120,13 +120,16 @@ def run_worker(args: argparse.Namespace) -> str:
 LATE_BACKEND = ("tune", "report", "ablate", "confirm")
 
 
-def require_search(results_dir: Path) -> None:
+def require_search(results_dir: Path, reports: bool = False) -> None:
     """Refuse a folder that holds no search at once, reading only its run.json and state.
+
+    With `reports`, a search's reports without its state will do (to retrain its best trial).
 
     Raises:
         TuningError: `results_dir` holds no search.
     """
-    saved_config(results_dir, saved_run(results_dir))
+    run = saved_run(results_dir)
+    saved_config(results_dir, run or (recorded_run(results_dir) if reports else None))
 
 
 def run_report(args: argparse.Namespace) -> str:
@@ -157,7 +160,7 @@ def run_bench(args: argparse.Namespace) -> str:
 
 def run_ablate(args: argparse.Namespace) -> str:
     """Retrain the best configuration with each technique switched off."""
-    require_search(args.results_dir)
+    require_search(args.results_dir, reports=True)
     tuning.import_backend_quietly()
     from tuning.retrain.ablation import ablate
 
@@ -166,7 +169,7 @@ def run_ablate(args: argparse.Namespace) -> str:
 
 def run_confirm(args: argparse.Namespace) -> str:
     """Retrain the best configuration with other seeds."""
-    require_search(args.results_dir)
+    require_search(args.results_dir, reports=True)
     tuning.import_backend_quietly()
     from tuning.retrain.confirm import confirm
 

@@ -8,6 +8,8 @@ failed trial (issue 25).
 
 from __future__ import annotations
 
+import math
+
 import keras
 import keras_tuner as kt
 
@@ -71,10 +73,15 @@ def objective_of(config: TuneConfig) -> Objective:
     return Objective(name, direction)
 
 
-def declared_space(spec: str) -> kt.HyperParameters:
-    """The names and ranges a user's HyperModel declares, found by building it once."""
+def declared_space(spec: str, values: dict | None = None) -> kt.HyperParameters:
+    """The names and ranges a user's HyperModel declares, found by building it once.
+
+    With `values`, the build takes the branches those values choose, so the names declared
+    only under them (a momentum under `optimizer: sgd`) are found too.
+    """
     hypermodel = as_hypermodel(user.load(spec)[0], spec)
     hp = kt.HyperParameters()
+    hp.values.update(values or {})
     try:
         hypermodel.build(hp)
     finally:
@@ -106,27 +113,51 @@ def pin_value(declared: kt.engine.hyperparameters.HyperParameter, name: str, val
     Raises:
         TuningError: the value has the wrong type, or lies outside the declared range.
     """
+    if isinstance(declared, kt.engine.hyperparameters.Fixed):
+        raise TuningError(f"--set {name}: it is fixed at {declared.value} already")
+    try:
+        return typed_value(declared, value)
+    except ValueError as e:
+        raise TuningError(f"--set {name}: {e}") from None
+
+
+def typed_value(declared: kt.engine.hyperparameters.HyperParameter, value: Value):
+    """`value` (text, or a Python value) as the type `declared` takes; a Fixed gives its own.
+
+    Raises:
+        ValueError: the value has the wrong type, or lies outside the declared range.
+    """
     kinds = kt.engine.hyperparameters
     text = str(value).strip()
     try:
+        if isinstance(declared, kinds.Fixed):
+            return declared.value
         if isinstance(declared, kinds.Boolean):
             typed = value if isinstance(value, bool) else dict(PinSwitch().words)[text.lower()]
         elif isinstance(declared, kinds.Choice):
-            typed = next(v for v in declared.values if str(v) == text or v == value)
+            typed = next(v for v in declared.values if same_choice(v, value, text))
         elif isinstance(declared, kinds.Int):
             typed = int(text)
-        elif isinstance(declared, kinds.Float):
-            typed = float(text)
         else:
-            raise TuningError(f"--set {name}: it is fixed at {declared.value} already")
+            typed = float(text)
     except (KeyError, StopIteration, ValueError):
-        raise TuningError(
-            f"--set {name}: {text!r} is not a value of {describe(declared)}"
-        ) from None
+        raise ValueError(f"{text!r} is not a value of {describe(declared)}") from None
     low, high = getattr(declared, "min_value", None), getattr(declared, "max_value", None)
     if low is not None and not low <= typed <= high:
-        raise TuningError(f"--set {name}: {text} is outside {describe(declared)}")
+        raise ValueError(f"{text} is outside {describe(declared)}")
     return typed
+
+
+def same_choice(choice: Value, value: Value, text: str) -> bool:
+    """Whether `value` (its `text`) names `choice`: "0" and "0.0" both name the choice 0.0."""
+    if choice == value or str(choice) == text:
+        return True
+    if isinstance(choice, (str, bool)):
+        return False
+    try:  # a CSV writes 10 significant digits: 1/3 reads back as 0.3333333333
+        return math.isclose(float(text), choice, rel_tol=1e-9)
+    except ValueError:
+        return False
 
 
 def describe(declared: kt.engine.hyperparameters.HyperParameter) -> str:

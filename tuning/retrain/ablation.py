@@ -39,12 +39,12 @@ def ablation_rows(best: Best, epochs: int) -> list[Planned]:
     rows: list[Planned] = []
     off_values = space.off_values()
     for variant, switched_off in applicable_variants(best).items():
-        hp = best.trial.hyperparameters.copy()
+        hp = best.hp.copy()
         hp.values.update({name: off_values[name] for name in switched_off})
         same = next((i for i, row in enumerate(rows) if row.hp.values == hp.values), None)
         key = {
             "variant": variant,
-            "trial_id": best.trial.trial_id,
+            "trial_id": best.trial_id,
             "seed": best.seed,
             "max_epochs": epochs,
             **best.values(hp),
@@ -90,7 +90,7 @@ def ablate(
                 switched_off = best.experiment.variants[row.label]
                 off = ", ".join(f"{n} is 0" for n in switched_off if n in best.names)
                 print(
-                    f"{row.label}: {off} in trial {best.trial.trial_id} already; "
+                    f"{row.label}: {off} in trial {best.trial_id} already; "
                     f"the same model as {row.extra['same_as']}, not trained again"
                 )
         path = results_dir / ABLATION_CSV
@@ -98,13 +98,13 @@ def ablate(
         frame = train_rows(best, rows, columns, path, epochs, verbose)
         chart = results_dir / ABLATION_PNG
         title = (
-            f"Ablation of trial {best.trial.trial_id} ({best.config.dataset}, "
+            f"Ablation of trial {best.trial_id} ({best.config.dataset}, "
             f"{best.config.hypermodel}): seed {best.seed}, max_epochs {epochs}"
         )
         write_bytes_atomic(chart, ablation_chart(frame, title))
         page = write_page(results_dir)
     header = (
-        f"trial {best.trial.trial_id} retrained with each technique off (seed {best.seed}, "
+        f"trial {best.trial_id} retrained with each technique off (seed {best.seed}, "
         f"max_epochs {epochs}):"
     )
     table = ablation_table(frame, best.score)

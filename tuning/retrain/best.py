@@ -25,18 +25,19 @@ from tuning import experiment as experiments
 from tuning.config import TuneConfig
 from tuning.data import Split, split
 from tuning.engine.callbacks import training_callbacks
-from tuning.engine.evaluate import TestSet, best_trials, test_scores, test_set
+from tuning.engine.evaluate import TestSet, best_trials, evaluate_trial, test_scores, test_set
 from tuning.engine.record import elapsed, training_record
 from tuning.engine.search import make_tuner
-from tuning.engine.tuner import RecordingTuner
 from tuning.errors import TuningError
 from tuning.hardware import training_path
+from tuning.layout import TEST_RESULTS_CSV, TUNER_DIR
 from tuning.reports.tables import declared_names
+from tuning.retrain.recorded import Found, recorded_best, search_metrics
 from tuning.sources import Dataset
 from tuning.store.files import csv_text, write_csv_atomic
 from tuning.store.lock import results_lock
 from tuning.store.prepared import search_data
-from tuning.store.resume import saved_config, saved_run
+from tuning.store.resume import recorded_run, saved_config, saved_run
 
 
 def result_columns(score: str) -> list[str]:
@@ -45,13 +46,11 @@ def result_columns(score: str) -> list[str]:
 
 
 @dataclass
-class Best:
+class Best(Found):
     """A finished search's best trial, with what it takes to train it again."""
 
     config: TuneConfig
     experiment: experiments.Experiment
-    tuner: RecordingTuner
-    trial: kt.engine.trial.Trial
     dataset: Dataset
     data: Split
     test: TestSet
@@ -59,17 +58,12 @@ class Best:
     @property
     def seed(self) -> int:
         """The training seed the search gave this trial."""
-        return self.config.seed + int(self.trial.trial_id)
+        return self.config.seed + int(self.trial_id)
 
     @property
     def score(self) -> str:
         """The objective the search ranked by: the rows' score column."""
         return self.experiment.objective
-
-    @property
-    def names(self) -> list[str]:
-        """The search space's names: the CSVs' value columns."""
-        return declared_names(self.tuner.oracle.hyperparameters)
 
     def values(self, hp: kt.HyperParameters) -> dict:
         """`hp`'s value of every declared name; None where a conditional name is inactive."""
@@ -80,22 +74,57 @@ class Best:
 def best_configuration(results_dir: Path, data_dir: Path | None = None) -> Iterator[Best]:
     """Hold the lock of `results_dir` and yield its search's best trial and data.
 
+    The best trial comes from the search's tuner/ state; where that is gone (published or
+    copied results), from the reports it wrote.
+
     Raises:
         TuningError: `results_dir` holds no search, or no completed trial; the data cannot be
             read; another process holds the lock.
     """
     run = saved_run(results_dir)
+    reports_only = run is None and (run := recorded_run(results_dir)) is not None
     config, experiment = saved_config(results_dir, run), experiments.saved(run)
     config = dataclasses.replace(config, data_dir=data_dir or config.data_dir)
     dataset = search_data(config, experiment)
     data = split(dataset, config.train_limit)
     test = test_set(dataset)
     with results_lock(results_dir):
-        tuner = make_tuner(config, experiment)
-        best = best_trials(tuner, 1)
-        if not best:
-            raise TuningError(f"{results_dir} has no completed trial to retrain")
-        yield Best(config, experiment, tuner, best[0], dataset, data, test)
+        if reports_only:
+            found = recorded_best(config, experiment.objective)
+            print(
+                f"note: {results_dir} has no {TUNER_DIR}/ state: trial {found.trial_id}'s values "
+                f"read from {TEST_RESULTS_CSV}"
+            )
+        else:
+            found = state_best(config, experiment, test)
+        yield Best(
+            **vars(found),
+            config=config,
+            experiment=experiment,
+            dataset=dataset,
+            data=data,
+            test=test,
+        )
+
+
+def state_best(config: TuneConfig, experiment: experiments.Experiment, test: TestSet) -> Found:
+    """The best trial in the search's tuner/ state, its test scores from its checkpoint.
+
+    Raises:
+        TuningError: the search has no completed trial.
+    """
+    tuner = make_tuner(config, experiment)
+    best = best_trials(tuner, 1)
+    if not best:
+        raise TuningError(f"{config.results_dir} has no completed trial to retrain")
+    trial = best[0]
+    search = dict.fromkeys(search_metrics(experiment.objective), None)
+    search[experiment.objective] = trial.score
+    if tuner.checkpoint_path(trial.trial_id).exists():
+        result = evaluate_trial(tuner, trial, test)  # cached by the search and by report
+        search.update(test_accuracy=result["test_accuracy"], test_loss=result["test_loss"])
+    names = declared_names(tuner.oracle.hyperparameters)
+    return Found(trial.trial_id, trial.hyperparameters, names, search)
 
 
 def retrain(

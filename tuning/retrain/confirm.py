@@ -11,11 +11,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from tuning.engine.evaluate import evaluate_trial
 from tuning.layout import CONFIRM_CSV, CONFIRM_SUMMARY_CSV
 from tuning.objective import DEFAULT
 from tuning.reports.page import write_page
-from tuning.retrain.best import Best, Planned, best_configuration, result_columns, train_rows
+from tuning.retrain.best import (
+    Best,
+    Planned,
+    best_configuration,
+    result_columns,
+    search_metrics,
+    train_rows,
+)
 from tuning.store.files import write_csv_atomic
 
 # Seed k (1, 2, ...) is the best trial's own seed + k * SEED_STEP: never the trial's own, never
@@ -33,19 +39,14 @@ def confirm_columns(names: list[str], score: str = DEFAULT) -> list[str]:
     return ["seed", *result_columns(score), "trial_id", "max_epochs", *names]
 
 
-def metrics(score: str) -> list[str]:
-    """The figures whose spread confirm reports: the objective and the test scores."""
-    return [score, "test_accuracy", "test_loss"]
-
-
 def confirm_rows(best: Best, seeds: int, epochs: int) -> list[Planned]:
     """One row per seed, each the best trial's values unchanged."""
     rows = []
     for k, seed in enumerate(confirm_seeds(best.seed, seeds), start=1):
-        hp = best.trial.hyperparameters.copy()
+        hp = best.hp.copy()
         key = {
             "seed": seed,
-            "trial_id": best.trial.trial_id,
+            "trial_id": best.trial_id,
             "max_epochs": epochs,
             **best.values(hp),
         }
@@ -71,27 +72,18 @@ def confirm(
         path = results_dir / CONFIRM_CSV
         columns = confirm_columns(best.names, best.score)
         frame = train_rows(best, rows, columns, path, epochs, verbose)
-        summary = summary_frame(frame, search_scores(best))
+        summary = summary_frame(frame, best.search)
         summary_path = results_dir / CONFIRM_SUMMARY_CSV
         write_csv_atomic(summary, summary_path)
         page = write_page(results_dir)
         header = (
-            f"trial {best.trial.trial_id} retrained with {seeds} other seeds, max_epochs "
+            f"trial {best.trial_id} retrained with {seeds} other seeds, max_epochs "
             f"{epochs} (the search's run: seed {best.seed}, max_epochs {best.config.max_epochs}):"
         )
-    columns = ["seed", *metrics(best.score), "epochs"]
+    columns = ["seed", *search_metrics(best.score), "epochs"]
     table = frame[columns].to_string(index=False, float_format="{:.4f}".format)
     lines = [header, table, *(spread_line(row) for row in summary.itertuples())]
     return "\n".join([*lines, f"wrote {path}", f"wrote {summary_path}", f"wrote {page}"])
-
-
-def search_scores(best: Best) -> dict[str, float | None]:
-    """The best trial's own scores in the search; its test scores from its checkpoint."""
-    scores = dict.fromkeys(metrics(best.score), None) | {best.score: best.trial.score}
-    if best.tuner.checkpoint_path(best.trial.trial_id).exists():
-        result = evaluate_trial(best.tuner, best.trial, best.test)  # cached by report
-        scores.update(test_accuracy=result["test_accuracy"], test_loss=result["test_loss"])
-    return scores
 
 
 def summary_frame(frame: pd.DataFrame, search: dict[str, float | None]) -> pd.DataFrame:

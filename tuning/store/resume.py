@@ -20,7 +20,7 @@ from tuning.config import (
     stop_rule,
 )
 from tuning.errors import TuningError
-from tuning.layout import ORACLE_FILE, TUNER_DIR
+from tuning.layout import ORACLE_FILE, TEST_RESULTS_CSV, TUNER_DIR
 from tuning.store import runinfo
 from tuning.store.files import read_json
 
@@ -102,6 +102,18 @@ def saved_run(results_dir: Path) -> dict | None:
             "pass --overwrite to start afresh"
         )
     return saved
+
+
+def recorded_run(results_dir: Path) -> dict | None:
+    """The run.json of reports without tuner/ state, whose test_results.csv names the best trial.
+
+    None where there is tuner/ state, or no such reports: what published and copied results
+    keep is enough to retrain the best trial (ablate, confirm), not to resume or report.
+    """
+    if saved_run(results_dir) is not None or not (results_dir / TEST_RESULTS_CSV).exists():
+        return None
+    run = read_json(results_dir / runinfo.RUN_FILE)
+    return run if run and "config" in run else None
 
 
 def check_resumable(saved: dict, config: TuneConfig) -> None:
