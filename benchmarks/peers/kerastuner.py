@@ -32,7 +32,7 @@ def deadline_tuner(base: type) -> type:
 
         def on_trial_begin(self, trial) -> None:
             """Start the trial, or end the search if the budget is spent."""
-            if self.clock.over():
+            if not self.clock.start_trial():
                 raise DeadlinePassed
             super().on_trial_begin(trial)
 

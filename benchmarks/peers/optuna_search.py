@@ -34,7 +34,13 @@ def optuna_search(contender: str, setup: Setup) -> float | None:
         pruner=optuna.pruners.SuccessiveHalvingPruner(),
     )
     best = BestSoFar()
-    study.optimize(lambda trial: optuna_trial(trial, setup, best), timeout=setup.clock.left())
+
+    def stop_when_spent(study, trial) -> None:
+        """After each trial, end the study if the budget is spent: the first always runs."""
+        if setup.clock.over():
+            study.stop()
+
+    study.optimize(lambda trial: optuna_trial(trial, setup, best), callbacks=[stop_when_spent])
     if not best.weights:
         return None
     model = setup.hypermodel.build(fixed_values(setup.space, best.values))

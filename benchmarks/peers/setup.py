@@ -33,6 +33,7 @@ class Clock:
     deadline: float = math.inf
     trials: int = 0
     timeline: list = field(default_factory=list)
+    began: bool = False  # whether a trial has started
 
     def start(self) -> None:
         """Start the budget: the search begins now, as `tune`'s --time-budget counts."""
@@ -42,9 +43,11 @@ class Clock:
         """Whether the budget is spent."""
         return time.time() >= self.deadline
 
-    def left(self) -> float:
-        """Seconds left of the budget."""
-        return max(self.deadline - time.time(), 0.0)
+    def start_trial(self) -> bool:
+        """Whether a trial may start now: the first always, as `tune`'s, then within budget."""
+        allowed = not self.began or not self.over()
+        self.began = True
+        return allowed
 
     def trial_ended(self, score: float | None) -> None:
         """Note a trial's end, and its best val_accuracy where it has one."""

@@ -24,7 +24,7 @@ from helpers import REPO
 # built below without training.
 RUN = ["tool", "optuna"]
 # The mlp on 300 images for 1 epoch a trial, validated on 1,000. A 3 s budget buys each a
-# trial or more; with 1 or 2 s, `tune` may find it spent before it hands out a first trial.
+# trial or more: every contender's first trial starts however long its start-up took.
 TINY = ["--datasets", "mnist", "--hypermodel", "mlp", "--train-limit", "300", "--val-size"]
 TINY += ["1000", "--max-epochs", "1", "--budget", "3s"]
 # Under JAX: the benchmark's code is the same on every backend, and JAX starts in a third of

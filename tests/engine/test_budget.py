@@ -74,6 +74,23 @@ def test_a_spent_budget_stops_the_running_trial_and_starts_no_other(
     assert json.loads((tmp_path / "run.json").read_text())["search_seconds"] == 10_000
 
 
+def test_a_budget_spent_before_the_first_trial_still_buys_its_first_epoch(
+    tmp_path, data_dir, monkeypatch, capsys
+):
+    # Read when the search starts (0 s), then 10,000 s: spent before trial 0 is handed out,
+    # as a loaded machine's start-up can spend a budget of seconds.
+    fake_clock(monkeypatch, 0.0)
+    args = tune_args(tmp_path, data_dir, "--train-limit", "500")
+    args += ["--max-trials", "2", "--max-epochs", "3", "--time-budget", "100"]
+    assert main([*args, "--no-warm-start", "--quiet"]) == 0
+    trials = pd.read_csv(tmp_path / "trials.csv")
+    assert list(trials.status) == ["STOPPED_EARLY"] and list(trials.epochs) == [1]
+    assert list(pd.read_csv(tmp_path / "test_results.csv").trial_id) == [0]
+    assert (
+        "note: the time budget of 1m 40s was spent after 1 of 2 trials" in capsys.readouterr().out
+    )
+
+
 @pytest.mark.processes
 def test_a_resume_with_a_larger_budget_goes_on(search_copy, data_dir, capsys):
     spent = json.loads((search_copy / "run.json").read_text())["search_seconds"]

@@ -1,8 +1,9 @@
 """The time budget: how long a search's runs may take, summed over resumes.
 
 It counts the wall time of the search's trials phase in every run (`tune` and each resume),
-not evaluation and reports. Once it is spent the oracle hands out no new trial, and a
-running trial stops at the end of its current epoch, its best score and weights kept.
+not evaluation and reports. Once it is spent the oracle hands out no new trial (but a new
+search's first), and a running trial stops at the end of its current epoch, its best score
+and weights kept.
 run.json carries what every process of the search needs to tell: the budget (in the
 configuration), the seconds earlier runs spent and when this run's search began. The
 callback that stops a running trial is `tuning.engine.stopping.TimeBudgetStop`.

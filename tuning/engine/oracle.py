@@ -107,8 +107,15 @@ class DurableOracle(BayesianOracle):
 
     @kt.synchronized
     def create_trial(self, tuner_id: str) -> kt.engine.trial.Trial:
-        """The next trial for `tuner_id`; once the time budget is spent, none (STOPPED)."""
-        if self.budget is None or tuner_id in self.ongoing_trials or not self.budget.over():
+        """The next trial for `tuner_id`; once the time budget is spent, none (STOPPED).
+
+        A search's first trial starts however little of the budget its start-up left: a
+        spent budget stops it at the end of its first epoch, and the search has a result.
+        """
+        # A loaded machine can spend a few seconds' budget before the first trial is handed
+        # out (building the space, starting the trial process); "0 trials" helps nobody.
+        spent = self.budget is not None and self.trials and self.budget.over()
+        if tuner_id in self.ongoing_trials or not spent:
             return super().create_trial(tuner_id)
         self.tuner_ids.discard(tuner_id)  # told to stop, as KerasTuner's own STOPPED does
         return kt.engine.trial.Trial(self.get_space(), status=TrialState.STOPPED)

@@ -82,7 +82,9 @@ def best_configuration(results_dir: Path, data_dir: Path | None = None) -> Itera
             read; another process holds the lock.
     """
     run = saved_run(results_dir)
-    reports_only = run is None and (run := recorded_run(results_dir)) is not None
+    reports_only = run is None
+    if reports_only:
+        run = recorded_run(results_dir)  # None: saved_config says what the folder lacks
     config, experiment = saved_config(results_dir, run), experiments.saved(run)
     config = dataclasses.replace(config, data_dir=data_dir or config.data_dir)
     dataset = search_data(config, experiment)
