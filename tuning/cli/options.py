@@ -243,7 +243,11 @@ def add_retrain_commands(
     )
     for command, run in ((ablate, runs["ablate"]), (confirm, runs["confirm"])):
         command.add_argument(
-            "results_dir", type=Path, metavar="RESULTS_DIR", help="a finished search's results dir"
+            "results_dir",
+            type=Path,
+            metavar="RESULTS_DIR",
+            help="a finished search's results dir; without its tuner/ state (published or "
+            "copied results), its run.json and test_results.csv will do",
         )
         add_data_dir(command, default_text="the search's --data-dir, else as for tune")
         command.add_argument(
