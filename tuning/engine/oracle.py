@@ -114,7 +114,7 @@ class DurableOracle(BayesianOracle):
         """
         # A loaded machine can spend a few seconds' budget before the first trial is handed
         # out (building the space, starting the trial process); "0 trials" helps nobody.
-        spent = self.budget is not None and self.trials and self.budget.over()
+        spent = self.budget is not None and bool(self.trials) and self.budget.over()
         if tuner_id in self.ongoing_trials or not spent:
             return super().create_trial(tuner_id)
         self.tuner_ids.discard(tuner_id)  # told to stop, as KerasTuner's own STOPPED does
