@@ -34,7 +34,7 @@ from tuning.layout import TEST_RESULTS_CSV, TUNER_DIR
 from tuning.reports.tables import declared_names
 from tuning.retrain.recorded import Found, recorded_best, search_metrics
 from tuning.sources import Dataset
-from tuning.store.files import csv_text, write_csv_atomic
+from tuning.store.files import csv_text, read_text_csv, write_csv_atomic
 from tuning.store.lock import results_lock
 from tuning.store.prepared import search_data
 from tuning.store.resume import recorded_run, saved_config, saved_run
@@ -249,15 +249,6 @@ def as_text(row: dict, columns: list[str]) -> dict[str, str]:
     """`row` as the cell texts this tool writes, so keys compare exactly with a read CSV."""
     text = csv_text(pd.DataFrame([row], columns=columns))
     return read_text_csv(io.StringIO(text))[0]
-
-
-def read_text_csv(source: Path | io.StringIO) -> list[dict[str, str]]:
-    """The rows of a CSV as cell texts; none when the file does not exist or is unreadable."""
-    try:
-        frame = pd.read_csv(source, dtype=str, keep_default_na=False)
-    except (FileNotFoundError, pd.errors.EmptyDataError, pd.errors.ParserError):
-        return []
-    return frame.to_dict("records")
 
 
 def finished_rows(

@@ -11,15 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import keras_tuner as kt
-import pandas as pd
 
 from tuning.config import TuneConfig
 from tuning.engine import search, usercode
 from tuning.errors import TuningError
 from tuning.layout import TEST_RESULTS_CSV
-
-# test_results.csv's columns before the values: rank, trial_id, the score and the test scores.
-LEADING_COLUMNS = 5
+from tuning.reports.tables import evaluated_columns
+from tuning.store.files import read_text_csv
 
 
 def search_metrics(score: str) -> list[str]:
@@ -44,10 +42,11 @@ def recorded_best(config: TuneConfig, score: str) -> Found:
         TuningError: the file names no trial, or a value the search's code no longer declares.
     """
     path = config.results_dir / TEST_RESULTS_CSV
-    table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    if table.empty:
+    rows = read_text_csv(path)
+    if not rows:
         raise TuningError(f"{config.results_dir} has no completed trial to retrain")
-    row, names = table.iloc[0].to_dict(), list(table.columns[LEADING_COLUMNS:])
+    row = rows[0]  # the best trial; the columns after test_results.csv's own are the values
+    names = list(row)[len(evaluated_columns([], score)) :]
     recorded = {name: row[name] for name in names if row[name] != ""}  # "": a name not active
     hp = declared(config, recorded)
     kinds = {h.name: h for h in hp.space}

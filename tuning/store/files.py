@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
@@ -76,6 +77,17 @@ def csv_text(frame: pd.DataFrame) -> str:
     read 0.3 rather than 0.30000000000000004.
     """
     return frame.to_csv(index=False, float_format="%.10g")
+
+
+def read_text_csv(source: Path | io.StringIO) -> list[dict[str, str]]:
+    """The rows of a CSV as cell texts; none when the file does not exist or is unreadable."""
+    import pandas as pd  # here: the store's other readers and writers need no pandas
+
+    try:
+        frame = pd.read_csv(source, dtype=str, keep_default_na=False)
+    except (FileNotFoundError, pd.errors.EmptyDataError, pd.errors.ParserError):
+        return []
+    return frame.to_dict("records")
 
 
 def read_json(path: Path) -> dict | None:

@@ -110,7 +110,8 @@ def recorded_run(results_dir: Path) -> dict | None:
     None where there is tuner/ state, or no such reports: what published and copied results
     keep is enough to retrain the best trial (ablate, confirm), not to resume or report.
     """
-    if saved_run(results_dir) is not None or not (results_dir / TEST_RESULTS_CSV).exists():
+    state = results_dir / TUNER_DIR / ORACLE_FILE
+    if state.exists() or not (results_dir / TEST_RESULTS_CSV).exists():
         return None
     run = read_json(results_dir / runinfo.RUN_FILE)
     return run if run and "config" in run else None
