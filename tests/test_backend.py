@@ -54,7 +54,7 @@ def under_jax(
         shadow = tmp_path / "no-tensorflow"
         (shadow / "tensorflow").mkdir(parents=True, exist_ok=True)
         (shadow / "tensorflow" / "__init__.py").write_text(
-            "raise ImportError('TensorFlow is not installed here (tests/test_jax.py)')\n"
+            "raise ImportError('TensorFlow is not installed here (tests/test_backend.py)')\n"
         )
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(shadow), env.get("PYTHONPATH")]))
     done = subprocess.run(
@@ -232,3 +232,15 @@ def test_the_median_rule_decides_under_jax_as_it_says(tmp_path, data_dir):
     args += ["--top-n", "1"]  # the replay reads trials.csv and history.csv alone
     assert under_jax(tune_args(tmp_path, data_dir, *args), tmp_path)["status"] == 0
     assert_median_replays(tmp_path, grace_epochs=1, max_epochs=4)
+
+
+def test_tensorflow_loads_without_jax_which_imports_as_ever_afterwards():
+    # This session imported TensorFlow as every process of a search does
+    # (tuning.import_backend_quietly, in conftest.py), with JAX installed for the tests above:
+    # TFLite's hook for JAX functions stayed unset, so TensorFlow did not load JAX.
+    from tensorflow.lite.python import util
+
+    assert util._jit is None
+    import jax
+
+    assert float(jax.numpy.ones(3).sum()) == 3.0
