@@ -13,6 +13,12 @@ process (so imports and compiles count alike):
   after every epoch;
 - `random`: KerasTuner's RandomSearch.
 
+One more contender runs only when named (`--only tool-kt-gp`), to measure what reading
+stopped trials as what they are buys in real searches: `tool-kt-gp`, this tool with its
+Gaussian process reading every trial as KerasTuner's does (a trial stopped at a rung as a
+finished one, the raw scores), everything else the same. `tune` has no option for that: it
+runs through the notebook's `tuning.tune`, with `fidelity_gp=False, gp_normal_scores=False`.
+
 Every contender trains through the tool's own hypermodel on its fast path at the precision
 `auto` picks, with the callbacks every trial of `tune` gets (ReduceLROnPlateau,
 EarlyStopping with the best epoch's weights, TerminateOnNaN), on the tool's own data split:
@@ -67,6 +73,14 @@ CONTENDERS: dict[str, str] = {
     "hyperband": "KerasTuner Hyperband",
     "optuna": "Optuna TPE + successive halving",
     "random": "KerasTuner RandomSearch",
+    "tool-kt-gp": "this tool, its GP reading trials as KerasTuner's",
+}
+# The searches users would pick instead, and this tool: what a run without --only compares.
+DEFAULT_CONTENDERS = ("tool", "bayesian", "hyperband", "optuna", "random")
+# The tool's runs, by contender: the settings their `tune` gets beyond the task's.
+TOOL_RULES: dict[str, dict] = {
+    "tool": {},
+    "tool-kt-gp": {"fidelity_gp": False, "gp_normal_scores": False},
 }
 DATASETS = ("mnist", "fashion-mnist")
 # The tool's default seed. Further seeds lie far apart: every trial trains with the run's
@@ -91,6 +105,11 @@ class Task:
     def settings(self) -> dict:
         """The task as `TuneConfig` fields: all but the budget, which each search counts."""
         return {k: v for k, v in asdict(self).items() if k != "budget"}
+
+    def tune_options(self, data_dir: Path) -> dict:
+        """The same settings as `tuning.tune`'s keywords (the notebook's face of `tune`)."""
+        options = {**self.settings(), "data_dir": str(data_dir), "top_n": 1}
+        return {**options, "quiet": True, "overwrite": True}
 
     def tune_args(self, data_dir: Path) -> list[str]:
         """The `tune` options that set this task (the search's own options apart)."""

@@ -15,7 +15,17 @@ from dataclasses import asdict
 from pathlib import Path
 
 import benchmarks.peers
-from benchmarks.peers import CONTENDERS, DATASETS, REPO, SEED, SEED_STEP, RunFailed, Task
+from benchmarks.peers import (
+    CONTENDERS,
+    DATASETS,
+    DEFAULT_CONTENDERS,
+    REPO,
+    SEED,
+    SEED_STEP,
+    TOOL_RULES,
+    RunFailed,
+    Task,
+)
 from benchmarks.peers.child import run_child, spawn_child
 from benchmarks.peers.reference import reference
 from benchmarks.peers.report import write_report
@@ -38,8 +48,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--only",
         action="append",
         metavar="CONTENDER",
-        help=f"run only these contenders, repeatable or comma-separated ({', '.join(CONTENDERS)})"
-        "; the report still shows every finished run",
+        help=f"run only these contenders, repeatable or comma-separated ({', '.join(CONTENDERS)};"
+        f" without --only: {', '.join(DEFAULT_CONTENDERS)}); the report still shows every "
+        "finished run",
     )
     parser.add_argument(
         "--datasets", default=",".join(DATASETS), help="comma-separated (%(default)s)"
@@ -77,12 +88,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def chosen_contenders(only: list[str] | None) -> list[str]:
-    """The contenders to run: `--only`'s, else all; Optuna left out where not installed.
+    """The contenders to run: `--only`'s, else the five; Optuna left out where not installed.
 
     Raises:
         SystemExit: an unknown contender, or Optuna asked for by name but not installed.
     """
-    names = [n for item in only or [] for n in item.split(",") if n] or list(CONTENDERS)
+    names = [n for item in only or [] for n in item.split(",") if n] or list(DEFAULT_CONTENDERS)
     unknown = sorted(set(names) - set(CONTENDERS))
     if unknown:
         raise SystemExit(f"unknown contender {', '.join(unknown)} (known: {', '.join(CONTENDERS)})")
@@ -138,8 +149,8 @@ def ensure_run(args: argparse.Namespace, contender: str, task: Task) -> bool:
         folder.mkdir(parents=True, exist_ok=True)
     print(f"run {task.dataset} {contender} seed {task.seed} ({CONTENDERS[contender]})", flush=True)
     try:
-        if contender == "tool":
-            write_json_atomic(path, run_tool(task, args.data_dir, work, log))
+        if contender in TOOL_RULES:
+            write_json_atomic(path, run_tool(task, args.data_dir, work, log, contender))
             # Its trials as `tune` wrote them, for benchmarks.gp_replay.
             shutil.copyfile(work / TRIALS_CSV, path.with_suffix(".trials.csv"))
         else:

@@ -13,7 +13,8 @@ from benchmarks.peers.runs import fmt
 from tuning.settings import show_duration
 from tuning.store.files import read_json, write_text_atomic
 
-LINE_STYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1)))  # a contender's, in CONTENDERS order
+# A contender's, in CONTENDERS order.
+LINE_STYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1)), (0, (1, 3)))
 
 
 def running_best(timeline: list) -> list[tuple[float, float]]:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import csv
+import json
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from benchmarks.peers import REPO, RunFailed, Task
+from benchmarks.peers import REPO, TOOL_RULES, RunFailed, Task
 from benchmarks.peers.runs import result_of
 from tuning.layout import RECORD_FILE, TEST_RESULTS_CSV, TRIALS_CSV, TUNER_DIR
 from tuning.store.files import read_json
@@ -16,9 +17,13 @@ from tuning.store.runinfo import RUN_FILE
 
 # `tune`'s line for each finished trial (tuning.reports.progress.LINE).
 PROGRESS_PREFIX = "trial "
+# The settings by which the tool's contenders may differ (TOOL_RULES), kept in each result.
+GP_RULES = ("fidelity_gp", "gp_normal_scores")
+# A search with settings `tune` has no option for, run as a notebook runs it.
+NOTEBOOK = "import json, sys, tuning\ntuning.tune(**json.loads(sys.argv[1]))\n"
 
 
-def run_tool(task: Task, data_dir: Path, work: Path, log: Path) -> dict:
+def run_tool(task: Task, data_dir: Path, work: Path, log: Path, contender: str = "tool") -> dict:
     """Run `tune` without its warm start on the task; its result, read from its folder.
 
     Its files hold no trial's end time (trials.csv has each trial's training seconds, not
@@ -28,10 +33,8 @@ def run_tool(task: Task, data_dir: Path, work: Path, log: Path) -> dict:
     Raises:
         RunFailed: `tune` failed.
     """
-    command = [sys.executable, "-m", "tuning", "tune", *task.tune_args(data_dir)]
-    command += ["--results-dir", str(work), "--no-warm-start", "--time-budget", str(task.budget)]
     launched = time.time()
-    ended = stream_tune(command, log, launched)
+    ended = stream_tune(tune_command(task, data_dir, work, contender), log, launched)
     seconds = time.time() - launched
     trials = read_rows(work / TRIALS_CSV)
     timeline = [
@@ -41,8 +44,8 @@ def run_tool(task: Task, data_dir: Path, work: Path, log: Path) -> dict:
     ]
     tests = read_rows(work / TEST_RESULTS_CSV)
     run = read_json(work / RUN_FILE) or {}
-    return result_of(
-        "tool",
+    result = result_of(
+        contender,
         task,
         sorted(timeline),
         len(trials),
@@ -50,6 +53,27 @@ def run_tool(task: Task, data_dir: Path, work: Path, log: Path) -> dict:
         seconds,
         run.get("training", {}),
     )
+    # How its Gaussian process read the trials, as the search saved it.
+    return {**result, "rules": {name: run["config"][name] for name in GP_RULES}}
+
+
+def tune_command(task: Task, data_dir: Path, work: Path, contender: str) -> list[str]:
+    """`python -m tuning tune` on the task, or, with the contender's own rules, `tuning.tune`.
+
+    Both without the warm start and with the task's budget as the time budget. Unlike
+    `tune`, the notebook's call does not start its first trial's process while it imports
+    its own backend: its first trial starts a few seconds later.
+    """
+    rules = TOOL_RULES[contender]
+    if not rules:
+        command = [sys.executable, "-m", "tuning", "tune", *task.tune_args(data_dir)]
+        return command + [
+            *("--results-dir", str(work), "--no-warm-start"),
+            *("--time-budget", str(task.budget)),
+        ]
+    options = {**task.tune_options(data_dir), "results_dir": str(work), "warm_start": False}
+    options = {**options, "time_budget": task.budget, **rules}
+    return [sys.executable, "-c", NOTEBOOK, json.dumps(options)]
 
 
 def stream_tune(command: list[str], log: Path, launched: float) -> dict[str, float]:

@@ -10,7 +10,7 @@ import optuna
 import pytest
 
 from benchmarks.peers import CONTENDERS, SEED
-from benchmarks.peers.__main__ import main, parse_args
+from benchmarks.peers.__main__ import chosen_contenders, main, parse_args
 from benchmarks.peers.kerastuner import kerastuner_tuner
 from benchmarks.peers.optuna_search import fixed_values, suggest
 from benchmarks.peers.reference import reference_file, reference_key
@@ -20,9 +20,9 @@ from hypermodels import space
 
 from helpers import REPO
 
-# Trained end to end: the tool and Optuna. KerasTuner's three tuners share one code path,
-# built below without training.
-RUN = ["tool", "optuna"]
+# Trained end to end: the tool, the tool with KerasTuner's reading of trials, and Optuna.
+# KerasTuner's three tuners share one code path, built below without training.
+RUN = ["tool", "tool-kt-gp", "optuna"]
 # The mlp on 300 images for 1 epoch a trial, validated on 1,000. A 3 s budget buys each a
 # trial or more: every contender's first trial starts however long its start-up took.
 TINY = ["--datasets", "mnist", "--hypermodel", "mlp", "--train-limit", "300", "--val-size"]
@@ -41,12 +41,12 @@ def arguments(out, data_dir, contenders):
 
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory, data_dir):
-    """A finished tiny benchmark of the tool and Optuna, the reference's cache laid beforehand.
+    """A finished tiny benchmark of RUN's contenders, the reference's cache laid beforehand.
 
     Run as users run it, from the repository root: a process for each contender (`--only`),
-    both at once into the same folder, so that the test waits for the longer run, not for
-    both. Each writes the report of what had finished by its end; a run of both (in-process:
-    it only skips) then writes the report of both.
+    all at once into the same folder, so that the test waits for the longest run, not for
+    their sum. Each writes the report of what had finished by its end; a run of all
+    (in-process: it only skips) then writes the report of all.
     """
     out = tmp_path_factory.mktemp("peers")
     key = reference_key(task_of(parse_args(TINY), "mnist", SEED))
@@ -65,7 +65,7 @@ def finished(tmp_path_factory, data_dir):
         for contender in RUN
     ]
     outputs = [run.communicate(timeout=170)[0] for run in runs]
-    assert [run.returncode for run in runs] == [0, 0], "\n".join(outputs)
+    assert [run.returncode for run in runs] == [0] * len(RUN), "\n".join(outputs)
     with contextlib.redirect_stdout(io.StringIO()):
         assert main(arguments(out, data_dir, RUN)) == 0
     return out
@@ -89,12 +89,23 @@ def test_each_contender_writes_a_timeline_and_a_test_accuracy(finished, contende
 
 
 @pytest.mark.processes
-def test_the_tools_trials_are_kept_beside_its_result(finished):
+@pytest.mark.parametrize(("contender", "reads_fidelity"), [("tool", True), ("tool-kt-gp", False)])
+def test_the_tools_trials_are_kept_beside_its_result_with_its_rules(
+    finished, contender, reads_fidelity
+):
     runs = finished / "runs" / "mnist"
-    result = json.loads((runs / "tool-seed23.json").read_text())
-    rows = (runs / "tool-seed23.trials.csv").read_text().splitlines()
+    result = json.loads((runs / f"{contender}-seed23.json").read_text())
+    rows = (runs / f"{contender}-seed23.trials.csv").read_text().splitlines()
     assert rows[0].startswith("trial_id,status,val_accuracy,")
     assert len(rows) - 1 == result["trials"]
+    # As its search saved them: the variant's Gaussian process read trials as KerasTuner's.
+    expected = {"fidelity_gp": reads_fidelity, "gp_normal_scores": reads_fidelity}
+    assert result["rules"] == expected
+
+
+def test_without_only_the_five_contenders_of_the_comparison_run():
+    assert chosen_contenders(None) == ["tool", "bayesian", "hyperband", "optuna", "random"]
+    assert chosen_contenders(["tool-kt-gp"]) == ["tool-kt-gp"]
 
 
 @pytest.mark.processes
