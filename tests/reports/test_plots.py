@@ -15,6 +15,7 @@ from tuning.engine.evaluate import best_trials
 from tuning.engine.search import make_tuner
 from tuning.objective import Objective
 from tuning.reports.diagnosis import edge_warnings
+from tuning.reports.hpfigure import hyperparameters_figure
 from tuning.reports.plots import (
     BEST_SO_FAR_PNG,
     HYPERPARAMETERS_PNG,
@@ -22,7 +23,6 @@ from tuning.reports.plots import (
     LOSS_LABEL,
     TIME_LABEL,
     best_so_far_figure,
-    hyperparameters_figure,
     learning_curves_figure,
     png_bytes,
 )

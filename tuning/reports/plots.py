@@ -4,7 +4,7 @@
   dots and training dashed with hollow dots (short curves); the loss is the one Keras
   minimizes, cross-entropy plus any L1/L2 penalties
 - hyperparameters.png: one panel per searched name, its value against the objective, the
-  best trial starred and the outer 10% of the range shaded (where `report` warns)
+  best trial starred and the outer 10% of the range shaded (`tuning.reports.hpfigure`)
 - best_so_far.png: every trial's objective and the best so far, against the trial order
   and against the training time the search had spent when each trial ended
 
@@ -17,51 +17,42 @@ as KerasTuner ranks them; `tuning.reports.plotstyle` says how each kind of trial
 from __future__ import annotations
 
 import io
-import math
 from pathlib import Path
 
-import keras_tuner as kt
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from tuning.engine.tuner import RecordingTuner
 from tuning.layout import BEST_SO_FAR_PNG, HYPERPARAMETERS_PNG, LEARNING_CURVES_PNG
 from tuning.objective import VAL_ACCURACY, Objective
-from tuning.reports.diagnosis import EDGE, edge_side, ordered_values, range_position
+from tuning.reports.hpfigure import hyperparameters_figure
 from tuning.reports.plotstyle import (
     BELOW_LABEL,
     FAILED_LABEL,
-    STAR_ROOM,
-    below_handle,
+    failed,
+    floor_of,
     mark_below,
     mark_best,
     mark_failed,
     mark_scored,
-    scale_floor,
+    ranked,
     set_floor,
-    trial_handles,
-    wrapped,
+    under,
 )
-from tuning.reports.tables import history_frame, show, trials_frame
+from tuning.reports.tables import history_frame, trials_frame
 from tuning.store.files import write_bytes_atomic
-from tuning.trialstate import SCORED, UNSCORED, TrialState
+from tuning.trialstate import SCORED, TrialState
 
 CURVES_OF = 5  # trials in the learning curves; more lines than this cannot be told apart
 DOTTED_EPOCHS = 10  # curves this short get a marker per epoch; longer ones would only blur
-PANEL_COLUMNS = 3
-ONE_ROW_ENTRIES = 5  # legend entries that fit in one row under three panels
-# Wide enough for the hyperparameter legend in two rows and a wrapped list of pinned names.
-MIN_WIDTH = 9.0
 # Keras adds the layers' kernel, bias and activity penalties to the compiled loss in both
 # train_step and test_step, so val_loss includes them as well.
 LOSS_LABEL = "loss (cross-entropy + any L1/L2 penalties)"
 TIME_LABEL = "search time (minutes of training, trials in order)"
-EDGE_COLOR = "0.9"
 
 
 def write_plots(results_dir: Path, tuner: RecordingTuner) -> list[Path]:
@@ -89,27 +80,6 @@ def png_bytes(figure: Figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
     return buffer.getvalue()
-
-
-def ranked(trials: pd.DataFrame, goal: Objective) -> pd.DataFrame:
-    """The scored trials (completed or stopped early), best first; ties go to the earlier."""
-    done = trials[trials.status.isin(SCORED) & trials[goal.name].notna()]
-    return done.sort_values(goal.name, ascending=goal.sign < 0, kind="stable")
-
-
-def floor_of(trials: pd.DataFrame, goal: Objective) -> float | None:
-    """The oriented score under which trials are marked off the scale (`scale_floor`)."""
-    return scale_floor(goal.sign * ranked(trials, goal)[goal.name])
-
-
-def under(done: pd.DataFrame, floor: float, goal: Objective) -> pd.DataFrame:
-    """The trials of `done` whose oriented score lies under `floor`."""
-    return done[goal.sign * done[goal.name] < floor]
-
-
-def failed(trials: pd.DataFrame) -> pd.DataFrame:
-    """The ended trials without a score: failed (diverged, raised, killed) or invalid."""
-    return trials[trials.status.isin(UNSCORED)]
 
 
 def learning_curves_figure(
@@ -165,129 +135,6 @@ def epoch_axis(ax: Axes, last: int) -> None:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     ax.set_xlabel("epoch")
     ax.grid(alpha=0.3)
-
-
-def hyperparameters_figure(
-    trials: pd.DataFrame, hp: kt.HyperParameters, goal: Objective = VAL_ACCURACY
-) -> Figure:
-    """One panel per searched name: its value against the objective, best starred, edges shaded."""
-    searched = [h for h in hp.space if not isinstance(h, kt.engine.hyperparameters.Fixed)]
-    pinned = [h for h in hp.space if isinstance(h, kt.engine.hyperparameters.Fixed)]
-    columns = min(PANEL_COLUMNS, max(len(searched), 1))
-    rows = max(math.ceil(len(searched) / columns), 1)
-    width = max(4.4 * columns, MIN_WIDTH)
-    figure = Figure(figsize=(width, 3.3 * rows + 1.3), layout="constrained")
-    # One scale for every panel, so panels compare at a glance.
-    axes = figure.subplots(rows, columns, squeeze=False, sharey=True).ravel()
-    best = ranked(trials, goal).head(1)
-    floor = floor_of(trials, goal)
-    for index, (ax, declared) in enumerate(zip(axes, searched, strict=False)):
-        value_panel(ax, declared, trials, best, floor, goal)
-        ax.set_ylabel(goal.name if index % columns == 0 else "")
-    if best.empty:
-        axes[0].set_ylim(0, 1)
-    else:
-        set_floor(axes[: len(searched)], floor, goal.sign * best[goal.name].iloc[0], goal)
-    for ax in axes[len(searched) :]:
-        ax.set_axis_off()
-    if not searched:
-        axes[0].text(0.5, 0.5, "every hyperparameter is pinned", ha="center")
-    handles = [*trial_handles(), Patch(color=EDGE_COLOR, label=f"outer {EDGE:.0%} of the range")]
-    if floor is not None:
-        handles.insert(-1, below_handle())
-    # One row where it fits (three panels wide, five entries), else two rows.
-    fits = columns == PANEL_COLUMNS and len(handles) <= ONE_ROW_ENTRIES
-    ncols = len(handles) if fits else math.ceil(len(handles) / 2)
-    figure.legend(handles=handles, loc="outside lower center", ncols=ncols)
-    title = f"{goal.name} against each searched hyperparameter"
-    if pinned:
-        title += "\npinned: " + ", ".join(f"{h.name}={show(h.value)}" for h in pinned)
-    figure.suptitle(wrapped(title, width))
-    return figure
-
-
-def categories(hp: kt.engine.hyperparameters.HyperParameter) -> list | None:
-    """The values of a Choice or Boolean in axis order (ordered ones sorted); None if numeric."""
-    if isinstance(hp, kt.engine.hyperparameters.Boolean):
-        return [False, True]
-    if isinstance(hp, kt.engine.hyperparameters.Choice):
-        return ordered_values(hp) or list(hp.values)
-    return None
-
-
-def value_at(hp: kt.engine.hyperparameters.HyperParameter, position: float) -> float:
-    """The value at `position` (0 low end, 1 high end) of a Float or Int range."""
-    low, high = hp.min_value, hp.max_value
-    if hp.sampling == "log":
-        return low * (high / low) ** position
-    if hp.sampling == "reverse_log":
-        return high + low - low * (high / low) ** (1 - position)
-    return low + position * (high - low)
-
-
-def value_panel(
-    ax: Axes,
-    hp: kt.engine.hyperparameters.HyperParameter,
-    trials: pd.DataFrame,
-    best: pd.DataFrame,
-    floor: float | None,
-    goal: Objective,
-) -> None:
-    """Draw `hp`'s values against the objective on `ax`; trials where it is inactive left out."""
-    active = trials[trials[hp.name].notna()]
-    labels = categories(hp)
-    place = {value: i for i, value in enumerate(labels)} if labels is not None else None
-
-    def x(values: pd.Series) -> list:
-        return [place[v] for v in values] if place is not None else list(values)
-
-    done = ranked(active, goal)
-    mark_scored(ax, done, x(done[hp.name]), goal.name)
-    if floor is not None:
-        mark_below(ax, x(under(done, floor, goal)[hp.name]))
-    mark_failed(ax, x(failed(active)[hp.name]))
-    title, color = "", "black"
-    if not best.empty and pd.notna(best[hp.name].iloc[0]):
-        value = best[hp.name].iloc[0]
-        mark_best(ax, x([value])[0], best[goal.name].iloc[0])
-        side = edge_side(hp, value)
-        title = f"best: {show(value)}" + (f" (at the {side} edge)" if side else "")
-        color = "crimson" if side else "black"
-    ax.set_title(title, color=color, fontsize="medium")
-    if place is not None:
-        ax.set_xticks(range(len(labels)), [show(v) for v in labels])
-        ax.set_xlim(-0.5, len(labels) - 0.5)
-    else:
-        if hp.sampling == "log":
-            ax.set_xscale("log")
-        # 6% beyond each end: room for half a star at a value on the range's end.
-        ax.set_xlim(value_at(hp, -0.06), value_at(hp, 1.06))
-    shade_edges(ax, hp, labels)
-    ax.margins(y=STAR_ROOM)  # in every panel, starred or not: they share one y axis
-    ax.set_xlabel(axis_label(hp))
-    ax.grid(alpha=0.3)
-
-
-def shade_edges(ax: Axes, hp: kt.engine.hyperparameters.HyperParameter, labels) -> None:
-    """Shade the parts of `hp`'s range where a best value draws an edge warning."""
-    if labels is not None:
-        for i, value in enumerate(labels):
-            if edge_side(hp, value):
-                ax.axvspan(i - 0.5, i + 0.5, color=EDGE_COLOR, zorder=0)
-        return
-    if range_position(hp, hp.max_value) is None:
-        return
-    if hp.min_value != 0:
-        ax.axvspan(hp.min_value, value_at(hp, EDGE), color=EDGE_COLOR, zorder=0)
-    ax.axvspan(value_at(hp, 1 - EDGE), hp.max_value, color=EDGE_COLOR, zorder=0)
-
-
-def axis_label(hp: kt.engine.hyperparameters.HyperParameter) -> str:
-    """The name, its scale and the condition under which it is active, if any."""
-    label = hp.name + (" (log scale)" if getattr(hp, "sampling", None) == "log" else "")
-    for condition in hp.conditions:
-        label += f"\n(only where {condition.name} is {' or '.join(map(str, condition.values))})"
-    return label
 
 
 def first_guided_trial(trials: pd.DataFrame, initial_points: int | None) -> int | None:

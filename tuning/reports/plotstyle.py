@@ -1,4 +1,4 @@
-"""How the figures of `tuning.reports.plots` mark trials, alike in every panel, under one legend.
+"""How the search's figures (`plots`, `hpfigure`) pick and mark trials, alike in every panel.
 
 - a completed trial: a filled dot at its score (the objective: val_accuracy unless the
   search named another)
@@ -25,7 +25,7 @@ from matplotlib.lines import Line2D
 from matplotlib.transforms import blended_transform_factory
 
 from tuning.objective import Objective
-from tuning.trialstate import TrialState
+from tuning.trialstate import SCORED, UNSCORED, TrialState
 
 COMPLETED_STYLE = {"marker": "o", "color": "C0", "alpha": 0.75, "linestyle": "none"}
 STOPPED_STYLE = {
@@ -156,3 +156,24 @@ def wrapped(text: str, inches: float, points: float = 12.0) -> str:
         textwrap.fill(line, width, break_long_words=False, break_on_hyphens=False)
         for line in text.splitlines()
     )
+
+
+def ranked(trials: pd.DataFrame, goal: Objective) -> pd.DataFrame:
+    """The scored trials (completed or stopped early), best first; ties go to the earlier."""
+    done = trials[trials.status.isin(SCORED) & trials[goal.name].notna()]
+    return done.sort_values(goal.name, ascending=goal.sign < 0, kind="stable")
+
+
+def floor_of(trials: pd.DataFrame, goal: Objective) -> float | None:
+    """The oriented score under which trials are marked off the scale (`scale_floor`)."""
+    return scale_floor(goal.sign * ranked(trials, goal)[goal.name])
+
+
+def under(done: pd.DataFrame, floor: float, goal: Objective) -> pd.DataFrame:
+    """The trials of `done` whose oriented score lies under `floor`."""
+    return done[goal.sign * done[goal.name] < floor]
+
+
+def failed(trials: pd.DataFrame) -> pd.DataFrame:
+    """The ended trials without a score: failed (diverged, raised, killed) or invalid."""
+    return trials[trials.status.isin(UNSCORED)]
