@@ -202,6 +202,8 @@ def test_learning_curves_and_best_so_far_show_every_trial(tiny_search):
     assert (accuracy.get_xlabel(), accuracy.get_ylabel()) == ("epoch", "accuracy")
     assert (loss.get_xlabel(), loss.get_ylabel()) == ("epoch", LOSS_LABEL)
     assert "L1/L2 penalties" in loss.get_ylabel()  # Keras adds them to loss and val_loss
+    # Penalties can make one trial's loss 50 times the others': a linear axis flattens them.
+    assert loss.get_yscale() == "log"
     assert len(accuracy.get_lines()) == 2 * len(trials)  # training and validation per trial
     by_trial, by_time = best_so_far_figure(trials, initial_points=2).axes
     for ax in (by_trial, by_time):

@@ -2,7 +2,8 @@
 
 - learning_curves.png: accuracy and loss per epoch of the best trials, validation solid with
   dots and training dashed with hollow dots (short curves); the loss is the one Keras
-  minimizes, cross-entropy plus any L1/L2 penalties
+  minimizes, cross-entropy plus any L1/L2 penalties, on a log scale: one trial's large
+  penalties (a loss of 16 beside others' 0.3) would flatten every other curve into a line
 - hyperparameters.png: one panel per searched name, its value against the objective, the
   best trial starred and the outer 10% of the range shaded (`tuning.reports.hpfigure`)
 - best_so_far.png: every trial's objective and the best so far, against the trial order
@@ -51,7 +52,7 @@ CURVES_OF = 5  # trials in the learning curves; more lines than this cannot be t
 DOTTED_EPOCHS = 10  # curves this short get a marker per epoch; longer ones would only blur
 # Keras adds the layers' kernel, bias and activity penalties to the compiled loss in both
 # train_step and test_step, so val_loss includes them as well.
-LOSS_LABEL = "loss (cross-entropy + any L1/L2 penalties)"
+LOSS_LABEL = "loss, log scale (cross-entropy + any L1/L2 penalties)"
 TIME_LABEL = "search time (minutes of training, trials in order)"
 
 
@@ -101,6 +102,7 @@ def learning_curves_figure(
         epoch_axis(ax, last)
         ax.set_ylabel(label)
         ax.set_title(f"{metric} per epoch")
+    loss.set_yscale("log")
     if not shown:
         accuracy.text(0.5, 0.5, "no completed trial", ha="center", transform=accuracy.transAxes)
     handles += [
