@@ -39,7 +39,7 @@ def _jax_kept_out() -> Iterator[None]:
     """Have `import jax` fail as if JAX were not installed, for the block's length only.
 
     TensorFlow's TFLite module imports JAX wherever it is installed, only to convert JAX
-    functions: 0.8 s of CPU at the start of every TensorFlow process (`tune`, each trial's,
+    functions: 0.6 s of CPU at the start of every TensorFlow process (`tune`, each trial's,
     each worker's) on the 2-core Xeon, for nothing here. A None entry in sys.modules makes an
     import raise ImportError, which TFLite expects; once TensorFlow has loaded, JAX imports as
     ever. Where JAX is loaded already, nothing changes.

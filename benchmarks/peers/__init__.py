@@ -107,7 +107,7 @@ class Task:
         return {k: v for k, v in asdict(self).items() if k != "budget"}
 
     def tune_options(self, data_dir: Path) -> dict:
-        """The same settings as `tuning.tune`'s keywords (the notebook's face of `tune`)."""
+        """The settings of `tune_args` as keywords of `tuning.tune`, the notebook's `tune`."""
         options = {**self.settings(), "data_dir": str(data_dir), "top_n": 1}
         return {**options, "quiet": True, "overwrite": True}
 
