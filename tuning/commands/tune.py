@@ -21,7 +21,7 @@ from tuning.engine.search import frozen_garbage, make_tuner, run_search
 from tuning.engine.tuner import RecordingTuner
 from tuning.errors import SearchStopped, TuningError
 from tuning.experiment import Experiment
-from tuning.layout import ORACLE_FILE, RETRAINED, TUNER_DIR
+from tuning.layout import RETRAINED
 from tuning.reports.best_model import write_best_model
 from tuning.reports.diagnosis import diagnosis
 from tuning.reports.page import write_page
@@ -35,6 +35,7 @@ from tuning.store.lock import results_lock
 from tuning.store.prepared import prepared_key, write_prepared
 from tuning.store.resume import (
     ensure_writable,
+    has_state,
     resolve_for_resume,
     saved_trial_states,
 )
@@ -140,7 +141,7 @@ def tune(config: TuneConfig, verbose: int = 2, dataset: Dataset | None = None) -
 
 def record_interruption(config: TuneConfig, experiment: Experiment) -> None:
     """Rewrite trials.csv and the page as an interrupted search's: no trial RUNNING there."""
-    if not (config.results_dir / TUNER_DIR / ORACLE_FILE).exists():
+    if not has_state(config.results_dir):
         return  # interrupted before its first trial: nothing to report
     tuner = make_tuner(dataclasses.replace(config, overwrite=False), experiment)
     write_trials_csv(config.results_dir, tuner)

@@ -83,14 +83,18 @@ def saved_config(results_dir: Path, saved: dict | None) -> TuneConfig:
     return dataclasses.replace(config, results_dir=results_dir, overwrite=False)
 
 
+def has_state(results_dir: Path) -> bool:
+    """Whether `results_dir` holds a search's tuner/ state (its oracle's file)."""
+    return (results_dir / TUNER_DIR / ORACLE_FILE).exists()
+
+
 def saved_run(results_dir: Path) -> dict | None:
     """The run.json of an earlier search in `results_dir`, or None when there is none.
 
     Raises:
         TuningError: tuner state exists without a readable run.json to check a resume against.
     """
-    state = results_dir / TUNER_DIR / ORACLE_FILE
-    if not state.exists():
+    if not has_state(results_dir):
         return None
     try:
         saved = read_json(results_dir / runinfo.RUN_FILE)
@@ -110,8 +114,7 @@ def recorded_run(results_dir: Path) -> dict | None:
     None where there is tuner/ state, or no such reports: what published and copied results
     keep is enough to retrain the best trial (ablate, confirm), not to resume or report.
     """
-    state = results_dir / TUNER_DIR / ORACLE_FILE
-    if state.exists() or not (results_dir / TEST_RESULTS_CSV).exists():
+    if has_state(results_dir) or not (results_dir / TEST_RESULTS_CSV).exists():
         return None
     run = read_json(results_dir / runinfo.RUN_FILE)
     return run if run and "config" in run else None
