@@ -10,7 +10,8 @@ its next trial under each reading of the scores:
 
 A proposal is counted as a corner when two or more of its values lie at an edge of their
 range (a choice's 0, its off value, not counted): the mark of a GP whose uncertainty term
-outweighs what it has learnt. No model is trained: this measures how each reading proposes
+outweighs what it has learnt; as a repeat, a proposal some earlier trial ran (the search takes
+its next-ranked restart instead). No model is trained: this measures how each reading proposes
 on one history, not which finds better models. Run it from the repository root, e.g.
 
     .venv/bin/python -m benchmarks.gp_replay \
@@ -49,10 +50,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-epochs", type=int, required=True)
     parser.add_argument("--seed", type=int, default=23)
     parser.add_argument("--initial-points", type=int, default=3)
+    parser.add_argument(
+        "--kerastuner-restarts",
+        action="store_true",
+        help="start the acquisition's restarts from KerasTuner's first draws, the same for "
+        "every trial, as searches saved before the seeded restarts did",
+    )
     args = parser.parse_args(argv)
     rows = pd.read_csv(args.trials, dtype={"trial_id": str})
     rows = rows[rows.status.isin([TrialState.COMPLETED, TrialState.STOPPED_EARLY])]
-    corners = dict.fromkeys(READINGS, 0)
+    corners, repeats = dict.fromkeys(READINGS, 0), dict.fromkeys(READINGS, 0)
     with tempfile.TemporaryDirectory() as folder:
         for step in range(args.initial_points, len(rows)):
             ran = rows.iloc[step]
@@ -66,19 +73,28 @@ def main(argv: list[str] | None = None) -> None:
                     warm_start=False,
                     fidelity_gp=fidelity,
                     gp_normal_scores=normal,
+                    gp_restart_seeds=not args.kerastuner_restarts,
                     results_dir=Path(folder) / f"{step}-{name}",
                 )
-                proposal, space = propose(config.resolve(), rows.iloc[:step])
+                proposal, space, tried = propose(config.resolve(), rows.iloc[:step], ran.trial_id)
                 edges = at_edges(space, proposal)
                 corners[name] += len(edges) >= 2
-                print(f"  {name:25s} {values_of(proposal)}  edges: {', '.join(edges) or '-'}")
+                repeats[name] += tried
+                seen = "  (a repeat)" if tried else ""
+                print(f"  {name:25s} {values_of(proposal)}  edges: {', '.join(edges) or '-'}{seen}")
     steps = len(rows) - args.initial_points
     for name, count in corners.items():
-        print(f"{name}: {count} of {steps} proposals with 2 or more values at an edge")
+        print(
+            f"{name}: {count} of {steps} proposals with 2 or more values at an edge, "
+            f"{repeats[name]} repeats"
+        )
 
 
-def propose(config: TuneConfig, ended: pd.DataFrame) -> tuple[dict, list]:
-    """The values a fresh oracle of `config` proposes after the trials `ended`, its space."""
+def propose(config: TuneConfig, ended: pd.DataFrame, trial_id: str) -> tuple[dict, list, bool]:
+    """What a fresh oracle of `config` proposes for `trial_id` after the trials `ended`.
+
+    The values, the searched space, and whether one of `ended` ran those values.
+    """
     oracle = make_tuner(config).oracle
     space = oracle.searched_space()
     for row in ended.itertuples():
@@ -96,7 +112,8 @@ def propose(config: TuneConfig, ended: pd.DataFrame) -> tuple[dict, list]:
         write_json_atomic(
             folder / RECORD_FILE, {"epochs": int(row.epochs), "stopped_early": stopped}
         )
-    return next(oracle.ranked_proposals()), space
+    proposal = next(oracle.ranked_proposals(trial_id))
+    return proposal, space, oracle.is_tried(proposal)
 
 
 def at_edges(space: list, values: dict) -> list[str]:

@@ -269,6 +269,10 @@ class TuneConfig:
     # It fits the scores' normal scores (their ranks through the inverse normal CDF), so that
     # one diverged trial does not set its scale; searches saved before fit the raw scores.
     gp_normal_scores: bool = setting(True, search=True, saved_before=False)
+    # The acquisition's restarts start from points drawn from (seed, trial number), so one
+    # process, a process per trial and a resume propose alike; searches saved before drew
+    # them from a generator made anew in each process (tuning.engine.oracle).
+    gp_restart_seeds: bool = setting(True, search=True, saved_before=False)
     # Each epoch's batches follow from (seed, epoch), so a trial resumes mid-way as if never
     # stopped; searches saved before keep their pipeline's order (hypermodels.training).
     epoch_seeds: bool = setting(True, search=True, saved_before=False)
@@ -530,7 +534,13 @@ SAVED_BEFORE = {
 OPTIONS = {f.name: f.metadata["option"] for f in FIELDS if f.metadata["option"] is not None}
 # The code's own rules, versioned: no option sets them, and a resumed search (or a worker)
 # keeps the ones it started with, SAVED_BEFORE's where its run.json predates them (issue 26).
-RULE_VERSIONS = ("rung_min_results", "fidelity_gp", "gp_normal_scores", "epoch_seeds")
+RULE_VERSIONS = (
+    "rung_min_results",
+    "fidelity_gp",
+    "gp_normal_scores",
+    "gp_restart_seeds",
+    "epoch_seeds",
+)
 
 
 def saved_rules(config_json: dict) -> dict:

@@ -72,7 +72,7 @@ def test_a_repeated_proposal_gives_way_to_the_best_new_restart(oracle, monkeypat
     first, second = tried(oracle)
     new = next(v for v in space.REGULARIZER_STRENGTHS if v not in (first, second))
     proposals = [with_l1(first), with_l1(second), with_l1(new)]
-    monkeypatch.setattr(oracle, "ranked_proposals", lambda: iter(proposals))
+    monkeypatch.setattr(oracle, "ranked_proposals", lambda trial_id: iter(proposals))
     trial = oracle.create_trial("tuner0")
     assert trial.hyperparameters.values["l1"] == new
     assert oracle.replaced_proposals == 1
@@ -80,7 +80,7 @@ def test_a_repeated_proposal_gives_way_to_the_best_new_restart(oracle, monkeypat
 
 def test_when_every_restart_repeats_a_random_new_configuration_runs(oracle, monkeypatch, tmp_path):
     first, _ = tried(oracle)
-    monkeypatch.setattr(oracle, "ranked_proposals", lambda: iter([with_l1(first)] * 3))
+    monkeypatch.setattr(oracle, "ranked_proposals", lambda trial_id: iter([with_l1(first)] * 3))
     trial = oracle.create_trial("tuner0")
     assert trial.status == "RUNNING" and trial.hyperparameters.values["l1"] not in tried(oracle)[:2]
     assert oracle.replaced_proposals == 1
@@ -177,3 +177,52 @@ def test_the_gp_predicts_on_one_blas_thread_and_gives_the_others_back(oracle, mo
     assert oracle.create_trial("tuner0").status == "RUNNING"  # the GP's proposal
     assert seen and all(threads == {1} for threads in seen)
     assert blas_threads() == before
+
+
+def made_trials(tmp_path, fresh_oracles: bool, restart_seeds: bool = True) -> list[dict]:
+    """Eight trials of the card space, two random, the GP's after them, as one oracle or many.
+
+    With `fresh_oracles` each trial is created by a new oracle reloaded from the saved search,
+    as a process per trial does. Scores follow from the values; one trial diverges (0.10).
+    """
+    config = TuneConfig(
+        "mnist",
+        hypermodel="mlp",
+        max_trials=8,
+        initial_points=2,
+        warm_start=False,
+        seed=23,
+        gp_restart_seeds=restart_seeds,
+        results_dir=tmp_path,
+    ).resolve()
+    oracle = make_tuner(config).oracle
+    for number in range(8):
+        if fresh_oracles and number:
+            oracle = make_tuner(config).oracle
+            oracle.reload()  # what a trial process's tuner does with a saved search
+        trial = oracle.create_trial("tuner0")
+        values = trial.hyperparameters.values
+        score = 0.10 if number == 1 else 0.99 - values["dropout"] / 10 - values["l2"] * 10
+        oracle.update_trial(trial.trial_id, {"val_accuracy": score})
+        trial.status = "COMPLETED"
+        oracle.end_trial(trial)
+    return [oracle.trials[i].hyperparameters.values for i in sorted(oracle.trials, key=int)]
+
+
+def test_a_process_per_trial_proposes_what_one_process_does_trial_after_trial(tmp_path):
+    # Issue 26: the acquisition's restart points came from a generator each new oracle made
+    # afresh, so a process per trial started every proposal from the same 50 points and one
+    # process drew new ones: the two modes proposed alike only until the second GP trial.
+    one = made_trials(tmp_path / "one", fresh_oracles=False)
+    many = made_trials(tmp_path / "many", fresh_oracles=True)
+    assert one == many
+    assert len({configuration_key(values) for values in one}) == 8
+
+
+def test_each_trial_starts_the_acquisition_from_points_of_its_own(oracle, tmp_path):
+    again = tried_oracle(tmp_path / "again")  # the same search, another process
+    np.testing.assert_array_equal(oracle.restart_starts("02"), again.restart_starts("02"))
+    assert not np.allclose(oracle.restart_starts("02"), oracle.restart_starts("03"))
+    # As KerasTuner: a new oracle draws the same first points, whatever the trial.
+    oracle.restart_seeds = again.restart_seeds = False
+    np.testing.assert_array_equal(oracle.restart_starts("02"), again.restart_starts("03"))

@@ -138,7 +138,7 @@ class BayesianOracle(kt.oracles.BayesianOptimizationOracle):
 
     @property
     def random_state(self) -> np.random.RandomState:
-        """The oracle's seeded generator, saved with its state, that KerasTuner draws from."""
+        """KerasTuner's generator for the GP's restarts: made with the oracle, never saved."""
         return self._random_state
 
     def record_values(self, trial: kt.engine.trial.Trial) -> None:

@@ -92,6 +92,7 @@ class DurableOracle(BayesianOracle):
         budget: Budget | None = None,
         fidelity: bool = False,
         normal_scores: bool = False,
+        restart_seeds: bool = False,
         max_epochs: int = 1,
         **kwargs,
     ):
@@ -101,6 +102,7 @@ class DurableOracle(BayesianOracle):
         self.budget = budget
         self.fidelity = fidelity  # the GP models (values, fidelity), not values alone
         self.normal_scores = normal_scores  # ... and fits normal scores, not raw ones
+        self.restart_seeds = restart_seeds  # restarts drawn from (seed, trial number)
         self.max_epochs = max_epochs
         # Gaussian-process proposals that repeated a tried configuration and were replaced.
         self.replaced_proposals = 0
@@ -135,7 +137,7 @@ class DurableOracle(BayesianOracle):
         initial = self.num_initial_points or max(3 * len(self.hyperparameters.space), 3)
         if len(completed) < initial:
             return self.random_populate_space()  # draws only untried values (`is_tried`)
-        proposals = self.ranked_proposals()
+        proposals = self.ranked_proposals(trial_id)
         best = next(proposals)
         if not self.is_tried(best):
             return {"status": TrialState.RUNNING, "values": best}
@@ -147,22 +149,22 @@ class DurableOracle(BayesianOracle):
             "values": values,
         }
 
-    def ranked_proposals(self) -> Iterator[dict]:
-        """The GP's restarts' optima as values, best acquisition first, as KerasTuner ranks them.
+    def ranked_proposals(self, trial_id: str) -> Iterator[dict]:
+        """The GP's restarts' optima for trial `trial_id`, best acquisition first.
 
-        The same fit, seeds and optimizer as KerasTuner's `populate_space`, so a search that
-        meets no repeat draws exactly the trials KerasTuner would.
+        The same fit, optimizer and ranking as KerasTuner's `populate_space`; the restarts
+        start from `restart_starts`.
         """
         # One BLAS thread: the GP's matrices are a few dozen rows, and 50 restarts make some
         # 30,000 tiny predictions, which OpenBLAS's second thread made 3 to 4 times slower
         # while a trial trained on the other core (issue 26, docs/speed.md; same results).
         with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
-            results = self.restart_optima()
+            results = self.restart_optima(trial_id)
         # A stable sort: among equal values the first restart wins, as in KerasTuner.
         for result in sorted(results, key=lambda r: float(np.ravel(r.fun)[0])):
             yield self.vector_to_values(result.x)
 
-    def restart_optima(self) -> list[scipy.optimize.OptimizeResult]:
+    def restart_optima(self, trial_id: str) -> list[scipy.optimize.OptimizeResult]:
         """Fit the GP, then minimize its lower confidence bound from each of 50 random starts."""
         x, y = self.fidelity_data() if self.fidelity else self.vectorize_trials()
         with warnings.catch_warnings():
@@ -178,13 +180,25 @@ class DurableOracle(BayesianOracle):
             return mu - self.beta * sigma
 
         bounds = self.hp_bounds()
-        starts = self.random_state.uniform(
-            bounds[:, 0], bounds[:, 1], size=(RESTARTS, bounds.shape[0])
-        )
         return [
             scipy.optimize.minimize(lower_confidence_bound, x0=x0, bounds=bounds, method="L-BFGS-B")
-            for x0 in starts
+            for x0 in self.restart_starts(trial_id)
         ]
+
+    def restart_starts(self, trial_id: str) -> np.ndarray:
+        """The acquisition's 50 starting points for trial `trial_id`, one per row, in the box.
+
+        Drawn from (seed, trial number) where `restart_seeds` is set. KerasTuner draws them
+        from a generator made with the oracle and never saved: with a process per trial, a
+        new one each time, so every proposal started from the same 50 points; where the
+        acquisition is flat the optimizer stays at its start, and the search took the same
+        fixed list of points whatever its GP had learnt (issue 26). Here each trial has its
+        own, the same in one process, in a process per trial and after a resume.
+        """
+        bounds = self.hp_bounds()
+        seeded = np.random.default_rng((self.seed, int(trial_id)))
+        generator = seeded if self.restart_seeds else self.random_state
+        return generator.uniform(bounds[:, 0], bounds[:, 1], size=(RESTARTS, len(bounds)))
 
     def fidelity_data(self) -> tuple[np.ndarray, np.ndarray]:
         """The GP's training data over (values, fidelity): KerasTuner's, with one more column.

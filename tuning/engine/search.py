@@ -56,6 +56,7 @@ def make_tuner(
         budget=budget,
         fidelity=config.fidelity_gp,
         normal_scores=config.gp_normal_scores,
+        restart_seeds=config.gp_restart_seeds,
         max_epochs=config.max_epochs,
         tune_new_entries=True,
         # RecordingTuner counts failures itself, after the failed trial is saved; KerasTuner's
