@@ -24,4 +24,5 @@ def test_each_reading_proposes_after_each_trial_the_gp_chose(tmp_path, capsys):
         proposals = re.findall(rf"^  {re.escape(name)} +augment_factor=(\S+) .*$", out, re.M)
         assert len(proposals) == 2
         assert all(0.002 <= float(factor) <= 0.3 for factor in proposals)
-        assert re.search(rf"^{re.escape(name)}: \d of 2 proposals", out, re.M)
+        assert re.search(rf"^{re.escape(name)}: \d of 2 proposals .*, \d repeats$", out, re.M)
+
