@@ -25,4 +25,3 @@ def test_each_reading_proposes_after_each_trial_the_gp_chose(tmp_path, capsys):
         assert len(proposals) == 2
         assert all(0.002 <= float(factor) <= 0.3 for factor in proposals)
         assert re.search(rf"^{re.escape(name)}: \d of 2 proposals .*, \d repeats$", out, re.M)
-
