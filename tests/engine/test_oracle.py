@@ -226,3 +226,17 @@ def test_each_trial_starts_the_acquisition_from_points_of_its_own(oracle, tmp_pa
     # As KerasTuner: a new oracle draws the same first points, whatever the trial.
     oracle.restart_seeds = again.restart_seeds = False
     np.testing.assert_array_equal(oracle.restart_starts("02"), again.restart_starts("03"))
+
+
+def test_a_seed_of_zero_seeds_the_search_as_any_other(tmp_path):
+    # KerasTuner reads 0 as no seed and draws one at random: `tune --seed 0` ran other
+    # trials each time.
+    firsts = []
+    for name in ("first", "again"):
+        config = TuneConfig(
+            "mnist", hypermodel="mlp", seed=0, warm_start=False, results_dir=tmp_path / name
+        )
+        oracle = make_tuner(config.resolve()).oracle
+        assert oracle.seed == 0 and oracle.gpr.random_state == 0
+        firsts.append(oracle.create_trial("tuner0").hyperparameters.values)
+    assert firsts[0] == firsts[1]

@@ -56,6 +56,8 @@ PRIVATE_MEMBERS = (
     ("BayesianOptimizationOracle", "_nonfixed_space"),
     ("BayesianOptimizationOracle", "_vector_to_values"),
     ("BayesianOptimizationOracle", "_random_state"),
+    ("BayesianOptimizationOracle", "_seed_state"),
+    ("BayesianOptimizationOracle", "_make_gpr"),
     ("Tuner", "_is_worker"),
     ("Tuner", "_get_tuner_fname"),
     ("Tuner", "_get_checkpoint_fname"),
@@ -117,6 +119,16 @@ class BayesianOracle(kt.oracles.BayesianOptimizationOracle):
     KerasTuner calls two of them itself (`_duplicate`, `_save_trial`); they are routed to
     `is_tried` and `save_trial`, which a subclass overrides.
     """
+
+    def __init__(self, *args, seed: int | None = None, **kwargs):
+        super().__init__(*args, seed=seed, **kwargs)
+        # KerasTuner reads a seed of 0 as none (`seed or random.randint(1, 10000)`): each
+        # `tune --seed 0` drew other trials. 0 is a seed here; its generator, the random
+        # draws' seed state and the GP's seed follow it, as they follow any other seed.
+        if seed == 0:
+            self.seed = self._seed_state = 0
+            self._random_state = np.random.RandomState(0)
+            self.gpr = self._make_gpr()
 
     @property
     def retry_queue(self) -> list[str]:
