@@ -196,8 +196,10 @@ class DurableOracle(BayesianOracle):
         own, the same in one process, in a process per trial and after a resume.
         """
         bounds = self.hp_bounds()
-        seeded = np.random.default_rng((self.seed, int(trial_id)))
-        generator = seeded if self.restart_seeds else self.random_state
+        if self.restart_seeds:
+            generator = np.random.default_rng((self.seed, int(trial_id)))
+        else:
+            generator = self.random_state
         return generator.uniform(bounds[:, 0], bounds[:, 1], size=(RESTARTS, len(bounds)))
 
     def fidelity_data(self) -> tuple[np.ndarray, np.ndarray]:
