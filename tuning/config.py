@@ -17,10 +17,10 @@ from tuning.idx import DATA_DIR_ENV
 from tuning.layout import portable_path
 from tuning.settings import (
     NOT_SAVED,
+    IntegerRange,
     Option,
     duration,
     image_size,
-    int_at_least,
     interval,
     positive_int,
     seed_int,
@@ -300,7 +300,7 @@ class TuneConfig:
         3,
         Option(
             "asha: each rung keeps the top 1/ETA and is ETA times the last (default %(default)s)",
-            type=int_at_least(2),
+            type=IntegerRange(2),
             metavar="ETA",
         ),
         search=True,

@@ -1,19 +1,25 @@
 """How a setting is declared: its default, its option's help, type and choices, its resume rule.
 
 `tuning.config.TuneConfig` declares each of `tune`'s settings once, with `setting(...)`; the
-command line (`tuning.cli.options`), the config file (`tuning.cli.configfile`) and the resume
-check (`tuning.store.resume`) are derived from those declarations. The value types here
-raise argparse's error, so the command line shows their message as it is.
+command line (`tuning.cli.options`), the config file (`tuning.cli.configfile`), the notebook's
+keywords (`tuning.api.notebook`) and the resume check (`tuning.store.resume`) are derived from
+those declarations. The value types here raise argparse's error, so the command line shows
+their message as it is.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import numbers
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+from tuning.errors import TuningError
 
 # "45m", "2h", "1h30m", "90s" or plain seconds ("3600").
 DURATION = re.compile(r"(\d+(?:\.\d+)?)([hms])")
@@ -65,25 +71,30 @@ def option_name(setting_name: str) -> str:
     return setting_name.replace("_", "-")
 
 
-def int_at_least(low: int, high: int | None = None) -> Callable[[str], int]:
+@dataclass(frozen=True)
+class IntegerRange:
     """A value type: an integer from `low` up to `high` (no upper limit when None)."""
 
-    def parse(text: str) -> int:
+    low: int
+    high: int | None = None
+
+    def __call__(self, text: str) -> int:
+        """The integer in `text`, or argparse's error saying why not."""
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-        if high is None and value < low:
-            raise argparse.ArgumentTypeError(f"must be {low} or more, got {value}")
-        if high is not None and not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be between {low} and {high}, got {value}")
+        if self.high is None and value < self.low:
+            raise argparse.ArgumentTypeError(f"must be {self.low} or more, got {value}")
+        if self.high is not None and not self.low <= value <= self.high:
+            raise argparse.ArgumentTypeError(
+                f"must be between {self.low} and {self.high}, got {value}"
+            )
         return value
 
-    return parse
 
-
-positive_int = int_at_least(1)
-seed_int = int_at_least(0, 2**31 - 1)  # what numpy's and Keras's seeding accept
+positive_int = IntegerRange(1)
+seed_int = IntegerRange(0, 2**31 - 1)  # what numpy's and Keras's seeding accept
 
 
 def image_size(text: str) -> list[int]:
@@ -139,3 +150,48 @@ def show_duration(seconds: float) -> str:
     hours, minutes = divmod(minutes, 60)
     parts = zip((hours, minutes, secs), "hms", strict=True)
     return " ".join(f"{count}{unit}" for count, unit in parts if count) or "0s"
+
+
+def value_from_data(label: str, value: object, option: Option) -> object:
+    """A setting given as data converted exactly as the command line converts its text.
+
+    The data: a config file's value, or a keyword of `tuning.tune`. `label` begins each
+    message: where the value was given, and its name.
+
+    Raises:
+        TuningError: the value has the wrong type, is not one of the choices, or the option's
+            own type refuses it.
+    """
+    kinds, wanted = data_kinds(option)
+    if not isinstance(value, kinds) or (isinstance(value, bool) and not option.switch):
+        raise TuningError(f"{label} must be {wanted}, got {value!r}")
+    if option.switch:
+        return value
+    if option.choices is not None and value not in option.choices:
+        choices = ", ".join(map(str, option.choices))
+        raise TuningError(f"{label} must be one of {choices}, got {value!r}")
+    if isinstance(value, list | tuple):  # an image size as [H, W]
+        if len(value) != 2 or not all(isinstance(v, numbers.Integral) for v in value):
+            raise TuningError(f"{label} must be {wanted}, got {value!r}")
+        value = "x".join(map(str, value))
+    if option.type is None:
+        return value
+    try:
+        return option.type(str(value) if isinstance(value, numbers.Number) else os.fspath(value))
+    except (argparse.ArgumentTypeError, ValueError) as e:
+        raise TuningError(f"{label}: {e}") from None
+
+
+def data_kinds(option: Option) -> tuple[tuple[type, ...], str]:
+    """The Python types an option's value may have as data, and how a message names them."""
+    if option.switch:
+        return (bool,), "true or false"
+    if option.type in (duration, interval):  # 45m or seconds, as on the command line
+        return (str, numbers.Real), "a duration (45m, 2h) or seconds"
+    if option.type is image_size:  # 32, "64x48" or [64, 48]
+        return (str, numbers.Integral, list, tuple), 'a size (32, "64x48" or [64, 48])'
+    if isinstance(option.type, IntegerRange):
+        return (numbers.Integral,), "an integer"
+    if option.type is Path:
+        return (str, os.PathLike), "a path"
+    return (str,), "a string"

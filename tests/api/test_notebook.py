@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from sklearn.datasets import load_digits
 
 import tuning
+from tuning.api.notebook import checked_options
 from tuning.errors import TuningError
 
 
@@ -94,3 +96,46 @@ def test_bad_input_raises_the_command_line_s_one_line(digits, tmp_path):
         tuning.tune(digits[:3], results_dir=tmp_path / "out")
     with pytest.raises(Exception, match="--set dropout: 2.0 is outside"):
         tuning.tune(digits, pins={"dropout": 2.0}, results_dir=tmp_path / "out", **OPTIONS)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"seed": -3}, "tune() option seed: must be between 0 and 2147483647, got -3"),
+        ({"max_trials": 2.0}, "tune() option max_trials must be an integer, got 2.0"),
+        ({"time_budget": "soon"}, "tune() option time_budget: 'soon' is not a duration"),
+        ({"results_dir": 3}, "tune() option results_dir must be a path, got 3"),
+        ({"precision": "bf16"}, "tune() option precision must be one of auto, float32"),
+        ({"image_size": (64,)}, "tune() option image_size must be a size"),
+        ({"fidelity_gp": "no"}, "tune() option fidelity_gp must be True or False"),
+    ],
+)
+def test_a_bad_option_value_is_refused_before_anything_is_written(
+    digits, tmp_path, options, message
+):
+    out = tmp_path / "out"
+    with pytest.raises(TuningError) as refused:
+        tuning.tune(digits, **{"results_dir": out, **options})
+    assert str(refused.value).startswith(message) and "\n" not in str(refused.value)
+    assert not out.exists()
+
+
+def test_options_take_python_values_as_the_command_line_takes_text():
+    given = {
+        "seed": np.int64(5),
+        "time_budget": 90,
+        "save_every": "5m",
+        "image_size": (64, 48),
+        "results_dir": "out",
+        "overwrite": True,
+        "objective": "val_loss",
+    }
+    assert checked_options(given) == {
+        "seed": 5,
+        "time_budget": 90.0,
+        "save_every": 300.0,
+        "image_size": [64, 48],
+        "results_dir": Path("out"),
+        "overwrite": True,
+        "objective": "val_loss",
+    }

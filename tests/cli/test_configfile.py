@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from tuning.cli.configfile import read_config
 from tuning.cli.main import main
 
 from helpers import (
@@ -46,6 +47,8 @@ def test_config_file_sets_options_and_pins_and_the_command_line_wins(tmp_path, d
         ("max-trials = ", "not valid TOML"),
         ("time-budget = 'soon'", "time-budget: 'soon' is not a duration such as 45m"),
         ("time-budget = true", "time-budget must be a duration (45m, 2h) or seconds"),
+        ("max-trials = 2.0", "max-trials must be an integer, got 2.0"),
+        ("image-size = [64, 'a']", 'image-size must be a size (32, "64x48" or [64, 48])'),
     ],
 )
 def test_bad_config_file_names_the_key(search_copy, data_dir, tmp_path, capsys, text, message):
@@ -57,6 +60,25 @@ def test_bad_config_file_names_the_key(search_copy, data_dir, tmp_path, capsys, 
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
     assert snapshot(search_copy) == before
+
+
+def test_config_file_values_read_as_the_command_line_reads_them(tmp_path):
+    config = tmp_path / "values.toml"
+    config.write_text(
+        'objective = "val_loss"\nsave-every = "5m"\nworker-timeout = 90\n'
+        "image-size = [64, 48]\ntime-budget = 2.5\nseed = 0\n"
+    )
+    assert read_config(config) == (
+        {
+            "objective": "val_loss",
+            "save_every": 300.0,
+            "worker_timeout": 90.0,
+            "image_size": [64, 48],
+            "time_budget": 2.5,
+            "seed": 0,
+        },
+        {},
+    )
 
 
 def test_config_file_pins_full_space_names(tmp_path, data_dir):

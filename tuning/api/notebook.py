@@ -23,7 +23,7 @@ from tuning.config import TuneConfig
 from tuning.errors import TuningError
 from tuning.layout import BEST_MODEL, HISTORY_CSV, TEST_RESULTS_CSV, TRIALS_CSV
 from tuning.pins import parse_pins
-from tuning.settings import parse_duration
+from tuning.settings import value_from_data
 from tuning.store.files import write_atomic
 
 ARRAYS_NAME = "arrays"  # results/arrays/, arrays.npz: the name in-memory data goes by
@@ -93,12 +93,7 @@ def tune(
         KeyboardInterrupt: interrupted (in Jupyter too); finished trials are kept, and the same
             call resumes the search.
     """
-    unknown = sorted(set(options) - {f.name for f in dataclasses.fields(TuneConfig)} - {"pins"})
-    if unknown:
-        raise TuningError(f"tune() got unknown options: {', '.join(unknown)}")
-    options = {**options, **as_specs(model, hypermodel)}
-    if isinstance(options.get("time_budget"), str):
-        options["time_budget"] = parse_duration(options["time_budget"])
+    options = {**checked_options(options), **as_specs(model, hypermodel)}
     if not isinstance(dataset, str | Path):
         results_dir = Path(options.get("results_dir") or Path("results") / ARRAYS_NAME)
         options["results_dir"] = results_dir
@@ -117,6 +112,30 @@ def tune(
 
     summary = run(config)
     return Result(config.resolve().results_dir, summary)
+
+
+def checked_options(options: Mapping[str, object]) -> dict:
+    """The keywords as `tune`'s options, each checked and converted as its command-line text.
+
+    A rule that no option sets (`fidelity_gp`, ...) must have its default's type where that is
+    True or False: `"no"` would read as true.
+
+    Raises:
+        TuningError: a keyword is no option, or its value is one the command line refuses.
+    """
+    fields = {f.name: f for f in dataclasses.fields(TuneConfig)}
+    unknown = sorted(set(options) - set(fields))
+    if unknown:
+        raise TuningError(f"tune() got unknown options: {', '.join(unknown)}")
+    checked = {}
+    for name, value in options.items():
+        option, default = fields[name].metadata["option"], fields[name].default
+        if option is not None:
+            value = value_from_data(f"tune() option {name}", value, option)
+        elif isinstance(default, bool) and not isinstance(value, bool):
+            raise TuningError(f"tune() option {name} must be True or False, got {value!r}")
+        checked[name] = value
+    return checked
 
 
 def as_specs(model: Callable | str | None, hypermodel: object) -> dict[str, str | None]:

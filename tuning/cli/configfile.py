@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import tomllib
 from pathlib import Path
 
-from tuning.config import OPTIONS, network, user_code
+from tuning.config import OPTIONS
 from tuning.errors import TuningError
-from tuning.settings import Option, duration, image_size, option_name
-
-# Option types that read text; the others read integers, bar durations and image sizes.
-TEXT_TYPES = (None, Path, network, user_code)
+from tuning.settings import option_name, value_from_data
 
 PINS_KEY = "set"  # the [set] table holds `--set NAME=VALUE` pins as `NAME = VALUE`
 
@@ -43,39 +39,11 @@ def read_config(path: Path) -> tuple[dict, dict]:
             pins = pin_texts(path, value)
         elif name in settable:
             field = settable[name]
-            defaults[field] = checked_value(path, name, value, OPTIONS[field])
+            defaults[field] = value_from_data(f"{path}: {name}", value, OPTIONS[field])
         else:
             known = ", ".join(sorted([*settable, PINS_KEY]))
             raise TuningError(f"{path}: unknown key {key!r} (known: {known})")
     return defaults, pins
-
-
-def checked_value(path: Path, name: str, value: object, option: Option) -> object:
-    """A config value converted exactly as the command line converts the same option's text.
-
-    Raises:
-        TuningError: the value has the wrong TOML type, or the option's own check refuses it.
-    """
-    if option.switch:  # such as overwrite
-        if not isinstance(value, bool):
-            raise TuningError(f"{path}: {name} must be true or false, got {value!r}")
-        return value
-    expected, kind = (str, "a string") if option.type in TEXT_TYPES else (int, "an integer")
-    if option.type is duration:  # "45m" or seconds, as on the command line
-        expected, kind = (str, int, float), "a duration (45m, 2h) or seconds"
-    if option.type is image_size:  # 32 or "64x48", as on the command line
-        expected, kind = (str, int), 'a size (32 or "64x48")'
-    if not isinstance(value, expected) or isinstance(value, bool):
-        raise TuningError(f"{path}: {name} must be {kind}, got {value!r}")
-    if option.choices is not None and value not in option.choices:
-        choices = ", ".join(map(str, option.choices))
-        raise TuningError(f"{path}: {name} must be one of {choices}, got {value!r}")
-    if option.type is None:
-        return value
-    try:
-        return option.type(str(value))
-    except (argparse.ArgumentTypeError, ValueError) as e:
-        raise TuningError(f"{path}: {name}: {e}") from None
 
 
 def pin_texts(path: Path, table: object) -> dict[str, str]:
