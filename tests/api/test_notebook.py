@@ -129,6 +129,7 @@ def test_options_take_python_values_as_the_command_line_takes_text():
         "results_dir": "out",
         "overwrite": True,
         "objective": "val_loss",
+        "val_size": None,  # unset, as by default
     }
     assert checked_options(given) == {
         "seed": 5,
@@ -138,4 +139,5 @@ def test_options_take_python_values_as_the_command_line_takes_text():
         "results_dir": Path("out"),
         "overwrite": True,
         "objective": "val_loss",
+        "val_size": None,
     }

@@ -117,8 +117,9 @@ def tune(
 def checked_options(options: Mapping[str, object]) -> dict:
     """The keywords as `tune`'s options, each checked and converted as its command-line text.
 
-    A rule that no option sets (`fidelity_gp`, ...) must have its default's type where that is
-    True or False: `"no"` would read as true.
+    None leaves unset what is unset by default (`time_budget=None`). A rule that no option
+    sets (`fidelity_gp`, ...) must be True or False where its default is: `"no"` would read
+    as true.
 
     Raises:
         TuningError: a keyword is no option, or its value is one the command line refuses.
@@ -130,11 +131,15 @@ def checked_options(options: Mapping[str, object]) -> dict:
     checked = {}
     for name, value in options.items():
         option, default = fields[name].metadata["option"], fields[name].default
-        if option is not None:
-            value = value_from_data(f"tune() option {name}", value, option)
+        label = f"tune() option {name}"
+        if value is None and default is None:  # unset, as when the option is left out
+            checked[name] = None
+        elif option is not None:
+            checked[name] = value_from_data(label, value, option)
         elif isinstance(default, bool) and not isinstance(value, bool):
-            raise TuningError(f"tune() option {name} must be True or False, got {value!r}")
-        checked[name] = value
+            raise TuningError(f"{label} must be True or False, got {value!r}")
+        else:
+            checked[name] = value
     return checked
 
 
