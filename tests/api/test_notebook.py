@@ -94,6 +94,8 @@ def test_bad_input_raises_the_command_line_s_one_line(digits, tmp_path):
         tuning.tune(digits, max_trial=3)
     with pytest.raises(TuningError, match="a sequence of 3"):
         tuning.tune(digits[:3], results_dir=tmp_path / "out")
+    with pytest.raises(TuningError, match="or a dict of arrays; got int"):
+        tuning.tune(5, results_dir=tmp_path / "out")
     with pytest.raises(Exception, match="--set dropout: 2.0 is outside"):
         tuning.tune(digits, pins={"dropout": 2.0}, results_dir=tmp_path / "out", **OPTIONS)
 

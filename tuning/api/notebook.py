@@ -10,7 +10,7 @@ trials run in this one, and a resume needs the same object passed again (issue 2
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -169,6 +169,11 @@ def write_arrays(arrays: Arrays, path: Path) -> Path:
     Written once: the same arrays again (a resume) leave the file as it is.
     """
     if not isinstance(arrays, Mapping):
+        if not isinstance(arrays, Sequence):
+            raise TuningError(
+                "dataset= takes a built-in name, a path, (x_train, y_train, x_test, y_test) "
+                f"or a dict of arrays; got {type(arrays).__name__}"
+            )
         if len(arrays) != 4:
             raise TuningError(
                 "dataset= takes (x_train, y_train, x_test, y_test), or a dict of those and "
