@@ -25,11 +25,10 @@ import argparse
 import tempfile
 from pathlib import Path
 
-import keras_tuner as kt
 import pandas as pd
 
+import tuning
 from tuning.config import TuneConfig
-from tuning.engine.search import make_tuner
 from tuning.layout import RECORD_FILE
 from tuning.store.files import write_json_atomic
 from tuning.trialstate import TrialState
@@ -57,6 +56,7 @@ def main(argv: list[str] | None = None) -> None:
         "every trial, as searches saved before the seeded restarts did",
     )
     args = parser.parse_args(argv)
+    tuning.import_backend_quietly()  # before KerasTuner imports it, which logs to the console
     rows = pd.read_csv(args.trials, dtype={"trial_id": str})
     rows = rows[rows.status.isin([TrialState.COMPLETED, TrialState.STOPPED_EARLY])]
     corners, repeats = dict.fromkeys(READINGS, 0), dict.fromkeys(READINGS, 0)
@@ -95,6 +95,10 @@ def propose(config: TuneConfig, ended: pd.DataFrame, trial_id: str) -> tuple[dic
 
     The values, the searched space, and whether one of `ended` ran those values.
     """
+    import keras_tuner as kt
+
+    from tuning.engine.search import make_tuner
+
     oracle = make_tuner(config).oracle
     space = oracle.searched_space()
     for row in ended.itertuples():
@@ -118,6 +122,8 @@ def propose(config: TuneConfig, ended: pd.DataFrame, trial_id: str) -> tuple[dic
 
 def at_edges(space: list, values: dict) -> list[str]:
     """The names whose value lies at an edge of its range; a choice's 0 (off) is not one."""
+    import keras_tuner as kt
+
     edges = []
     for hp in space:
         value = values[hp.name]
