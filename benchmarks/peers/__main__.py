@@ -32,7 +32,7 @@ from benchmarks.peers.report import write_report
 from benchmarks.peers.runs import drop_work, result_path, run_name, summary_line, task_of
 from benchmarks.peers.tool import run_tool
 from tuning.idx import DATA_DIR_ENV
-from tuning.layout import TRIALS_CSV
+from tuning.layout import HISTORY_CSV, TRIALS_CSV
 from tuning.settings import duration
 from tuning.store.files import read_json, write_json_atomic
 
@@ -151,8 +151,10 @@ def ensure_run(args: argparse.Namespace, contender: str, task: Task) -> bool:
     try:
         if contender in TOOL_RULES:
             write_json_atomic(path, run_tool(task, args.data_dir, work, log, contender))
-            # Its trials as `tune` wrote them, for benchmarks.gp_replay.
+            # Its trials and every epoch of each as `tune` wrote them, for benchmarks.gp_replay
+            # and for any reading of the scores a trial had at each rung.
             shutil.copyfile(work / TRIALS_CSV, path.with_suffix(".trials.csv"))
+            shutil.copyfile(work / HISTORY_CSV, path.with_suffix(".history.csv"))
         else:
             spawn_child(contender, task, args.data_dir, work, log, path)
     except RunFailed as e:

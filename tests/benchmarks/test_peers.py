@@ -98,6 +98,9 @@ def test_the_tools_trials_are_kept_beside_its_result_with_its_rules(
     rows = (runs / f"{contender}-seed23.trials.csv").read_text().splitlines()
     assert rows[0].startswith("trial_id,status,val_accuracy,")
     assert len(rows) - 1 == result["trials"]
+    epochs = (runs / f"{contender}-seed23.history.csv").read_text().splitlines()
+    assert epochs[0].startswith("trial_id,epoch,")
+    assert {e.split(",")[0] for e in epochs[1:]} == {r.split(",")[0] for r in rows[1:]}
     # As its search saved them: the variant's Gaussian process read trials as KerasTuner's.
     expected = {"fidelity_gp": reads_fidelity, "gp_normal_scores": reads_fidelity}
     expected["gp_restart_seeds"] = True  # both start each proposal from its own points
