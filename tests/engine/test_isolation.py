@@ -1,4 +1,4 @@
-"""A fresh process per trial: same trials as in one process, flat memory, no orphans."""
+"""A fresh process per trial: same trials as in one process, flat memory, no orphans, no litter."""
 
 from __future__ import annotations
 
@@ -26,6 +26,9 @@ pytestmark = pytest.mark.processes  # tests about processes, starting their own
 
 def test_a_process_per_trial_runs_the_same_trials_as_one_process(tmp_path, data_dir, monkeypatch):
     started = count_trial_processes(monkeypatch)
+    temp = tmp_path / "temp"  # the trial processes' temp dir
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))
     frames = []
     for processes in (False, True):
         results = tmp_path / ("many" if processes else "one")
@@ -40,6 +43,8 @@ def test_a_process_per_trial_runs_the_same_trials_as_one_process(tmp_path, data_
     # One process per trial, none more, each started while the trial before it trained.
     assert started == [0, 0, 1]
     assert not trial_processes(tmp_path / "many")
+    # Nothing left in the temp dir: autograph's source files go as the process exits.
+    assert not list(temp.iterdir())
 
 
 def test_memory_does_not_grow_from_trial_to_trial(tmp_path, data_dir):
