@@ -35,6 +35,7 @@ BASICS = {
     "folders",
     "hardware",
     "idx",
+    "interrupts",
     "layout",
     "objective",
     "pins",

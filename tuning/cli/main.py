@@ -14,7 +14,7 @@ from typing import NoReturn
 
 import tuning
 from hypermodels import space
-from tuning import backend, experiment
+from tuning import backend, experiment, interrupts
 from tuning.cli.configfile import read_config
 from tuning.cli.options import build_parser
 from tuning.config import TuneConfig
@@ -191,15 +191,6 @@ RUNS = {
 }
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, as sent by `kill`, systemd or a batch scheduler: stop as for Ctrl-C."""
-
-
-def terminate(signum: int, frame: object) -> None:
-    """SIGTERM handler: unwind like Ctrl-C, so the lock is released and the user told."""
-    raise Terminated
-
-
 def run() -> NoReturn:
     """`python -m tuning` and the `tuning` script: exit with `main`'s status, at once.
 
@@ -219,7 +210,12 @@ def run() -> NoReturn:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse `argv`, run its command and return the exit status; errors become one line."""
-    previous = signal.signal(signal.SIGTERM, terminate)
+    with interrupts.noted():
+        return run_command(argv)
+
+
+def run_command(argv: Sequence[str] | None) -> int:
+    """`main` under the interrupt handlers: one line for an error or an interrupt."""
     try:
         args = parse_args(argv)
         # Only now, and for tune only once its data is read, for report, ablate and confirm
@@ -228,6 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command not in LATE_BACKEND:
             tuning.import_backend_quietly()
         result = args.run(args)
+        interrupts.raise_pending()  # one lost in a finalizer is no success
         if isinstance(result, int):  # run-trial speaks through its exit status
             return result
         print(result)
@@ -237,7 +234,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt as e:
         # A search's interrupt says what it kept and lost; any other, the general rule.
         print(str(e) or INTERRUPTED, file=sys.stderr)
-        return 128 + (signal.SIGTERM if isinstance(e, Terminated) else signal.SIGINT)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+        return 128 + (signal.SIGTERM if isinstance(e, interrupts.Terminated) else signal.SIGINT)
     return 0

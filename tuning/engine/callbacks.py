@@ -1,4 +1,4 @@
-"""The Keras callbacks of every trial: the course's, and two the tuner reads back after fit."""
+"""The Keras callbacks of every trial: the course's, the tuner's, and a lost interrupt's."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import time
 
 import keras
 
+from tuning import interrupts
 from tuning.config import TuneConfig
 from tuning.engine import tensorboard
 from tuning.objective import Objective
@@ -74,3 +75,11 @@ class TrainedModel(keras.callbacks.Callback):
     def on_train_end(self, logs: dict | None = None) -> None:
         """Keep the model that just trained."""
         self.trained = self.model
+
+
+class PendingInterrupt(keras.callbacks.Callback):
+    """Raises a Ctrl-C or SIGTERM noted but lost where it struck (`tuning.interrupts`)."""
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        """Raise the noted interrupt, if any, after this batch."""
+        interrupts.raise_pending()

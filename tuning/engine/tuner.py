@@ -14,7 +14,7 @@ import keras_tuner as kt
 
 from tuning.engine import auth, kt_internals, midtrial, tensorboard
 from tuning.engine.budget import Budget
-from tuning.engine.callbacks import FirstBatchClock, TrainedModel
+from tuning.engine.callbacks import FirstBatchClock, PendingInterrupt, TrainedModel
 from tuning.engine.epochs import PROGRESS_FILE, EpochProgress, Outlook
 from tuning.engine.evaluate import EVALUATION_FILE, TestSet, may_rank, score_model
 from tuning.engine.failures import trial_ended
@@ -106,6 +106,7 @@ class RecordingTuner(kt_internals.Tuner):
             first_batch,
             progress,
             trained,
+            PendingInterrupt(),
         )
         kwargs["callbacks"] = [*kwargs.get("callbacks", []), *(c for c in added if c)]
         training = resolved(self.hypermodel.path)  # what this process trains with
