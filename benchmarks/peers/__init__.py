@@ -31,9 +31,10 @@ Each run's timeline (seconds since its process started, each trial's val_accurac
 ended) and its best trial's test accuracy (best epoch's weights) go to
 <out>/runs/<dataset>/<contender>-seed<seed>.json, written when the run is done: a rerun
 skips finished runs. The tool's trials.csv and history.csv go beside it
-(`tool-seed<seed>.trials.csv`, `.history.csv`), for `python -m benchmarks.gp_replay` and for
-any reading of each trial's score epoch by epoch. The course's configuration (the tool's warm start,
-one trial) is trained once per dataset as the reference (<out>/reference/). The report:
+(`tool-seed<seed>.trials.csv`, `.history.csv`), for `python -m benchmarks.gp_replay` and
+for any reading of each trial's score epoch by epoch. The course's configuration (the
+tool's warm start, one trial) is trained once per dataset as the reference
+(<out>/reference/). The report:
 peers.md (the table for docs/speed.md), peers.csv (a row per run) and
 best_val_accuracy_<dataset>.png (running best against minutes, a line per contender and
 seed).
