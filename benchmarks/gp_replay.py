@@ -6,7 +6,10 @@ its next trial under each reading of the scores:
 
 - KerasTuner's: raw scores, a trial stopped early read as finished;
 - fidelity: raw scores, each trial at the fidelity (epochs) it reached;
-- fidelity and normal scores: the same, the scores by rank (the default of `tune`).
+- fidelity and normal scores: the same, the scores by rank;
+- rung scores: the same, each trial also at every rung it passed, with its best score by
+  then (the default of `tune`), where the trials' epochs lie beside trials.csv, in its
+  history.csv (`X.history.csv` beside `X.trials.csv`).
 
 A proposal is counted as a corner when two or more of its values lie at an edge of their
 range (a choice's 0, its off value, not counted): the mark of a GP whose uncertainty term
@@ -33,10 +36,11 @@ from tuning.layout import RECORD_FILE
 from tuning.store.files import write_json_atomic
 from tuning.trialstate import TrialState
 
-READINGS = {  # name: (fidelity, normal scores)
-    "KerasTuner's": (False, False),
-    "fidelity": (True, False),
-    "fidelity + normal scores": (True, True),
+READINGS = {  # name: (fidelity, normal scores, rung scores)
+    "KerasTuner's": (False, False, False),
+    "fidelity": (True, False, False),
+    "fidelity + normal scores": (True, True, False),
+    "rung scores": (True, True, True),
 }
 
 
@@ -46,6 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("trials", type=Path, help="a search's trials.csv")
     parser.add_argument("--dataset", required=True)
     parser.add_argument("--hypermodel", default="cnn")
+    parser.add_argument("--space", default="card", choices=("card", "full"))
     parser.add_argument("--max-epochs", type=int, required=True)
     parser.add_argument("--seed", type=int, default=23)
     parser.add_argument("--initial-points", type=int, default=3)
@@ -59,24 +64,31 @@ def main(argv: list[str] | None = None) -> None:
     tuning.import_backend_quietly()  # before KerasTuner imports it, which logs to the console
     rows = pd.read_csv(args.trials, dtype={"trial_id": str})
     rows = rows[rows.status.isin([TrialState.COMPLETED, TrialState.STOPPED_EARLY])]
-    corners, repeats = dict.fromkeys(READINGS, 0), dict.fromkeys(READINGS, 0)
+    epochs = history_beside(args.trials)
+    readings = {name: rule for name, rule in READINGS.items() if epochs is not None or not rule[2]}
+    if epochs is None:
+        print(f"no {args.trials.name.replace('trials', 'history')} beside it: no rung scores")
+    corners, repeats = dict.fromkeys(readings, 0), dict.fromkeys(readings, 0)
     with tempfile.TemporaryDirectory() as folder:
         for step in range(args.initial_points, len(rows)):
             ran = rows.iloc[step]
             print(f"after {step} trials (the search ran {ran.trial_id}: {ran.val_accuracy:.4f})")
-            for name, (fidelity, normal) in READINGS.items():
+            for name, (fidelity, normal, rungs) in readings.items():
                 config = TuneConfig(
                     args.dataset,
                     hypermodel=args.hypermodel,
+                    space=args.space,
                     max_epochs=args.max_epochs,
                     seed=args.seed,
                     warm_start=False,
                     fidelity_gp=fidelity,
                     gp_normal_scores=normal,
+                    gp_rung_scores=rungs,
                     gp_restart_seeds=not args.kerastuner_restarts,
                     results_dir=Path(folder) / f"{step}-{name}",
                 )
-                proposal, space, tried = propose(config.resolve(), rows.iloc[:step], ran.trial_id)
+                ended = rows.iloc[:step]
+                proposal, space, tried = propose(config.resolve(), ended, epochs, ran.trial_id)
                 edges = at_edges(space, proposal)
                 corners[name] += len(edges) >= 2
                 repeats[name] += tried
@@ -90,10 +102,19 @@ def main(argv: list[str] | None = None) -> None:
         )
 
 
-def propose(config: TuneConfig, ended: pd.DataFrame, trial_id: str) -> tuple[dict, list, bool]:
+def history_beside(trials: Path) -> pd.DataFrame | None:
+    """The history.csv beside a trials.csv (`X.history.csv` beside `X.trials.csv`), if any."""
+    path = trials.with_name(trials.name.replace("trials.csv", "history.csv"))
+    return pd.read_csv(path, dtype={"trial_id": str}) if path.exists() else None
+
+
+def propose(
+    config: TuneConfig, ended: pd.DataFrame, epochs: pd.DataFrame | None, trial_id: str
+) -> tuple[dict, list, bool]:
     """What a fresh oracle of `config` proposes for `trial_id` after the trials `ended`.
 
-    The values, the searched space, and whether one of `ended` ran those values.
+    `epochs`: their history.csv rows, if known. The values, the searched space, and whether
+    one of `ended` ran those values.
     """
     import keras_tuner as kt
 
@@ -113,9 +134,11 @@ def propose(config: TuneConfig, ended: pd.DataFrame, trial_id: str) -> tuple[dic
         folder = oracle.trial_dir(row.trial_id)
         folder.mkdir(parents=True, exist_ok=True)
         stopped = row.reason if row.status == TrialState.STOPPED_EARLY else None
-        write_json_atomic(
-            folder / RECORD_FILE, {"epochs": int(row.epochs), "stopped_early": stopped}
-        )
+        record = {"epochs": int(row.epochs), "stopped_early": stopped}
+        if epochs is not None:
+            own = epochs[epochs.trial_id == row.trial_id].sort_values("epoch")
+            record["history"] = own.drop(columns=["trial_id", "epoch"]).to_dict("records")
+        write_json_atomic(folder / RECORD_FILE, record)
     proposal = next(oracle.ranked_proposals(trial_id))
     return proposal, space, oracle.is_tried(proposal)
 

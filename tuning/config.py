@@ -273,6 +273,10 @@ class TuneConfig:
     # process, a process per trial and a resume propose alike; searches saved before drew
     # them from a generator made anew in each process (tuning.engine.oracle).
     gp_restart_seeds: bool = setting(True, search=True, saved_before=False)
+    # With `fidelity_gp`, every trial also counts at each rung it passed, with its best score
+    # by then, so the trials that ran on say how they looked early too; searches saved before
+    # counted each trial once, at its end (tuning.engine.oracle).
+    gp_rung_scores: bool = setting(True, search=True, saved_before=False)
     # Each epoch's batches follow from (seed, epoch), so a trial resumes mid-way as if never
     # stopped; searches saved before keep their pipeline's order (hypermodels.training).
     epoch_seeds: bool = setting(True, search=True, saved_before=False)
@@ -539,6 +543,7 @@ RULE_VERSIONS = (
     "fidelity_gp",
     "gp_normal_scores",
     "gp_restart_seeds",
+    "gp_rung_scores",
     "epoch_seeds",
 )
 

@@ -82,7 +82,7 @@ DEFAULT_CONTENDERS = ("tool", "bayesian", "hyperband", "optuna", "random")
 # The tool's runs, by contender: the settings their `tune` gets beyond the task's.
 TOOL_RULES: dict[str, dict] = {
     "tool": {},
-    "tool-kt-gp": {"fidelity_gp": False, "gp_normal_scores": False},
+    "tool-kt-gp": {"fidelity_gp": False, "gp_normal_scores": False, "gp_rung_scores": False},
 }
 DATASETS = ("mnist", "fashion-mnist")
 # The tool's default seed. Further seeds lie far apart: every trial trains with the run's

@@ -1,5 +1,7 @@
 import re
 
+import pytest
+
 from benchmarks.gp_replay import READINGS, main
 
 # Five trials of the card space, as trials.csv has them: three random, one stopped at the
@@ -14,14 +16,30 @@ TRIALS = f"""{HEADER},epochs,reason
 """
 
 
-def test_each_reading_proposes_after_each_trial_the_gp_chose(tmp_path, capsys):
+def history_of(trials: str) -> str:
+    """A history.csv for `trials`: each trial's val_accuracy rising to its score."""
+    lines = ["trial_id,epoch,loss,val_accuracy"]
+    for row in trials.splitlines()[1:]:
+        trial_id, _, score, *_, epochs, _ = row.split(",")
+        for epoch in range(1, int(epochs) + 1):
+            lines.append(f"{trial_id},{epoch},1.0,{float(score) * epoch / int(epochs)}")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("with_history", [True, False])
+def test_each_reading_proposes_after_each_trial_the_gp_chose(tmp_path, capsys, with_history):
     path = tmp_path / "trials.csv"
     path.write_text(TRIALS)
+    if with_history:
+        (tmp_path / "history.csv").write_text(history_of(TRIALS))
     main([str(path), "--dataset", "mnist", "--max-epochs", "20", "--initial-points", "3"])
     out = capsys.readouterr().out
     assert out.count("after ") == 2  # after trials 3 and 4
+    # The rung scores need each trial's epochs, which only history.csv has.
+    assert ("no history.csv beside it: no rung scores" in out) != with_history
     for name in READINGS:
         proposals = re.findall(rf"^  {re.escape(name)} +augment_factor=(\S+) .*$", out, re.M)
-        assert len(proposals) == 2
+        assert len(proposals) == (0 if name == "rung scores" and not with_history else 2)
         assert all(0.002 <= float(factor) <= 0.3 for factor in proposals)
-        assert re.search(rf"^{re.escape(name)}: \d of 2 proposals .*, \d repeats$", out, re.M)
+        summary = rf"^{re.escape(name)}: \d of 2 proposals .*, \d repeats$"
+        assert bool(re.search(summary, out, re.M)) == bool(proposals)

@@ -102,7 +102,7 @@ def test_the_tools_trials_are_kept_beside_its_result_with_its_rules(
     assert epochs[0].startswith("trial_id,epoch,")
     assert {e.split(",")[0] for e in epochs[1:]} == {r.split(",")[0] for r in rows[1:]}
     # As its search saved them: the variant's Gaussian process read trials as KerasTuner's.
-    expected = {"fidelity_gp": reads_fidelity, "gp_normal_scores": reads_fidelity}
+    expected = dict.fromkeys(("fidelity_gp", "gp_normal_scores", "gp_rung_scores"), reads_fidelity)
     expected["gp_restart_seeds"] = True  # both start each proposal from its own points
     assert result["rules"] == expected
 

@@ -131,6 +131,32 @@ def test_the_gp_learns_each_trial_at_the_fidelity_it_reached(oracle):
     assert list(oracle.fidelity_data()[1]) == [-0.5, -0.6]
 
 
+def test_the_trials_that_ran_on_count_at_each_rung_they_passed(oracle):
+    first, second = sorted(oracle.trials)
+    # The first ran to its own end after 12 epochs, past the rungs of epochs 3 and 9; the
+    # second was stopped at the rung of epoch 3. Their scores: 0.5 and 0.6.
+    curves = {
+        first: [0.1, 0.3, 0.2, 0.35, 0.4, 0.38, 0.42, 0.45, 0.44, 0.47, 0.5, 0.49],
+        second: [0.2, 0.6, 0.55],
+    }
+    for trial_id, curve in curves.items():
+        record = {
+            "epochs": len(curve),
+            "stopped_early": "stopped at the rung of epoch 3" if trial_id == second else None,
+            "history": [{"loss": 1.0, "val_accuracy": score} for score in curve],
+        }
+        (oracle.trial_dir(trial_id) / "record.json").write_text(json.dumps(record))
+    oracle.normal_scores = False
+    x, y = oracle.fidelity_data()
+    # The first at epochs 3 and 9 with its best by then, and at its end; the second once.
+    assert list(x[:, -1]) == [0.03, 0.09, 1.0, 0.03]
+    assert list(y) == [-0.3, -0.45, -0.5, -0.6]
+    np.testing.assert_array_equal(x[0, :-1], x[2, :-1])  # the same values at each rung
+    oracle.rung_scores = False  # a search saved before: each trial once, at its end
+    x, y = oracle.fidelity_data()
+    assert list(x[:, -1]) == [1.0, 0.03] and list(y) == [-0.5, -0.6]
+
+
 def test_a_diverged_trial_does_not_set_the_gps_scale(oracle):
     # Scores 0.5 and 0.6, then one that diverged at 0.1: the GP sees ranks at even normal
     # quantiles, so the gap between 0.5 and 0.6 counts as much as the one to 0.1.

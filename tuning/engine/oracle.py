@@ -9,7 +9,7 @@ configuration the search has tried, whatever that trial's status.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 
 import keras_tuner as kt
 import numpy as np
@@ -93,6 +93,8 @@ class DurableOracle(BayesianOracle):
         fidelity: bool = False,
         normal_scores: bool = False,
         restart_seeds: bool = False,
+        rung_scores: bool = False,
+        rungs: Sequence[int] = (),
         max_epochs: int = 1,
         **kwargs,
     ):
@@ -103,6 +105,8 @@ class DurableOracle(BayesianOracle):
         self.fidelity = fidelity  # the GP models (values, fidelity), not values alone
         self.normal_scores = normal_scores  # ... and fits normal scores, not raw ones
         self.restart_seeds = restart_seeds  # restarts drawn from (seed, trial number)
+        self.rung_scores = rung_scores  # ... and each trial counts at the rungs it passed
+        self.rungs = tuple(rungs)  # the epochs of those rungs
         self.max_epochs = max_epochs
         # Gaussian-process proposals that repeated a tried configuration and were replaced.
         self.replaced_proposals = 0
@@ -210,20 +214,23 @@ class DurableOracle(BayesianOracle):
         regularization, small batches) as bad ones: the short-horizon bias of Wu et al.,
         ICLR 2018 (issue 26). Here each trial counts at the fidelity it reached, its epochs
         over --max-epochs; a trial that ran to its own end (EarlyStopping, the epoch limit)
-        at 1, as BOHB and Syne Tune's MOBSTER model epochs. Scores are negated where higher
-        is better, and turned into normal scores where `normal_scores` is set; a running
-        trial is given a pessimistic guess at full fidelity, as KerasTuner's
-        `_vectorize_trials` does; failed and invalid trials are left out.
+        at 1, as BOHB and Syne Tune's MOBSTER model epochs. With `rung_scores` it counts at
+        each rung it passed as well (`fidelity_scores`). Scores are negated where higher is
+        better, and turned into normal scores where `normal_scores` is set; a running trial
+        is given a pessimistic guess at full fidelity, as KerasTuner's `_vectorize_trials`
+        does; failed and invalid trials are left out.
         """
         ongoing = set(self.ongoing_trials.values())
-        ended = [
-            t
-            for t in self.trials.values()
-            if t not in ongoing and t.status == TrialState.COMPLETED and t.score is not None
-        ]
-        rows = [[*self.trial_vector(t), self.trial_fidelity(t.trial_id)] for t in ended]
+        rows, scores = [], []
+        for trial in self.trials.values():
+            if trial in ongoing or trial.status != TrialState.COMPLETED or trial.score is None:
+                continue
+            vector = self.trial_vector(trial)
+            for fidelity, score in self.fidelity_scores(trial):
+                rows.append([*vector, fidelity])
+                scores.append(score)
         sign = -1.0 if self.objective.direction == "max" else 1.0
-        scores = [sign * t.score for t in ended]
+        scores = [sign * score for score in scores]
         if self.normal_scores:
             scores = list(normal_scores(scores))
         running = [t for t in self.trials.values() if t in ongoing]  # in trial order
@@ -234,6 +241,32 @@ class DurableOracle(BayesianOracle):
             scores.append(float(np.ravel(mean)[0] + np.ravel(std)[0]))
         return np.array(rows), np.array(scores)
 
+    def fidelity_scores(self, trial: kt.engine.trial.Trial) -> list[tuple[float, float]]:
+        """A completed trial's (fidelity, score) pairs: at each rung it passed, then at its end.
+
+        At its end: its score, at 1 unless a rule or the budget stopped it, else at its
+        epochs over --max-epochs. With `rung_scores`, first its best score by each rung it
+        ran past, from its record's history, as MOBSTER (Klein et al., 2020) fits every
+        rung's result. Without them only the trials that pass the rungs reach full
+        fidelity, so the GP reads fidelity itself as a sign of a good score, and where a
+        trial was stopped at epoch 3 its uncertainty at full fidelity stays wide: the
+        acquisition led back there six times running in one search (issue 26,
+        docs/search.md). The rungs' scores say how the trials that ran on looked early.
+        """
+        record = read_json(self.trial_dir(trial.trial_id) / RECORD_FILE) or {}
+        epochs = record.get("epochs", self.max_epochs)
+        stopped = bool(record.get("stopped_early"))
+        at_end = (min(epochs / self.max_epochs, 1.0) if stopped else 1.0, trial.score)
+        if not self.rung_scores:
+            return [at_end]
+        name = self.objective.name
+        curve = [row[name] for row in record.get("history", []) if row.get(name) is not None]
+        best = max if self.objective.direction == "max" else min
+        passed = [
+            (rung / self.max_epochs, best(curve[:rung])) for rung in self.rungs if rung < len(curve)
+        ]
+        return [*passed, at_end]
+
     def trial_vector(self, trial: kt.engine.trial.Trial) -> list[float]:
         """A trial's searched values in the GP's unit box; a name it lacks at its default."""
         values, vector = trial.hyperparameters, []
@@ -242,13 +275,6 @@ class DurableOracle(BayesianOracle):
             value = values.values[declared.name] if active else declared.default
             vector.append(declared.value_to_prob(value))
         return vector
-
-    def trial_fidelity(self, trial_id: str) -> float:
-        """How much of its training a completed trial had: 1 unless a rule or budget stopped it."""
-        record = read_json(self.trial_dir(trial_id) / RECORD_FILE) or {}
-        if not record.get("stopped_early"):
-            return 1.0
-        return min(record.get("epochs", self.max_epochs) / self.max_epochs, 1.0)
 
     def is_tried(self, values: Mapping[str, space.Value]) -> bool:
         """Whether a trial already ran `values`, by `configuration_key`.

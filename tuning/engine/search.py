@@ -18,7 +18,7 @@ from tuning.engine.budget import search_budget
 from tuning.engine.callbacks import training_callbacks
 from tuning.engine.evaluate import TestSet
 from tuning.engine.oracle import DurableOracle
-from tuning.engine.stopping import StopPolicy
+from tuning.engine.stopping import StopPolicy, rung_epochs
 from tuning.engine.tuner import RecordingTuner
 from tuning.hardware import training_path
 from tuning.layout import TUNER_DIR
@@ -57,6 +57,8 @@ def make_tuner(
         fidelity=config.fidelity_gp,
         normal_scores=config.gp_normal_scores,
         restart_seeds=config.gp_restart_seeds,
+        rung_scores=config.gp_rung_scores,
+        rungs=rung_epochs(config.rung_epochs, config.eta, config.max_epochs),
         max_epochs=config.max_epochs,
         tune_new_entries=True,
         # RecordingTuner counts failures itself, after the failed trial is saved; KerasTuner's

@@ -26,6 +26,15 @@ from tuning.settings import show_duration
 MIN_REFERENCE_TRIALS = 3
 
 
+def rung_epochs(first: int, eta: int, up_to: int) -> list[int]:
+    """Successive halving's rungs up to epoch `up_to`: `first`, `first * eta`, ... epochs."""
+    rungs, rung = [], first
+    while rung <= up_to:
+        rungs.append(rung)
+        rung *= eta
+    return rungs
+
+
 @dataclass(frozen=True)
 class MedianRule:
     """Stop a trial whose best score by epoch k trails the reference trials' median.
@@ -89,11 +98,7 @@ class AshaRule:
 
     def rungs(self, epochs: int) -> list[int]:
         """The rung epochs up to `epochs`."""
-        rungs, rung = [], self.rung_epochs
-        while rung <= epochs:
-            rungs.append(rung)
-            rung *= self.eta
-        return rungs
+        return rung_epochs(self.rung_epochs, self.eta, epochs)
 
     def cutoff_at(self, epoch: int) -> tuple[float, int] | None:
         """The (1 - 1/eta) quantile of the reference's best at `epoch`, and how many reached it."""
