@@ -16,6 +16,7 @@ from benchmarks.peers.optuna_search import fixed_values, suggest
 from benchmarks.peers.reference import reference_file, reference_key
 from benchmarks.peers.runs import task_of
 from benchmarks.peers.setup import make_setup
+from benchmarks.peers.tool import tune_command
 from hypermodels import space
 
 from helpers import REPO
@@ -105,6 +106,14 @@ def test_the_tools_trials_are_kept_beside_its_result_with_its_rules(
     expected = dict.fromkeys(("fidelity_gp", "gp_normal_scores", "gp_rung_scores"), reads_fidelity)
     expected["gp_restart_seeds"] = True  # both start each proposal from its own points
     assert result["rules"] == expected
+
+
+def test_the_tools_variants_run_through_the_notebook_with_their_rules(data_dir, tmp_path):
+    task = task_of(parse_args(TINY), "mnist", SEED)
+    assert tune_command(task, data_dir, tmp_path, "tool")[1:4] == ["-m", "tuning", "tune"]
+    options = json.loads(tune_command(task, data_dir, tmp_path, "tool-end-scores")[-1])
+    assert options["gp_rung_scores"] is False and options["warm_start"] is False
+    assert "fidelity_gp" not in options  # the default reading otherwise
 
 
 def test_without_only_the_five_contenders_of_the_comparison_run():
