@@ -6,10 +6,10 @@ its next trial under each reading of the scores:
 
 - KerasTuner's: raw scores, a trial stopped early read as finished;
 - fidelity: raw scores, each trial at the fidelity (epochs) it reached;
-- fidelity and normal scores: the same, the scores by rank;
+- fidelity and normal scores: the same, the scores by rank (the default of `tune`);
 - rung scores: the same, each trial also at every rung it passed, with its best score by
-  then (the default of `tune`), where the trials' epochs lie beside trials.csv, in its
-  history.csv (`X.history.csv` beside `X.trials.csv`).
+  then, where the trials' epochs lie beside trials.csv, in its history.csv
+  (`X.history.csv` beside `X.trials.csv`).
 
 A proposal is counted as a corner when two or more of its values lie at an edge of their
 range (a choice's 0, its off value, not counted): the mark of a GP whose uncertainty term

@@ -13,14 +13,13 @@ process (so imports and compiles count alike):
   after every epoch;
 - `random`: KerasTuner's RandomSearch.
 
-Two more contenders run only when named (`--only tool-kt-gp,tool-end-scores`), to measure
+Two more contenders run only when named (`--only tool-kt-gp,tool-rung-scores`), to measure
 in real searches what the Gaussian process's reading of stopped trials buys, everything
 else the same: `tool-kt-gp`, this tool with its Gaussian process reading every trial as
 KerasTuner's does (a trial stopped at a rung as a finished one, the raw scores), and
-`tool-end-scores`, this tool counting each trial once, at its end, not also at each rung it
-passed. `tune` has no option for these: they run through the notebook's `tuning.tune`,
-with `fidelity_gp=False, gp_normal_scores=False, gp_rung_scores=False` and with
-`gp_rung_scores=False`.
+`tool-rung-scores`, this tool counting each trial at every rung it passed as well as at its
+end. `tune` has no option for these: they run through the notebook's `tuning.tune`, with
+`fidelity_gp=False, gp_normal_scores=False` and with `gp_rung_scores=True`.
 
 Every contender trains through the tool's own hypermodel on its fast path at the precision
 `auto` picks, with the callbacks every trial of `tune` gets (ReduceLROnPlateau,
@@ -79,15 +78,15 @@ CONTENDERS: dict[str, str] = {
     "optuna": "Optuna TPE + successive halving",
     "random": "KerasTuner RandomSearch",
     "tool-kt-gp": "this tool, its GP reading trials as KerasTuner's",
-    "tool-end-scores": "this tool, its GP counting each trial once, at its end",
+    "tool-rung-scores": "this tool, its GP counting each trial at every rung it passed",
 }
 # The searches users would pick instead, and this tool: what a run without --only compares.
 DEFAULT_CONTENDERS = ("tool", "bayesian", "hyperband", "optuna", "random")
 # The tool's runs, by contender: the settings their `tune` gets beyond the task's.
 TOOL_RULES: dict[str, dict] = {
     "tool": {},
-    "tool-kt-gp": {"fidelity_gp": False, "gp_normal_scores": False, "gp_rung_scores": False},
-    "tool-end-scores": {"gp_rung_scores": False},
+    "tool-kt-gp": {"fidelity_gp": False, "gp_normal_scores": False},
+    "tool-rung-scores": {"gp_rung_scores": True},
 }
 DATASETS = ("mnist", "fashion-mnist")
 # The tool's default seed. Further seeds lie far apart: every trial trains with the run's

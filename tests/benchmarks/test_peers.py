@@ -103,7 +103,8 @@ def test_the_tools_trials_are_kept_beside_its_result_with_its_rules(
     assert epochs[0].startswith("trial_id,epoch,")
     assert {e.split(",")[0] for e in epochs[1:]} == {r.split(",")[0] for r in rows[1:]}
     # As its search saved them: the variant's Gaussian process read trials as KerasTuner's.
-    expected = dict.fromkeys(("fidelity_gp", "gp_normal_scores", "gp_rung_scores"), reads_fidelity)
+    expected = {"fidelity_gp": reads_fidelity, "gp_normal_scores": reads_fidelity}
+    expected["gp_rung_scores"] = False  # neither counts a trial at its rungs
     expected["gp_restart_seeds"] = True  # both start each proposal from its own points
     assert result["rules"] == expected
 
@@ -111,8 +112,8 @@ def test_the_tools_trials_are_kept_beside_its_result_with_its_rules(
 def test_the_tools_variants_run_through_the_notebook_with_their_rules(data_dir, tmp_path):
     task = task_of(parse_args(TINY), "mnist", SEED)
     assert tune_command(task, data_dir, tmp_path, "tool")[1:4] == ["-m", "tuning", "tune"]
-    options = json.loads(tune_command(task, data_dir, tmp_path, "tool-end-scores")[-1])
-    assert options["gp_rung_scores"] is False and options["warm_start"] is False
+    options = json.loads(tune_command(task, data_dir, tmp_path, "tool-rung-scores")[-1])
+    assert options["gp_rung_scores"] is True and options["warm_start"] is False
     assert "fidelity_gp" not in options  # the default reading otherwise
 
 

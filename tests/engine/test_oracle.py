@@ -146,13 +146,13 @@ def test_the_trials_that_ran_on_count_at_each_rung_they_passed(oracle):
             "history": [{"loss": 1.0, "val_accuracy": score} for score in curve],
         }
         (oracle.trial_dir(trial_id) / "record.json").write_text(json.dumps(record))
-    oracle.normal_scores = False
+    oracle.normal_scores, oracle.rung_scores = False, True
     x, y = oracle.fidelity_data()
     # The first at epochs 3 and 9 with its best by then, and at its end; the second once.
     assert list(x[:, -1]) == [0.03, 0.09, 1.0, 0.03]
     assert list(y) == [-0.3, -0.45, -0.5, -0.6]
     np.testing.assert_array_equal(x[0, :-1], x[2, :-1])  # the same values at each rung
-    oracle.rung_scores = False  # a search saved before: each trial once, at its end
+    oracle.rung_scores = False  # the default: each trial once, at its end
     x, y = oracle.fidelity_data()
     assert list(x[:, -1]) == [1.0, 0.03] and list(y) == [-0.5, -0.6]
 

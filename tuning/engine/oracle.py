@@ -251,7 +251,8 @@ class DurableOracle(BayesianOracle):
         fidelity, so the GP reads fidelity itself as a sign of a good score, and where a
         trial was stopped at epoch 3 its uncertainty at full fidelity stays wide: the
         acquisition led back there six times running in one search (issue 26,
-        docs/search.md). The rungs' scores say how the trials that ran on looked early.
+        docs/search.md). The rungs' scores say how the trials that ran on looked early; in
+        real searches that did no better, so it is off by default (docs/search.md).
         """
         record = read_json(self.trial_dir(trial.trial_id) / RECORD_FILE) or {}
         epochs = record.get("epochs", self.max_epochs)
