@@ -23,6 +23,7 @@ from tuning.engine import midtrial
 from tuning.engine.budget import Budget
 from tuning.engine.kt_internals import BayesianOracle, Display
 from tuning.layout import RECORD_FILE
+from tuning.objective import Objective
 from tuning.store.files import read_json, write_json_atomic
 from tuning.trialstate import ENDED, TrialState
 
@@ -260,11 +261,13 @@ class DurableOracle(BayesianOracle):
         at_end = (min(epochs / self.max_epochs, 1.0) if stopped else 1.0, trial.score)
         if not self.rung_scores:
             return [at_end]
-        name = self.objective.name
-        curve = [row[name] for row in record.get("history", []) if row.get(name) is not None]
-        best = max if self.objective.direction == "max" else min
+        goal = Objective(self.objective.name, self.objective.direction)
+        rows = record.get("history", [])
+        curve = [row[goal.name] for row in rows if row.get(goal.name) is not None]
         passed = [
-            (rung / self.max_epochs, best(curve[:rung])) for rung in self.rungs if rung < len(curve)
+            (rung / self.max_epochs, goal.best(curve[:rung]))
+            for rung in self.rungs
+            if rung < len(curve)
         ]
         return [*passed, at_end]
 
