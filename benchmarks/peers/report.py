@@ -49,7 +49,7 @@ def write_report(args: argparse.Namespace, datasets: list[str], seeds: list[int]
         ref = read_json(reference_file(args.out, dataset))
         results = load_results(args.out, dataset, seeds)
         rows += csv_rows(dataset, results, ref)
-        lines += table_lines(dataset, results, ref)
+        lines += table_lines(dataset, results, ref, seeds)
         if results:
             written.append(plot(args.out, dataset, results, ref))
     lines = [*header_lines(args, datasets, seeds), *lines]
@@ -69,7 +69,7 @@ def header_lines(args: argparse.Namespace, datasets: list[str], seeds: list[int]
     return [
         f"{args.train_limit:,} training images, validation: {val}, the {args.hypermodel}, up to "
         f"{args.max_epochs} epochs a trial, {show_duration(args.budget)} of search each, "
-        f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''}; on {where}, {precision} "
+        f"{seeds_shown(seeds)}; on {where}, {precision} "
         "(python -m benchmarks.peers).",
         "",
         "| dataset | search | trials | best val_accuracy | minutes to the course's val_accuracy "
@@ -78,8 +78,19 @@ def header_lines(args: argparse.Namespace, datasets: list[str], seeds: list[int]
     ]
 
 
-def table_lines(dataset: str, results: dict[str, list[dict]], ref: dict | None) -> list[str]:
-    """The table's rows of one dataset: the reference, then a row per contender, seeds pooled."""
+def seeds_shown(seeds: list[int]) -> str:
+    """How many seeds, and which: "1 seed (23)", "2 seeds (23, 1023)"."""
+    return f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''} ({', '.join(map(str, seeds))})"
+
+
+def table_lines(
+    dataset: str, results: dict[str, list[dict]], ref: dict | None, seeds: list[int]
+) -> list[str]:
+    """The table's rows of one dataset: the reference, then a row per contender, seeds pooled.
+
+    A contender with fewer finished runs than seeds names the seeds its row pools, so that a
+    mean over one run is not read as one over all.
+    """
     target = ref and ref["val_accuracy"]
     lines = []
     if ref:
@@ -92,9 +103,11 @@ def table_lines(dataset: str, results: dict[str, list[dict]], ref: dict | None) 
         best = pooled([r["best_val_accuracy"] for r in runs])
         test = pooled([r["test_accuracy"] for r in runs])
         reach = minutes_to_reference(runs, target)
-        lines.append(
-            f"| {dataset} | {CONTENDERS[contender]} | {trials:g} | {best} | {reach} | {test} |"
-        )
+        name = CONTENDERS[contender]
+        if len(runs) < len(seeds):
+            ran = [r["task"]["seed"] for r in runs]
+            name += f" (seed{'s' if len(ran) > 1 else ''} {', '.join(map(str, ran))} only)"
+        lines.append(f"| {dataset} | {name} | {trials:g} | {best} | {reach} | {test} |")
     return lines
 
 

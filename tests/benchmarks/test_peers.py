@@ -14,6 +14,7 @@ from benchmarks.peers.__main__ import chosen_contenders, main, parse_args
 from benchmarks.peers.kerastuner import kerastuner_tuner
 from benchmarks.peers.optuna_search import fixed_values, suggest
 from benchmarks.peers.reference import reference_file, reference_key
+from benchmarks.peers.report import table_lines
 from benchmarks.peers.runs import task_of
 from benchmarks.peers.setup import make_setup
 from benchmarks.peers.tool import tune_command
@@ -125,6 +126,7 @@ def test_without_only_the_five_contenders_of_the_comparison_run():
 @pytest.mark.processes
 def test_the_report_has_every_contender_and_the_reference(finished):
     table = (finished / "peers.md").read_text()
+    assert "3s of search each, 1 seed (23); on " in table
     for contender in RUN:
         assert f"| mnist | {CONTENDERS[contender]} | " in table
     assert f"| {REFERENCE:.4f} |" in table  # the cached reference, not a measured one
@@ -133,6 +135,24 @@ def test_the_report_has_every_contender_and_the_reference(finished):
     assert sorted(row.split(",")[1] for row in rows[1:]) == sorted(RUN)
     assert (finished / "best_val_accuracy_mnist.png").stat().st_size > 0
     assert not (finished / "work").exists()  # every run's tuner files deleted once it was done
+
+
+# The mean ± standard deviation of 0.9 and 0.8.
+POOLED = "0.8500 ± 0.0707"
+
+
+def test_a_row_pooling_fewer_runs_than_seeds_names_the_seeds_it_pools():
+    def run(seed, score):
+        task = {"seed": seed}
+        return {"task": task, "trials": 4, "best_val_accuracy": score, "test_accuracy": score,
+                "timeline": [[90.0, score]]}  # fmt: skip
+
+    results = {"tool": [run(23, 0.9), run(1023, 0.8)], "optuna": [run(1023, 0.7)]}
+    reference = {"val_accuracy": 0.85, "test_accuracy": 0.84}
+    tool, optuna = table_lines("mnist", results, reference, [23, 1023])[1:]
+    assert tool == f"| mnist | {CONTENDERS['tool']} | 4 | {POOLED} | 1.5 (1/2) | {POOLED} |"
+    name = f"{CONTENDERS['optuna']} (seed 1023 only)"
+    assert optuna == f"| mnist | {name} | 4 | 0.7000 | not reached (0/1) | 0.7000 |"
 
 
 @pytest.mark.processes
