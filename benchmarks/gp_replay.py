@@ -1,4 +1,4 @@
-"""Replay a search's trials: what the Gaussian process would propose after each, read three ways.
+"""Replay a search's trials: what the Gaussian process would propose after each, read four ways.
 
 For every trial the GP chose (each after the random start), a fresh oracle with the seed of
 the search is given the trials that ended before it, as trials.csv has them, and asked for
