@@ -41,3 +41,15 @@ def tiny_search(tmp_path_factory, data_dir) -> Path:
 def search_copy(tiny_search, tmp_path) -> Path:
     """A private copy of the tiny search that a test may resume, extend or break."""
     return Path(shutil.copytree(tiny_search, tmp_path / "mnist"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the files that start processes of their own first, the light ones last.
+
+    The two workers take whole files (`--dist loadfile`) from one queue; by default xdist
+    orders it by tests per file, so the one-test chaos file (the suite's longest test) came
+    last and ran alone while the other worker idled. Heavy files first lets the many light
+    ones even out the end (`--no-loadscope-reorder` keeps this order).
+    """
+    heavy = {item.path for item in items if item.get_closest_marker("processes")}
+    items.sort(key=lambda item: item.path not in heavy)  # stable: file order kept within
