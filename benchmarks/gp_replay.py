@@ -1,4 +1,4 @@
-"""Replay a search's trials: what the Gaussian process would propose after each, read four ways.
+"""Replay a search's trials: what the Gaussian process would propose after each, read five ways.
 
 For every trial the GP chose (each after the random start), a fresh oracle with the seed of
 the search is given the trials that ended before it, as trials.csv has them, and asked for
@@ -9,7 +9,11 @@ its next trial under each reading of the scores:
 - fidelity and normal scores: the same, the scores by rank (the default of `tune`);
 - rung scores: the same, each trial also at every rung it passed, with its best score by
   then, where the trials' epochs lie beside trials.csv, in its history.csv
-  (`X.history.csv` beside `X.trials.csv`).
+  (`X.history.csv` beside `X.trials.csv`);
+- highest shared rung: as BOHB (Falkner et al., ICML 2018) fits its model, the values
+  alone, each trial's best score by the highest rung (or the last epoch) that one trial
+  more than there are searched names reached, normal scores (`gp_shared_rung`,
+  tuning.engine.gpdata; history.csv needed too).
 
 A proposal is counted as a corner when two or more of its values lie at an edge of their
 range (a choice's 0, its off value, not counted): the mark of a GP whose uncertainty term
@@ -36,12 +40,15 @@ from tuning.layout import RECORD_FILE
 from tuning.store.files import write_json_atomic
 from tuning.trialstate import TrialState
 
-READINGS = {  # name: (fidelity, normal scores, rung scores)
-    "KerasTuner's": (False, False, False),
-    "fidelity": (True, False, False),
-    "fidelity + normal scores": (True, True, False),
-    "rung scores": (True, True, True),
+SHARED_RUNG = "highest shared rung"
+READINGS = {  # name: (fidelity, normal scores, rung scores, shared rung)
+    "KerasTuner's": (False, False, False, False),
+    "fidelity": (True, False, False, False),
+    "fidelity + normal scores": (True, True, False, False),
+    "rung scores": (True, True, True, False),
+    SHARED_RUNG: (True, True, False, True),
 }
+NEEDS_HISTORY = ("rung scores", SHARED_RUNG)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -65,15 +72,20 @@ def main(argv: list[str] | None = None) -> None:
     rows = pd.read_csv(args.trials, dtype={"trial_id": str})
     rows = rows[rows.status.isin([TrialState.COMPLETED, TrialState.STOPPED_EARLY])]
     epochs = history_beside(args.trials)
-    readings = {name: rule for name, rule in READINGS.items() if epochs is not None or not rule[2]}
+    readings = {
+        name: rule
+        for name, rule in READINGS.items()
+        if epochs is not None or name not in NEEDS_HISTORY
+    }
     if epochs is None:
-        print(f"no {args.trials.name.replace('trials', 'history')} beside it: no rung scores")
+        name = args.trials.name.replace("trials", "history")
+        print(f"no {name} beside it: no rung scores, no shared rung")
     corners, repeats = dict.fromkeys(readings, 0), dict.fromkeys(readings, 0)
     with tempfile.TemporaryDirectory() as folder:
         for step in range(args.initial_points, len(rows)):
             ran = rows.iloc[step]
             print(f"after {step} trials (the search ran {ran.trial_id}: {ran.val_accuracy:.4f})")
-            for name, (fidelity, normal, rungs) in readings.items():
+            for name, (fidelity, normal, rungs, shared) in readings.items():
                 config = TuneConfig(
                     args.dataset,
                     hypermodel=args.hypermodel,
@@ -84,6 +96,7 @@ def main(argv: list[str] | None = None) -> None:
                     fidelity_gp=fidelity,
                     gp_normal_scores=normal,
                     gp_rung_scores=rungs,
+                    gp_shared_rung=shared,
                     gp_restart_seeds=not args.kerastuner_restarts,
                     results_dir=Path(folder) / f"{step}-{name}",
                 )

@@ -278,6 +278,11 @@ class TuneConfig:
     # each trial once, at its end, and worse on Fashion-MNIST (docs/search.md). Versioned, so
     # that a search started with it resumes with it (tuning.engine.oracle).
     gp_rung_scores: bool = setting(False, search=True, saved_before=False)
+    # Or the GP fits the values alone, each trial's best score by the highest rung that one
+    # trial more than there are searched names reached, as BOHB fits its model. Off until
+    # real searches measure it: in a replay it ended a loop of proposals at the learning
+    # rate's edge (docs/search.md). Versioned, as above (tuning.engine.gpdata).
+    gp_shared_rung: bool = setting(False, search=True, saved_before=False)
     # Each epoch's batches follow from (seed, epoch), so a trial resumes mid-way as if never
     # stopped; searches saved before keep their pipeline's order (hypermodels.training).
     epoch_seeds: bool = setting(True, search=True, saved_before=False)
@@ -545,6 +550,7 @@ RULE_VERSIONS = (
     "gp_normal_scores",
     "gp_restart_seeds",
     "gp_rung_scores",
+    "gp_shared_rung",
     "epoch_seeds",
 )
 

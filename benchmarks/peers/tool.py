@@ -18,7 +18,13 @@ from tuning.store.runinfo import RUN_FILE
 # `tune`'s line for each finished trial (tuning.reports.progress.LINE).
 PROGRESS_PREFIX = "trial "
 # The settings by which the tool's contenders may differ (TOOL_RULES), kept in each result.
-GP_RULES = ("fidelity_gp", "gp_normal_scores", "gp_restart_seeds", "gp_rung_scores")
+GP_RULES = (
+    "fidelity_gp",
+    "gp_normal_scores",
+    "gp_restart_seeds",
+    "gp_rung_scores",
+    "gp_shared_rung",
+)
 # A search with settings `tune` has no option for, run as a notebook runs it.
 NOTEBOOK = "import json, sys, tuning\ntuning.tune(**json.loads(sys.argv[1]))\n"
 

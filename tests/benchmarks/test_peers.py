@@ -106,6 +106,7 @@ def test_the_tools_trials_are_kept_beside_its_result_with_its_rules(
     # As its search saved them: the variant's Gaussian process read trials as KerasTuner's.
     expected = {"fidelity_gp": reads_fidelity, "gp_normal_scores": reads_fidelity}
     expected["gp_rung_scores"] = False  # neither counts a trial at its rungs
+    expected["gp_shared_rung"] = False  # nor fits them at one shared rung
     expected["gp_restart_seeds"] = True  # both start each proposal from its own points
     assert result["rules"] == expected
 
@@ -116,6 +117,8 @@ def test_the_tools_variants_run_through_the_notebook_with_their_rules(data_dir, 
     options = json.loads(tune_command(task, data_dir, tmp_path, "tool-rung-scores")[-1])
     assert options["gp_rung_scores"] is True and options["warm_start"] is False
     assert "fidelity_gp" not in options  # the default reading otherwise
+    options = json.loads(tune_command(task, data_dir, tmp_path, "tool-shared-rung")[-1])
+    assert options["gp_shared_rung"] is True and "gp_rung_scores" not in options
 
 
 def test_without_only_the_five_contenders_of_the_comparison_run():

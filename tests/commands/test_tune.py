@@ -102,7 +102,8 @@ def test_resume_with_more_trials_keeps_finished_trials(search_copy, data_dir):
 def test_a_search_saved_before_the_rules_changed_resumes_under_its_own(search_copy, data_dir):
     # A run.json from before successive halving needed two results at a rung, and before
     # the Gaussian process modelled each trial's fidelity, fitted normal scores, seeded its
-    # restarts by trial and counted each trial at the rungs it passed.
+    # restarts by trial, counted each trial at the rungs it passed and could fit the trials
+    # at one shared rung.
     path = search_copy / "run.json"
     run = json.loads(path.read_text())
     rules = (
@@ -111,13 +112,14 @@ def test_a_search_saved_before_the_rules_changed_resumes_under_its_own(search_co
         "gp_normal_scores",
         "gp_restart_seeds",
         "gp_rung_scores",
+        "gp_shared_rung",
     )
     for key in rules:
         del run["config"][key]
     path.write_text(json.dumps(run))
     assert main(tune_args(search_copy, data_dir, "--max-trials", "3", "--max-epochs", "2")) == 0
     config = json.loads(path.read_text())["config"]
-    assert [config[key] for key in rules] == [1, False, False, False, False]
+    assert [config[key] for key in rules] == [1, False, False, False, False, False]
     assert len(read_csv(search_copy / "trials.csv")) == 3
 
 

@@ -14,7 +14,8 @@ import threadpoolctl
 from hypermodels import space
 from tuning.cli.main import main
 from tuning.config import TuneConfig
-from tuning.engine.oracle import configuration_key, normal_scores
+from tuning.engine.gpdata import normal_scores
+from tuning.engine.oracle import configuration_key
 from tuning.engine.search import make_tuner
 
 from helpers import tune_args
@@ -155,6 +156,41 @@ def test_the_trials_that_ran_on_count_at_each_rung_they_passed(oracle):
     oracle.rung_scores = False  # the default: each trial once, at its end
     x, y = oracle.fidelity_data()
     assert list(x[:, -1]) == [1.0, 0.03] and list(y) == [-0.5, -0.6]
+
+
+def write_curves(oracle, curves: dict, stopped: set) -> None:
+    """Give each trial a record: its val_accuracy epoch by epoch, stopped by a rung or not."""
+    for trial_id, curve in curves.items():
+        record = {
+            "epochs": len(curve),
+            "stopped_early": "stopped at a rung" if trial_id in stopped else None,
+            "history": [{"loss": 1.0, "val_accuracy": score} for score in curve],
+        }
+        (oracle.trial_dir(trial_id) / "record.json").write_text(json.dumps(record))
+
+
+def test_the_gp_can_fit_the_values_alone_at_the_highest_rung_enough_trials_share(oracle):
+    first, second = sorted(oracle.trials)
+    ran_on = [0.1, 0.3, 0.2, 0.35, 0.4, 0.38, 0.42, 0.45, 0.44, 0.47, 0.5, 0.49]
+    oracle.normal_scores, oracle.shared_rung = False, True
+    assert len(oracle.searched_space()) + 1 == 2  # l1 alone: two trials make a rung shared
+    # The first ran to its own end after 12 epochs; the second was stopped at epoch 3. Only
+    # epoch 3 has both: each counts with its best by then, and no fidelity column.
+    write_curves(oracle, {first: ran_on, second: [0.2, 0.6, 0.55]}, stopped={second})
+    x, y, full = oracle.gp_data()
+    assert x.shape == (2, 1) and full == []
+    assert list(y) == [-0.3, -0.6]
+    # Stopped at epoch 9 instead: both reached it, and the first counts by then (0.45).
+    write_curves(oracle, {first: ran_on, second: [0.2, 0.6, *[0.55] * 6, 0.61]}, {second})
+    assert list(oracle.gp_data()[1]) == [-0.45, -0.61]
+    # Stopped at epoch 2, before every rung: the first alone has a score anywhere, and the
+    # GP fits it at the highest epoch, its end (a trial EarlyStopping ended counts there).
+    write_curves(oracle, {first: ran_on, second: [0.2, 0.6]}, {second})
+    assert list(oracle.gp_data()[1]) == [-0.5]
+    proposal = next(oracle.ranked_proposals("2"))
+    assert proposal["l1"] in space.REGULARIZER_STRENGTHS
+    oracle.shared_rung = False  # the default: each trial at its own fidelity
+    assert oracle.gp_data()[2] == [1.0]
 
 
 def test_a_diverged_trial_does_not_set_the_gps_scale(oracle):

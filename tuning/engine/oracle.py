@@ -14,17 +14,15 @@ from collections.abc import Iterator, Mapping, Sequence
 import keras_tuner as kt
 import numpy as np
 import scipy.optimize
-import scipy.stats
 import threadpoolctl
 from sklearn.exceptions import ConvergenceWarning
 
 from hypermodels import space
 from tuning.engine import midtrial
 from tuning.engine.budget import Budget
+from tuning.engine.gpdata import GPData
 from tuning.engine.kt_internals import BayesianOracle, Display
-from tuning.layout import RECORD_FILE
-from tuning.objective import Objective
-from tuning.store.files import read_json, write_json_atomic
+from tuning.store.files import write_json_atomic
 from tuning.trialstate import ENDED, TrialState
 
 SIGNIFICANT_DIGITS = 6
@@ -38,20 +36,6 @@ def configuration_key(values: Mapping[str, space.Value]) -> tuple:
         (name, f"{value:.{SIGNIFICANT_DIGITS}g}" if isinstance(value, float) else value)
         for name, value in sorted(values.items())
     )
-
-
-def normal_scores(scores: list[float]) -> np.ndarray:
-    """Scores (lower is better) as the standard normal quantiles of their ranks.
-
-    A Gaussian copula (Salinas et al., ICML 2020): the order is kept and the scale is gone.
-    KerasTuner's GP fits raw scores, so one diverged trial at 0.10 among trials at 0.95 to
-    0.99 stretches its normalized scale until the differences that matter are noise beside
-    the acquisition's uncertainty term, and it proposes corners of the space (issue 26:
-    12 of 15 proposals in a replayed MNIST search had 2 or more values at a range's edge,
-    1 of 15 with normal scores). A score that is not a number ranks last.
-    """
-    finite = np.where(np.isfinite(scores), scores, np.inf)
-    return scipy.stats.norm.ppf(scipy.stats.rankdata(finite) / (len(finite) + 1))
 
 
 class TrialLines(Display):
@@ -79,7 +63,7 @@ def shown(value: space.Value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-class DurableOracle(BayesianOracle):
+class DurableOracle(GPData, BayesianOracle):
     """The Bayesian oracle, warm-started, never repeating a trial, saved atomically.
 
     KerasTuner writes oracle.json and trial.json in place; a kill in mid-write would leave a
@@ -95,6 +79,7 @@ class DurableOracle(BayesianOracle):
         normal_scores: bool = False,
         restart_seeds: bool = False,
         rung_scores: bool = False,
+        shared_rung: bool = False,
         rungs: Sequence[int] = (),
         max_epochs: int = 1,
         **kwargs,
@@ -107,6 +92,7 @@ class DurableOracle(BayesianOracle):
         self.normal_scores = normal_scores  # ... and fits normal scores, not raw ones
         self.restart_seeds = restart_seeds  # restarts drawn from (seed, trial number)
         self.rung_scores = rung_scores  # ... and each trial counts at the rungs it passed
+        self.shared_rung = shared_rung  # or, as BOHB, values alone at an epoch most share
         self.rungs = tuple(rungs)  # the epochs of those rungs
         self.max_epochs = max_epochs
         # Gaussian-process proposals that repeated a tried configuration and were replaced.
@@ -171,14 +157,12 @@ class DurableOracle(BayesianOracle):
 
     def restart_optima(self, trial_id: str) -> list[scipy.optimize.OptimizeResult]:
         """Fit the GP, then minimize its lower confidence bound from each of 50 random starts."""
-        x, y = self.fidelity_data() if self.fidelity else self.vectorize_trials()
+        x, y, full = self.gp_data()  # `full`: what a proposal appends to its values
         with warnings.catch_warnings():
             # A length scale at its bound (few trials, a flat dimension) is the fit's business,
             # not the user's: scikit-learn's warning would print a line of its source mid-search.
             warnings.simplefilter("ignore", ConvergenceWarning)
             self.gpr.fit(np.nan_to_num(x, posinf=0, neginf=0), np.nan_to_num(y, posinf=0, neginf=0))
-
-        full = [1.0] if self.fidelity else []  # proposals are for trials that run to their end
 
         def lower_confidence_bound(point: np.ndarray) -> float:
             mu, sigma = self.gpr.predict(np.append(point, full).reshape(1, -1), return_std=True)
@@ -206,79 +190,6 @@ class DurableOracle(BayesianOracle):
         else:
             generator = self.random_state
         return generator.uniform(bounds[:, 0], bounds[:, 1], size=(RESTARTS, len(bounds)))
-
-    def fidelity_data(self) -> tuple[np.ndarray, np.ndarray]:
-        """The GP's training data over (values, fidelity): KerasTuner's, with one more column.
-
-        KerasTuner fits a trial that successive halving stopped at epoch 3 as if its epoch-3
-        score were final, and so reads slow starters (low learning rates, strong
-        regularization, small batches) as bad ones: the short-horizon bias of Wu et al.,
-        ICLR 2018 (issue 26). Here each trial counts at the fidelity it reached, its epochs
-        over --max-epochs; a trial that ran to its own end (EarlyStopping, the epoch limit)
-        at 1, as BOHB and Syne Tune's MOBSTER model epochs. With `rung_scores` it counts at
-        each rung it passed as well (`fidelity_scores`). Scores are negated where higher is
-        better, and turned into normal scores where `normal_scores` is set; a running trial
-        is given a pessimistic guess at full fidelity, as KerasTuner's `_vectorize_trials`
-        does; failed and invalid trials are left out.
-        """
-        ongoing = set(self.ongoing_trials.values())
-        rows, scores = [], []
-        for trial in self.trials.values():
-            if trial in ongoing or trial.status != TrialState.COMPLETED or trial.score is None:
-                continue
-            vector = self.trial_vector(trial)
-            for fidelity, score in self.fidelity_scores(trial):
-                rows.append([*vector, fidelity])
-                scores.append(score)
-        sign = -1.0 if self.objective.direction == "max" else 1.0
-        scores = [sign * score for score in scores]
-        if self.normal_scores:
-            scores = list(normal_scores(scores))
-        running = [t for t in self.trials.values() if t in ongoing]  # in trial order
-        for trial in running:
-            row = [*self.trial_vector(trial), 1.0]
-            mean, std = self.gpr.predict(np.array([row]), return_std=True)
-            rows.append(row)
-            scores.append(float(np.ravel(mean)[0] + np.ravel(std)[0]))
-        return np.array(rows), np.array(scores)
-
-    def fidelity_scores(self, trial: kt.engine.trial.Trial) -> list[tuple[float, float]]:
-        """A completed trial's (fidelity, score) pairs: at each rung it passed, then at its end.
-
-        At its end: its score, at 1 unless a rule or the budget stopped it, else at its
-        epochs over --max-epochs. With `rung_scores`, first its best score by each rung it
-        ran past, from its record's history, as MOBSTER (Klein et al., 2020) fits every
-        rung's result. Without them only the trials that pass the rungs reach full
-        fidelity, so the GP reads fidelity itself as a sign of a good score, and where a
-        trial was stopped at epoch 3 its uncertainty at full fidelity stays wide: the
-        acquisition led back there six times running in one search (issue 26,
-        docs/search.md). The rungs' scores say how the trials that ran on looked early; in
-        real searches that did no better, so it is off by default (docs/search.md).
-        """
-        record = read_json(self.trial_dir(trial.trial_id) / RECORD_FILE) or {}
-        epochs = record.get("epochs", self.max_epochs)
-        stopped = bool(record.get("stopped_early"))
-        at_end = (min(epochs / self.max_epochs, 1.0) if stopped else 1.0, trial.score)
-        if not self.rung_scores:
-            return [at_end]
-        goal = Objective(self.objective.name, self.objective.direction)
-        rows = record.get("history", [])
-        curve = [row[goal.name] for row in rows if row.get(goal.name) is not None]
-        passed = [
-            (rung / self.max_epochs, goal.best(curve[:rung]))
-            for rung in self.rungs
-            if rung < len(curve)
-        ]
-        return [*passed, at_end]
-
-    def trial_vector(self, trial: kt.engine.trial.Trial) -> list[float]:
-        """A trial's searched values in the GP's unit box; a name it lacks at its default."""
-        values, vector = trial.hyperparameters, []
-        for declared in self.searched_space():
-            active = values.is_active(declared) and declared.name in values.values
-            value = values.values[declared.name] if active else declared.default
-            vector.append(declared.value_to_prob(value))
-        return vector
 
     def is_tried(self, values: Mapping[str, space.Value]) -> bool:
         """Whether a trial already ran `values`, by `configuration_key`.

@@ -58,6 +58,7 @@ def make_tuner(
         normal_scores=config.gp_normal_scores,
         restart_seeds=config.gp_restart_seeds,
         rung_scores=config.gp_rung_scores,
+        shared_rung=config.gp_shared_rung,
         rungs=rung_epochs(config.rung_epochs, config.eta, config.max_epochs),
         max_epochs=config.max_epochs,
         tune_new_entries=True,
