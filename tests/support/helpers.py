@@ -9,6 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from hypermodels import space
+from tuning.config import TuneConfig
 from tuning.engine.stopping import AshaRule, MedianRule
 from tuning.store.files import read_json
 
@@ -156,3 +158,30 @@ def data_error(call, *args) -> str:
     message = str(info.value)
     assert "\n" not in message
     return message
+
+
+# Only l1 is searched: five configurations in all.
+PINS = {**space.COURSE_VALUES["mnist"], "augment_factor": 0.0}
+del PINS["l1"]
+
+
+def tried_oracle(tmp_path: Path):
+    """An oracle over the five l1 values in `tmp_path`, two of them tried and completed."""
+    from tuning.engine.search import make_tuner
+
+    config = TuneConfig(
+        "mnist",
+        hypermodel="mlp",
+        pins=PINS,
+        max_trials=10,
+        initial_points=2,
+        warm_start=False,
+        results_dir=tmp_path,
+    )
+    oracle = make_tuner(config.resolve()).oracle
+    for score in (0.5, 0.6):
+        trial = oracle.create_trial("tuner0")
+        oracle.update_trial(trial.trial_id, {"val_accuracy": score})
+        trial.status = "COMPLETED"
+        oracle.end_trial(trial)
+    return oracle

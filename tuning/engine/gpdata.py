@@ -44,9 +44,10 @@ class GPData:
     def gp_data(self) -> tuple[np.ndarray, np.ndarray, list[float]]:
         """The GP's inputs and scores, and what a proposal appends to its values (fidelity 1)."""
         if self.shared_rung:
+            # Where no trial reached any rung (a short budget cut them all), KerasTuner's
+            # reading: the same inputs, the values alone.
             data = self.shared_rung_data()
-            if data is not None:
-                return (*data, [])
+            return (*(self.vectorize_trials() if data is None else data), [])
         if self.fidelity:
             return (*self.fidelity_data(), [1.0])
         return (*self.vectorize_trials(), [])
