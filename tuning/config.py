@@ -264,7 +264,7 @@ class TuneConfig:
     rung_min_results: int = setting(RUNG_MIN_RESULTS, search=True, saved_before=1)
     # The Gaussian process models a trial stopped early at the fidelity it reached, (values,
     # epochs), and proposes at full fidelity; searches saved before read every score as a
-    # finished trial's (tuning.engine.oracle).
+    # finished trial's (tuning.engine.gpdata).
     fidelity_gp: bool = setting(True, search=True, saved_before=False)
     # It fits the scores' normal scores (their ranks through the inverse normal CDF), so that
     # one diverged trial does not set its scale; searches saved before fit the raw scores.
@@ -276,7 +276,7 @@ class TuneConfig:
     # With `fidelity_gp`, every trial may also count at each rung it passed, with its best
     # score by then (MOBSTER's data). Off: in real searches it did no better than counting
     # each trial once, at its end, and worse on Fashion-MNIST (docs/search.md). Versioned, so
-    # that a search started with it resumes with it (tuning.engine.oracle).
+    # that a search started with it resumes with it (tuning.engine.gpdata).
     gp_rung_scores: bool = setting(False, search=True, saved_before=False)
     # Or the GP fits the values alone, each trial's best score by the highest rung that one
     # trial more than there are searched names reached, as BOHB fits its model. Off until
