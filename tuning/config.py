@@ -279,9 +279,9 @@ class TuneConfig:
     # that a search started with it resumes with it (tuning.engine.gpdata).
     gp_rung_scores: bool = setting(False, search=True, saved_before=False)
     # Or the GP fits the values alone, each trial's best score by the highest rung that one
-    # trial more than there are searched names reached, as BOHB fits its model. Off until
-    # real searches measure it: in a replay it ended a loop of proposals at the learning
-    # rate's edge (docs/search.md). Versioned, as above (tuning.engine.gpdata).
+    # trial more than there are searched names reached, as BOHB fits its model. Off: it
+    # ended a loop of proposals at the learning rate's edge, replayed and in real searches,
+    # without a better model there (docs/search.md). Versioned, as above (tuning.engine.gpdata).
     gp_shared_rung: bool = setting(False, search=True, saved_before=False)
     # Each epoch's batches follow from (seed, epoch), so a trial resumes mid-way as if never
     # stopped; searches saved before keep their pipeline's order (hypermodels.training).

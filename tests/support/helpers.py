@@ -11,6 +11,7 @@ import pytest
 
 from hypermodels import space
 from tuning.config import TuneConfig
+from tuning.engine.search import make_tuner
 from tuning.engine.stopping import AshaRule, MedianRule
 from tuning.store.files import read_json
 
@@ -167,8 +168,6 @@ del PINS["l1"]
 
 def tried_oracle(tmp_path: Path):
     """An oracle over the five l1 values in `tmp_path`, two of them tried and completed."""
-    from tuning.engine.search import make_tuner
-
     config = TuneConfig(
         "mnist",
         hypermodel="mlp",

@@ -41,6 +41,11 @@ class GPData:
     `shared_rung`, with `rungs` and `max_epochs`.
     """
 
+    @property
+    def goal(self) -> Objective:
+        """The search's objective as the rules read it (its best, oriented scores)."""
+        return Objective(self.objective.name, self.objective.direction)
+
     def gp_data(self) -> tuple[np.ndarray, np.ndarray, list[float]]:
         """The GP's inputs and scores, and what a proposal appends to its values (fidelity 1)."""
         if self.shared_rung:
@@ -114,7 +119,7 @@ class GPData:
         at_end = (min(epochs / self.max_epochs, 1.0) if stopped else 1.0, trial.score)
         if not self.rung_scores:
             return [at_end]
-        best = Objective(self.objective.name, self.objective.direction).best
+        best = self.goal.best
         passed = [
             (rung / self.max_epochs, best(curve[:rung])) for rung in self.rungs if rung < len(curve)
         ]
@@ -133,7 +138,7 @@ class GPData:
         rate's edge 13 times running (issue 26, docs/search.md). None where no trial has a
         score at any of those epochs.
         """
-        best = Objective(self.objective.name, self.objective.direction).best
+        best = self.goal.best
         curves = [(trial, *self.trial_curve(trial)) for trial in self.ended_trials()]
         reached = {
             epoch: {
