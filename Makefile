@@ -28,11 +28,21 @@ help:
 	@echo "make tune-mnist | tune-fashion  [MAX_TRIALS=10] [MAX_EPOCHS=100] [TIME=45m] [WORKERS=N] [ARGS='--set dropout=0.5 ...']"
 	@echo "make tensorboard [DATASET=fashion-mnist]"
 	@echo "make ablate-mnist | ablate-fashion | confirm-mnist | confirm-fashion  [ARGS='--max-epochs 5 ...']"
+	@echo "make install [INSTALLER=pip]"
 	@echo "make test | smoke | bench [ARGS='--epochs 2 --rounds 3'] | lint | clean"
+
+# uv installs the same packages as pip in about a third of the time. It reads no pip
+# configuration (pip.conf, PIP_INDEX_URL): INSTALLER=pip installs with pip, as does any
+# machine where uv cannot be fetched or fails. --compile-bytecode is pip's default, which
+# every later import needs where PYTHONDONTWRITEBYTECODE is set.
+INSTALLER ?= uv
+EXTRAS := '.[tensorflow,test]'
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -e '.[tensorflow,test]'
+	{ [ "$(INSTALLER)" = uv ] && $(PY) -m pip install --quiet uv \
+		&& $(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -e $(EXTRAS); } \
+		|| $(PY) -m pip install --quiet -e $(EXTRAS)
 	touch $(STAMP)
 
 install: $(STAMP)
