@@ -21,6 +21,7 @@ from hypermodels import space
 from tuning.engine import midtrial
 from tuning.engine.budget import Budget
 from tuning.engine.gpdata import GPData
+from tuning.engine.gpposterior import mean_and_std
 from tuning.engine.kt_internals import BayesianOracle, Display
 from tuning.store.files import write_json_atomic
 from tuning.trialstate import ENDED, TrialState
@@ -165,7 +166,7 @@ class DurableOracle(GPData, BayesianOracle):
             self.gpr.fit(np.nan_to_num(x, posinf=0, neginf=0), np.nan_to_num(y, posinf=0, neginf=0))
 
         def lower_confidence_bound(point: np.ndarray) -> float:
-            mu, sigma = self.gpr.predict(np.append(point, full).reshape(1, -1), return_std=True)
+            mu, sigma = mean_and_std(self.gpr, np.append(point, full))  # gpr.predict's bits
             return mu - self.beta * sigma
 
         bounds = self.hp_bounds()
