@@ -227,7 +227,7 @@ def test_asha_decides_under_jax_as_its_rule_says(tmp_path, data_dir):
 
 
 def test_the_median_rule_decides_under_jax_as_it_says(tmp_path, data_dir):
-    args = [*SMALL, "--max-trials", "6", "--max-epochs", "4", "--initial-points", "5"]
+    args = [*SMALL, "--max-trials", "6", "--max-epochs", "4", "--initial-points", "6"]
     args += ["--early-trial-stop", "median", "--grace-epochs", "1", "--quiet"]
     args += ["--top-n", "1"]  # the replay reads trials.csv and history.csv alone
     assert under_jax(tune_args(tmp_path, data_dir, *args), tmp_path)["status"] == 0

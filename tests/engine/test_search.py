@@ -71,7 +71,7 @@ def test_median_rule_stops_trailing_trials_and_keeps_their_best(tmp_path, data_d
     results = tmp_path / "mnist"
     args = [*FAST, "--max-trials", "6", "--max-epochs", "4", "--early-trial-stop", "median"]
     args += ["--grace-epochs", "1", "--top-n", "1"]
-    assert main(tune_args(results, data_dir, *args, "--initial-points", "5")) == 0
+    assert main(tune_args(results, data_dir, *args, "--initial-points", "6")) == 0
     assert_median_replays(results, grace_epochs=1, max_epochs=4)
 
 
