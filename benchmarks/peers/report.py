@@ -99,7 +99,7 @@ def table_lines(
             f"{fmt(target)} | - | {fmt(ref['test_accuracy'])} |"
         )
     for contender, runs in results.items():
-        trials = statistics.mean(r["trials"] for r in runs)
+        trials = round(statistics.mean(r["trials"] for r in runs), 1)  # 10.7, not 10.6667
         best = pooled([r["best_val_accuracy"] for r in runs])
         test = pooled([r["test_accuracy"] for r in runs])
         reach = minutes_to_reference(runs, target)
