@@ -16,6 +16,8 @@ def kerastuner_gp(seed: int, normalize_y: bool = True):
     )
 
 
+# A length scale at its bound (2 trials, random scores): the oracle silences it too.
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize(("trials", "normalize_y"), [(2, True), (7, True), (25, True), (7, False)])
 def test_the_same_bits_as_scikit_learns_predict(trials, normalize_y):
     rng = np.random.default_rng(trials)
