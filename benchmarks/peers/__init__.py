@@ -13,15 +13,16 @@ process (so imports and compiles count alike):
   after every epoch;
 - `random`: KerasTuner's RandomSearch.
 
-Three more contenders run only when named (`--only tool-kt-gp,tool-rung-scores,...`), to
-measure in real searches what the Gaussian process's reading of stopped trials buys,
-everything else the same: `tool-kt-gp`, this tool with its Gaussian process reading every
-trial as KerasTuner's does (a trial stopped at a rung as a finished one, the raw scores),
-`tool-rung-scores`, this tool counting each trial at every rung it passed as well as at its
-end, and `tool-shared-rung`, this tool fitting the values alone at the highest rung enough
-trials share, as BOHB does. `tune` has no option for these: they run through the
-notebook's `tuning.tune`, with `fidelity_gp=False, gp_normal_scores=False`, with
-`gp_rung_scores=True` and with `gp_shared_rung=True`.
+Four more contenders run only when named (`--only tool-kt-gp,tool-rung-scores,...`), to
+measure in real searches what a rule of the tool buys, everything else the same:
+`tool-kt-gp`, this tool with its Gaussian process reading every trial as KerasTuner's does
+(a trial stopped at a rung as a finished one, the raw scores), `tool-rung-scores`, this
+tool counting each trial at every rung it passed as well as at its end, `tool-shared-rung`,
+this tool fitting the values alone at the highest rung enough trials share, as BOHB does,
+and `tool-rung1`, this tool with successive halving's first rung at epoch 1 (rungs 1, 3,
+9), as Optuna's pruner looks from the first epoch. They run through the notebook's
+`tuning.tune`, with `fidelity_gp=False, gp_normal_scores=False`, with
+`gp_rung_scores=True`, with `gp_shared_rung=True` and with `rung_epochs=1`.
 
 Every contender trains through the tool's own hypermodel on its fast path at the precision
 `auto` picks, with the callbacks every trial of `tune` gets (ReduceLROnPlateau,
@@ -82,6 +83,7 @@ CONTENDERS: dict[str, str] = {
     "tool-kt-gp": "this tool, its GP reading trials as KerasTuner's",
     "tool-rung-scores": "this tool, its GP counting each trial at every rung it passed",
     "tool-shared-rung": "this tool, its GP fitted at the highest rung trials share (BOHB)",
+    "tool-rung1": "this tool, its first rung at epoch 1",
 }
 # The searches users would pick instead, and this tool: what a run without --only compares.
 DEFAULT_CONTENDERS = ("tool", "bayesian", "hyperband", "optuna", "random")
@@ -91,6 +93,7 @@ TOOL_RULES: dict[str, dict] = {
     "tool-kt-gp": {"fidelity_gp": False, "gp_normal_scores": False},
     "tool-rung-scores": {"gp_rung_scores": True},
     "tool-shared-rung": {"gp_shared_rung": True},
+    "tool-rung1": {"rung_epochs": 1},
 }
 DATASETS = ("mnist", "fashion-mnist")
 # The tool's default seed. Further seeds lie far apart: every trial trains with the run's

@@ -18,12 +18,13 @@ from tuning.store.runinfo import RUN_FILE
 # `tune`'s line for each finished trial (tuning.reports.progress.LINE).
 PROGRESS_PREFIX = "trial "
 # The settings by which the tool's contenders may differ (TOOL_RULES), kept in each result.
-GP_RULES = (
+RULES = (
     "fidelity_gp",
     "gp_normal_scores",
     "gp_restart_seeds",
     "gp_rung_scores",
     "gp_shared_rung",
+    "rung_epochs",
 )
 # A search with settings `tune` has no option for, run as a notebook runs it.
 NOTEBOOK = "import json, sys, tuning\ntuning.tune(**json.loads(sys.argv[1]))\n"
@@ -59,8 +60,8 @@ def run_tool(task: Task, data_dir: Path, work: Path, log: Path, contender: str =
         seconds,
         run.get("training", {}),
     )
-    # How its Gaussian process read the trials, as the search saved it.
-    return {**result, "rules": {name: run["config"][name] for name in GP_RULES}}
+    # How its Gaussian process read the trials and where its rungs were, as the search saved it.
+    return {**result, "rules": {name: run["config"][name] for name in RULES}}
 
 
 def tune_command(task: Task, data_dir: Path, work: Path, contender: str) -> list[str]:

@@ -108,6 +108,7 @@ def test_the_tools_trials_are_kept_beside_its_result_with_its_rules(
     expected["gp_rung_scores"] = False  # neither counts a trial at its rungs
     expected["gp_shared_rung"] = False  # nor fits them at one shared rung
     expected["gp_restart_seeds"] = True  # both start each proposal from its own points
+    expected["rung_epochs"] = 3  # and both stop trials first at epoch 3, the default
     assert result["rules"] == expected
 
 
@@ -119,6 +120,8 @@ def test_the_tools_variants_run_through_the_notebook_with_their_rules(data_dir, 
     assert "fidelity_gp" not in options  # the default reading otherwise
     options = json.loads(tune_command(task, data_dir, tmp_path, "tool-shared-rung")[-1])
     assert options["gp_shared_rung"] is True and "gp_rung_scores" not in options
+    options = json.loads(tune_command(task, data_dir, tmp_path, "tool-rung1")[-1])
+    assert options["rung_epochs"] == 1 and "gp_shared_rung" not in options
 
 
 def test_without_only_the_five_contenders_of_the_comparison_run():
