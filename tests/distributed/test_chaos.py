@@ -21,6 +21,11 @@ SEED = 27
 TRIALS = 4
 KILLS = 4  # at most; the chief is the second
 EPOCHS = 12  # EarlyStopping's patience is 10: every trial trains them all, a window for the kills
+# What is killed is processes, whatever trains in them: under JAX, each of the dozen or so
+# processes of the search (two chiefs, the workers, the trials' own) starts in 4 s of CPU
+# instead of TensorFlow's 6 (docs/development.md). The distributed search under TensorFlow
+# is tests/distributed/test_chief.py's.
+JAX = {**os.environ, "KERAS_BACKEND": "jax"}
 
 
 def workers(results: Path) -> list[str]:
@@ -45,7 +50,8 @@ def test_random_kills_of_workers_trial_processes_and_the_chief_lose_nothing(tmp_
     args += ["--workers", "2", "--save-every", "0", "--max-failures", str(TRIALS)]
     command = [sys.executable, "-m", "tuning", *args]
     chance = random.Random(SEED)
-    chief = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    run = dict(stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=JAX)
+    chief = subprocess.Popen(command, **run)
     kept: dict[str, bytes] = {}  # trials ended before a kill: none may change afterwards
     outputs, kills = [], []
     # Each kill waits for a trial in training, a random 1 to 3 epochs in, and polls often: an
@@ -62,9 +68,7 @@ def test_random_kills_of_workers_trial_processes_and_the_chief_lose_nothing(tmp_
             chief.kill()
             outputs.append(chief.communicate()[0])
             kills.append("chief")
-            chief = subprocess.Popen(
-                command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-            )
+            chief = subprocess.Popen(command, **run)
             continue
         victims = [("worker", p) for p in workers(tmp_path)]
         victims += [("trial process", p) for p in trial_processes(tmp_path)]

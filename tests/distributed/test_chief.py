@@ -31,6 +31,11 @@ from helpers import SMALL, assert_consistent, read_csv, trial_processes, tune_ar
 pytestmark = pytest.mark.processes  # tests about processes, starting their own
 
 TINY = ["--train-limit", "500", "--max-epochs", "1"]
+# The searches whose chief is a process of its own run under JAX: what they check is
+# processes and their messages, whatever trains in them, and a JAX process starts in 4 s of
+# CPU instead of TensorFlow's 6 (docs/development.md). The first test's chief and workers
+# train with TensorFlow, the backend most users have.
+JAX = {**os.environ, "KERAS_BACKEND": "jax"}
 
 
 def trials_run_by(results: Path) -> dict[str, list[str]]:
@@ -101,7 +106,7 @@ def test_workers_started_by_hand_run_the_chiefs_command_with_keras_tuner_variabl
     secret = "s3cret-shared-by-the-chief-and-workers"
 
     def start(tuner_id: str, *extra: str, output=subprocess.PIPE, token=secret) -> subprocess.Popen:
-        env = {**os.environ, **address, cluster.TUNER_ID: tuner_id, auth.TOKEN_ENV: token}
+        env = {**JAX, **address, cluster.TUNER_ID: tuner_id, auth.TOKEN_ENV: token}
         return subprocess.Popen(
             [*command, *extra], env=env, stdout=output, stderr=output, text=True
         )
@@ -169,6 +174,7 @@ def test_a_dead_worker_costs_only_the_epochs_since_its_trial_last_saved(tmp_path
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=JAX,
     )
 
     def saved() -> dict[str, str]:  # worker: trial, of the trials with 2 epochs saved
@@ -250,7 +256,7 @@ def test_a_remote_worker_that_never_comes_back_is_not_waited_for(tmp_path, data_
     command = [sys.executable, "-m", "tuning", *args, "--worker-timeout", "2s"]
 
     def start(tuner_id: str) -> subprocess.Popen:
-        env = {**os.environ, **address, cluster.TUNER_ID: tuner_id, auth.TOKEN_ENV: "x" * 16}
+        env = {**JAX, **address, cluster.TUNER_ID: tuner_id, auth.TOKEN_ENV: "x" * 16}
         return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
 
     chief, lost = start("chief"), start("hostb-0")

@@ -23,6 +23,12 @@ from helpers import SMALL, read_csv, trial_processes, trials_in_training, tune_a
 
 pytestmark = pytest.mark.processes  # tests about processes, starting their own
 
+# The kill tests' searches run under JAX: what they check is processes, whatever trains in
+# them, and a JAX process starts in 4 s of CPU instead of TensorFlow's 6
+# (docs/development.md). The comparison with one process and the memory test stay on
+# TensorFlow, the backend most users train with.
+JAX = {**os.environ, "KERAS_BACKEND": "jax"}
+
 
 def test_a_process_per_trial_runs_the_same_trials_as_one_process(tmp_path, data_dir, monkeypatch):
     started = count_trial_processes(monkeypatch)
@@ -82,7 +88,8 @@ def test_killing_tune_kills_its_trial_process(tmp_path, data_dir):
         *tune_args(tmp_path, data_dir, "--max-trials", "2", "--max-epochs", "50", processes=True),
         *SMALL,
     ]
-    search = subprocess.Popen([sys.executable, "-m", "tuning", *args], stdout=subprocess.DEVNULL)
+    command = [sys.executable, "-m", "tuning", *args]
+    search = subprocess.Popen(command, stdout=subprocess.DEVNULL, env=JAX)
     deadline = time.monotonic() + 120
     while not trial_processes(tmp_path) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -103,7 +110,7 @@ def test_a_trial_whose_process_is_killed_fails_and_the_search_goes_on(tmp_path, 
         *SMALL,
     ]
     command = [sys.executable, "-m", "tuning", *args, "--quiet"]
-    search = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    search = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=JAX)
     # Trial 0 in training: its folder alone did not say its process had begun it, nor that it
     # had not ended yet, and under load the kill missed (12 epochs: a window for it).
     deadline = time.monotonic() + 120
