@@ -168,13 +168,34 @@ def csv_cell(value: object) -> str:
 
 
 def plot(out: Path, dataset: str, results: dict[str, list[dict]], ref: dict | None) -> Path:
-    """Running best val_accuracy against minutes: a line per contender and seed."""
+    """Running best val_accuracy against minutes, a line per contender and seed.
+
+    The whole search on the left; on the right the band where the searches end, where they
+    differ, which the first minutes' low scores squeeze on the left.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(8, 5))
+    figure, panels = plt.subplots(1, 2, figsize=(13, 5), sharex=True)
+    for axes in panels:
+        draw_runs(axes, results, ref)
+        axes.set_xlim(left=0)
+        axes.set(xlabel="minutes since the search's process started", ylabel="best val_accuracy")
+        axes.grid(alpha=0.3)
+    panels[0].set_title(f"{dataset}: best val_accuracy so far")
+    panels[1].set_title("the same, where the searches end")
+    panels[1].set_ylim(*end_band(results, ref))
+    panels[0].legend(loc="lower right")
+    path = out / f"best_val_accuracy_{dataset}.png"
+    figure.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(figure)
+    return path
+
+
+def draw_runs(axes, results: dict[str, list[dict]], ref: dict | None) -> None:
+    """Each run's running best as steps, a color and line style per contender."""
     for color, (contender, runs) in enumerate(results.items()):
         # Searches that drew the same trials overlap: a line style each, and this tool's line
         # wide and beneath, keep every one in sight.
@@ -190,12 +211,14 @@ def plot(out: Path, dataset: str, results: dict[str, list[dict]], ref: dict | No
     if ref:
         label = "the course's configuration (reference)"
         axes.axhline(ref["val_accuracy"], color="0.4", linestyle="--", label=label)
-    axes.set_xlim(left=0)
-    axes.set(xlabel="minutes since the search's process started", ylabel="best val_accuracy")
-    axes.set_title(f"{dataset}: best val_accuracy so far")
-    axes.grid(alpha=0.3)
-    axes.legend(loc="lower right")
-    path = out / f"best_val_accuracy_{dataset}.png"
-    figure.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(figure)
-    return path
+
+
+def end_band(results: dict[str, list[dict]], ref: dict | None) -> tuple[float, float]:
+    """The y-range holding every run's final best and the reference, with a margin."""
+    ends = [run["best_val_accuracy"] for runs in results.values() for run in runs]
+    ends = [e for e in ends if e is not None] + ([ref["val_accuracy"]] if ref else [])
+    if not ends:
+        return 0.0, 1.0
+    low, high = min(ends), max(ends)
+    margin = max((high - low) * 0.15, 0.001)
+    return low - margin, min(high + margin, 1.0)
