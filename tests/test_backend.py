@@ -14,6 +14,7 @@ import pytest
 from tuning.cli.main import main
 
 from helpers import (
+    JAX,
     REPO,
     SMALL,
     assert_asha_replays,
@@ -36,9 +37,6 @@ DRIVER = (
 # would cost more than its training on 500.
 TINY = ["--train-limit", "500", "--val-size", "2000", "--max-epochs", "1", "--top-n", "1"]
 TINY += ["--quiet"]
-
-
-JAX = {**os.environ, "KERAS_BACKEND": "jax"}
 
 
 def under_jax(
@@ -172,7 +170,7 @@ def test_tensorflow_only_options_are_refused_under_jax(tmp_path, option, why):
     args = ["tune", "--dataset", "mnist", "--results-dir", tmp_path / "x", *option]
     done = subprocess.run(
         [sys.executable, "-m", "tuning", *map(str, args)],
-        env={**os.environ, "KERAS_BACKEND": "jax"},
+        env=JAX,
         capture_output=True,
         text=True,
     )
@@ -195,7 +193,7 @@ def test_the_fused_transform_matches_the_three_layers_under_jax_too():
             "0",  # one small file: no workers to start
             "tests/hypermodels/test_augment.py",
         ],
-        env={**os.environ, "KERAS_BACKEND": "jax"},
+        env=JAX,
         cwd=Path(__file__).resolve().parents[1],
         capture_output=True,
         text=True,

@@ -2,7 +2,6 @@ import contextlib
 import dataclasses
 import io
 import json
-import os
 import subprocess
 import sys
 
@@ -20,7 +19,7 @@ from benchmarks.peers.setup import make_setup
 from benchmarks.peers.tool import tune_command
 from hypermodels import space
 
-from helpers import REPO
+from helpers import JAX, REPO
 
 # Trained end to end: the tool, the tool with KerasTuner's reading of trials, and Optuna.
 # KerasTuner's three tuners share one code path, built below without training.
@@ -32,7 +31,7 @@ TINY += ["1000", "--max-epochs", "1", "--budget", "3s"]
 # Under JAX: the benchmark's code is the same on every backend, and JAX starts in a third of
 # TensorFlow's seconds in each of the runs' three processes (tune's, its trial's, Optuna's).
 # The in-process checks below build KerasTuner's tuners under the session's TensorFlow.
-JAX = {**os.environ, "KERAS_BACKEND": "jax"}
+# (The runs' environment: helpers.JAX.)
 # The reference's made-up score: training it would be a fourth process.
 REFERENCE = 0.5
 

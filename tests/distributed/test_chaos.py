@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import SMALL, read_csv, trial_processes, trials_in_training, tune_args
+from helpers import JAX, SMALL, read_csv, trial_processes, trials_in_training, tune_args
 
 pytestmark = pytest.mark.processes  # tests about processes, starting their own
 
@@ -24,8 +24,7 @@ EPOCHS = 12  # EarlyStopping's patience is 10: every trial trains them all, a wi
 # What is killed is processes, whatever trains in them: under JAX, each of the dozen or so
 # processes of the search (two chiefs, the workers, the trials' own) starts in 4 s of CPU
 # instead of TensorFlow's 6 (docs/development.md). The distributed search under TensorFlow
-# is tests/distributed/test_chief.py's.
-JAX = {**os.environ, "KERAS_BACKEND": "jax"}
+# is tests/distributed/test_chief.py's. (The search's environment: helpers.JAX.)
 
 
 def workers(results: Path) -> list[str]:

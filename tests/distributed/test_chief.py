@@ -26,7 +26,7 @@ from tuning.store.files import read_json
 from tuning.store.lock import LOCK_FILE
 from tuning.store.resume import saved_config
 
-from helpers import SMALL, assert_consistent, read_csv, trial_processes, tune_args
+from helpers import JAX, SMALL, assert_consistent, read_csv, trial_processes, tune_args
 
 pytestmark = pytest.mark.processes  # tests about processes, starting their own
 
@@ -34,8 +34,7 @@ TINY = ["--train-limit", "500", "--max-epochs", "1"]
 # The searches whose chief is a process of its own run under JAX: what they check is
 # processes and their messages, whatever trains in them, and a JAX process starts in 4 s of
 # CPU instead of TensorFlow's 6 (docs/development.md). The first test's chief and workers
-# train with TensorFlow, the backend most users have.
-JAX = {**os.environ, "KERAS_BACKEND": "jax"}
+# train with TensorFlow, the backend most users have. (The environment: helpers.JAX.)
 
 
 def trials_run_by(results: Path) -> dict[str, list[str]]:

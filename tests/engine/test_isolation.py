@@ -19,15 +19,14 @@ from tuning.config import TuneConfig
 from tuning.engine import spawn
 from tuning.engine.spawn import child_environment, tensorflow_environment
 
-from helpers import SMALL, read_csv, trial_processes, trials_in_training, tune_args
+from helpers import JAX, SMALL, read_csv, trial_processes, trials_in_training, tune_args
 
 pytestmark = pytest.mark.processes  # tests about processes, starting their own
 
 # The kill tests' searches run under JAX: what they check is processes, whatever trains in
 # them, and a JAX process starts in 4 s of CPU instead of TensorFlow's 6
 # (docs/development.md). The comparison with one process and the memory test stay on
-# TensorFlow, the backend most users train with.
-JAX = {**os.environ, "KERAS_BACKEND": "jax"}
+# TensorFlow, the backend most users train with. (The environment: helpers.JAX.)
 
 
 def test_a_process_per_trial_runs_the_same_trials_as_one_process(tmp_path, data_dir, monkeypatch):

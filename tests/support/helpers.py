@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -18,6 +19,9 @@ from tuning.store.files import read_json
 REPO = Path(__file__).resolve().parents[2]
 # Quick trials of tune_args' mlp, 4 batches an epoch: with 2 epochs, a kill lands mid-search.
 SMALL = ["--train-limit", "500", "--set", "batch_size=128"]
+# The environment of a process that runs Keras on JAX (the backend is chosen once per
+# process): the JAX searches, and process tests whose processes start faster under it.
+JAX = {**os.environ, "KERAS_BACKEND": "jax"}
 
 
 def tune_args(
